@@ -1,0 +1,7 @@
+//! One file per subcommand.
+
+pub mod check;
+pub mod json;
+pub mod refresh;
+pub mod segment;
+pub mod status;

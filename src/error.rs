@@ -1,0 +1,63 @@
+//! Why a refresh failed, in words a user can act on. The kinds are part of the JSON
+//! interface (`error.kind`), so scripts can switch on them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The CDN's bot challenge: not an auth failure.
+    Cloudflare,
+    /// 401: the session expired.
+    Unauthorized,
+    /// 403 with a JSON error: the server's own reason.
+    Forbidden,
+    RateLimited,
+    /// Any other HTTP status, or a body too large to be a payload.
+    Http,
+    Network,
+    Timeout,
+    /// A body quotaline does not recognize: previous numbers are kept, nothing shows as 0%.
+    Parse,
+    NoCredentials,
+    /// The user's own settings are unusable (a non-https base URL, a world-readable key file).
+    Config,
+}
+
+impl ErrorKind {
+    /// Failures that say "stop asking for a while": the backoff binds every process.
+    pub fn backs_off(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::RateLimited | ErrorKind::Http | ErrorKind::Network | ErrorKind::Timeout
+        )
+    }
+}
+
+/// A failed fetch. `message` never holds a cookie or token: it is written to the cache and
+/// shown in prompts and bug reports.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FetchError {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// When the server said to come back (429 `Retry-After`).
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+impl FetchError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> FetchError {
+        FetchError {
+            kind,
+            message: message.into(),
+            retry_at: None,
+        }
+    }
+}
+
+impl fmt::Display for FetchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}

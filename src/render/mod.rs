@@ -1,0 +1,231 @@
+//! Turns a cached snapshot into the one-line segment. Renderers never fetch: they read a
+//! `CacheFile` and a clock. The line is built as spans tagged with a severity, so colour and
+//! escaping per target happen in one place.
+
+pub mod template;
+pub mod text;
+
+use crate::cache::CacheFile;
+use crate::snapshot::{Org, Window};
+use chrono::{DateTime, Utc};
+
+/// How a piece of the line should be coloured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Ok,
+    Warn,
+    Critical,
+    Stale,
+}
+
+/// A run of text and its colour; `severity: None` is plain text.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Span {
+    pub text: String,
+    pub severity: Option<Severity>,
+}
+
+impl Span {
+    pub fn text(t: &str) -> Span {
+        Span {
+            text: t.to_string(),
+            severity: None,
+        }
+    }
+    fn colored(text: String, severity: Severity) -> Span {
+        Span {
+            text,
+            severity: Some(severity),
+        }
+    }
+}
+
+/// Percent thresholds for colour (`--warn`, `--crit`).
+#[derive(Clone, Copy, Debug)]
+pub struct Thresholds {
+    pub warn: f64,
+    pub crit: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            warn: 75.0,
+            crit: 90.0,
+        }
+    }
+}
+
+impl Thresholds {
+    pub fn severity(&self, pct: f64) -> Severity {
+        if pct >= self.crit {
+            Severity::Critical
+        } else if pct >= self.warn {
+            Severity::Warn
+        } else {
+            Severity::Ok
+        }
+    }
+}
+
+/// Five-hour and weekly always (a missing one shows `–`), every per-model weekly window, and
+/// the countdown to the next reset.
+pub const DEFAULT_FORMAT: &str = "5h {5h} · 7d {7d}( · {models})( · ↻{reset})";
+/// For orgs without rolling windows (Enterprise, credit-only): the money is the news.
+pub const CREDITS_FORMAT: &str = "extra {extra}";
+
+/// Everything one line needs.
+pub struct Line<'a> {
+    pub cache: &'a CacheFile,
+    pub org: Option<&'a str>,
+    pub format: Option<&'a str>,
+    pub now: DateTime<Utc>,
+    pub ttl: i64,
+    pub thresholds: Thresholds,
+}
+
+impl Line<'_> {
+    /// The segment as spans; empty when there has never been data.
+    pub fn spans(&self) -> Vec<Span> {
+        let Some(snapshot) = &self.cache.snapshot else {
+            return Vec::new();
+        };
+        let Some(org) = snapshot.org(self.org) else {
+            return Vec::new();
+        };
+        let age = self.cache.age(self.now).unwrap_or(0);
+        let view = View {
+            org,
+            now: self.now,
+            age,
+            thresholds: self.thresholds,
+        };
+        let format = self.format.unwrap_or_else(|| {
+            let no_windows =
+                !org.windows.contains_key("five_hour") && !org.windows.contains_key("seven_day");
+            if no_windows && view.extra().is_some() {
+                CREDITS_FORMAT
+            } else {
+                DEFAULT_FORMAT
+            }
+        });
+        let mut spans = template::render(format, &|name| view.value(name));
+        if age >= self.ttl {
+            spans.push(Span::colored(
+                format!(" · stale {}", text::short_duration(age)),
+                Severity::Stale,
+            ));
+        }
+        spans
+    }
+}
+
+/// Plain text: control characters dropped so a server string can never drive a terminal.
+pub fn plain(spans: &[Span]) -> String {
+    spans
+        .iter()
+        .flat_map(|s| s.text.chars())
+        .filter(|c| !c.is_control())
+        .collect()
+}
+
+/// Answers placeholders for one org.
+pub struct View<'a> {
+    pub org: &'a Org,
+    pub now: DateTime<Utc>,
+    pub age: i64,
+    pub thresholds: Thresholds,
+}
+
+impl View<'_> {
+    /// `5h`, `7d`, a model name (`opus`), or a raw window key.
+    pub fn window(&self, name: &str) -> Option<&Window> {
+        let key = match name {
+            "5h" => "five_hour",
+            "7d" => "seven_day",
+            other => other,
+        };
+        let windows = &self.org.windows;
+        windows
+            .get(key)
+            .or_else(|| windows.get(&format!("seven_day_{key}")))
+    }
+
+    fn pct_span(&self, w: &Window) -> Span {
+        Span::colored(
+            text::percent(w.utilization),
+            self.thresholds.severity(w.utilization),
+        )
+    }
+
+    fn countdown(&self, at: DateTime<Utc>) -> String {
+        let secs = (at - self.now).num_seconds();
+        if secs <= 0 {
+            "now".to_string()
+        } else {
+            text::short_duration(secs)
+        }
+    }
+
+    /// The soonest reset among the windows a default line shows.
+    fn next_reset(&self) -> Option<DateTime<Utc>> {
+        let shown = ["five_hour", "seven_day"]
+            .iter()
+            .filter_map(|k| self.org.windows.get(*k))
+            .chain(self.org.model_windows().map(|(_, w)| w));
+        shown
+            .filter_map(|w| w.resets_at)
+            .filter(|&t| t > self.now)
+            .min()
+    }
+
+    fn extra(&self) -> Option<Vec<Span>> {
+        let e = self.org.extra_usage.as_ref().filter(|e| e.enabled)?;
+        let used = e.used?;
+        let currency = e.currency.as_deref();
+        let mut shown = text::money(used, currency);
+        let severity = match e.limit {
+            Some(limit) if limit > 0.0 => {
+                shown = format!("{shown}/{}", text::money(limit, currency));
+                self.thresholds.severity(used / limit * 100.0)
+            }
+            _ => Severity::Ok,
+        };
+        let severity = if e.out_of_credits == Some(true) {
+            Severity::Critical
+        } else {
+            severity
+        };
+        Some(vec![Span::colored(shown, severity)])
+    }
+
+    pub fn value(&self, name: &str) -> Option<Vec<Span>> {
+        let text = |s: &Option<String>| s.as_deref().map(|t| vec![Span::text(t)]);
+        match name {
+            "models" => {
+                let mut spans = Vec::new();
+                for (i, (model, w)) in self.org.model_windows().enumerate() {
+                    if i > 0 {
+                        spans.push(Span::text(" · "));
+                    }
+                    spans.push(Span::text(&format!("{} ", model.replace('_', " "))));
+                    spans.push(self.pct_span(w));
+                }
+                (!spans.is_empty()).then_some(spans)
+            }
+            "reset" => Some(vec![Span::text(&self.countdown(self.next_reset()?))]),
+            "extra" => self.extra(),
+            "plan" => text(&self.org.plan),
+            "email" => text(&self.org.email),
+            "org" => text(&self.org.org_name),
+            "age" => Some(vec![Span::text(&text::short_duration(self.age))]),
+            _ => {
+                if let Some(window) = name.strip_suffix("_reset") {
+                    let at = self.window(window)?.resets_at?;
+                    return Some(vec![Span::text(&self.countdown(at))]);
+                }
+                Some(vec![self.pct_span(self.window(name)?)])
+            }
+        }
+    }
+}

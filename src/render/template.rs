@@ -1,0 +1,118 @@
+//! The `--format` language: text, `{placeholder}`, and `( ... )` groups that disappear when
+//! a placeholder inside them has no value (like starship's conditional groups). A bare
+//! placeholder with no value shows as `–`: missing, never zero. `\` escapes the next char.
+
+use super::Span;
+
+#[derive(Clone, Debug, PartialEq)]
+enum Node {
+    Text(String),
+    Var(String),
+    Group(Vec<Node>),
+}
+
+/// Shown for a bare placeholder that has no value.
+pub const MISSING: &str = "–";
+
+fn parse(format: &str) -> Vec<Node> {
+    let mut chars = format.chars().peekable();
+    parse_until(&mut chars, false)
+}
+
+fn parse_until(chars: &mut std::iter::Peekable<std::str::Chars>, in_group: bool) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    let mut text = String::new();
+    let flush = |text: &mut String, nodes: &mut Vec<Node>| {
+        if !text.is_empty() {
+            nodes.push(Node::Text(std::mem::take(text)));
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => text.extend(chars.next()),
+            '{' => {
+                let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                flush(&mut text, &mut nodes);
+                nodes.push(Node::Var(name.trim().to_string()));
+            }
+            '(' => {
+                flush(&mut text, &mut nodes);
+                nodes.push(Node::Group(parse_until(chars, true)));
+            }
+            ')' if in_group => break,
+            c => text.push(c),
+        }
+    }
+    flush(&mut text, &mut nodes);
+    nodes
+}
+
+/// Renders `format`, asking `lookup` for each placeholder's spans.
+pub fn render(format: &str, lookup: &dyn Fn(&str) -> Option<Vec<Span>>) -> Vec<Span> {
+    let mut out = Vec::new();
+    render_nodes(&parse(format), lookup, &mut out, false);
+    out
+}
+
+/// Returns false when a placeholder had no value and `strict` (inside a group) is set.
+fn render_nodes(
+    nodes: &[Node],
+    lookup: &dyn Fn(&str) -> Option<Vec<Span>>,
+    out: &mut Vec<Span>,
+    strict: bool,
+) -> bool {
+    for node in nodes {
+        match node {
+            Node::Text(t) => out.push(Span::text(t)),
+            Node::Var(name) => match lookup(name) {
+                Some(spans) => out.extend(spans),
+                None if strict => return false,
+                None => out.push(Span::text(MISSING)),
+            },
+            Node::Group(inner) => {
+                let mut group = Vec::new();
+                if render_nodes(inner, lookup, &mut group, true) {
+                    out.extend(group);
+                }
+            }
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain(format: &str) -> String {
+        let lookup = |name: &str| match name {
+            "5h" => Some(vec![Span::text("37%")]),
+            "empty" => Some(vec![]),
+            _ => None,
+        };
+        render(format, &lookup)
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn groups_vanish_when_a_placeholder_inside_has_no_value() {
+        assert_eq!(plain("5h {5h}( · opus {opus})"), "5h 37%");
+        assert_eq!(plain("(5h {5h})( opus {opus} {5h})"), "5h 37%");
+        assert_eq!(plain("[(a{5h}(b{nope}))]"), "[a37%]");
+    }
+
+    #[test]
+    fn bare_missing_placeholder_shows_a_dash_not_zero() {
+        assert_eq!(plain("opus {opus}"), "opus –");
+    }
+
+    #[test]
+    fn escapes_and_unbalanced_input_are_literal() {
+        assert_eq!(plain(r"\(x\) \{5h\}"), "(x) {5h}");
+        assert_eq!(plain("a) b"), "a) b");
+        assert_eq!(plain("(unclosed {5h}"), "unclosed 37%");
+        assert_eq!(plain("{5h"), "37%");
+    }
+}

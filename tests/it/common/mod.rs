@@ -1,0 +1,88 @@
+//! Shared test support: the loopback fake server, an isolated environment, and helpers
+//! for payloads and cache ages.
+
+pub mod fake;
+
+#[allow(unused_imports)]
+pub use fake::{payload, FakeServer, Reply, TestEnv, ORG_IDS};
+use serde_json::Value;
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_quotaline");
+
+/// Runs quotaline with a 30 s safety limit.
+pub fn ql(env: &TestEnv, args: &[&str]) -> (i32, String, String) {
+    env.run(BIN, args, Duration::from_secs(30))
+}
+
+/// The instant the shared payloads are read "as of": their `resets_at` values are moved so
+/// that they lie as far ahead of the real clock as they lay ahead of this moment (the flat
+/// payload's five-hour window then resets in 1h12m30s).
+const PAYLOAD_NOW: &str = "2026-11-22T17:47:30Z";
+
+/// A shared payload with every `resets_at` shifted to the real clock.
+pub fn shifted(name: &str) -> String {
+    let mut v: Value = serde_json::from_str(&payload(name)).unwrap();
+    let then = chrono::DateTime::parse_from_rfc3339(PAYLOAD_NOW).unwrap();
+    let delta = chrono::Utc::now() - then.with_timezone(&chrono::Utc);
+    shift(&mut v, delta);
+    v.to_string()
+}
+
+fn shift(v: &mut Value, delta: chrono::Duration) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                if k == "resets_at" {
+                    if let Some(t) = child
+                        .as_str()
+                        .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    {
+                        *child = Value::String((t + delta).to_rfc3339());
+                    }
+                } else {
+                    shift(child, delta);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|c| shift(c, delta)),
+        _ => {}
+    }
+}
+
+/// A fake claude.ai serving `usage` (shifted to the real clock) for both orgs.
+pub fn claude_ai(usage: &str) -> FakeServer {
+    let server = FakeServer::claude_ai(usage);
+    for org in ORG_IDS {
+        server.route(
+            &format!("/api/organizations/{org}/usage"),
+            Reply::json(200, &shifted(usage)),
+        );
+    }
+    server
+}
+
+pub fn usage_path(org: &str) -> String {
+    format!("/api/organizations/{org}/usage")
+}
+
+pub fn read_cache(env: &TestEnv) -> Value {
+    let text = std::fs::read_to_string(env.cache_dir.join("cache.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Makes the cached snapshot (and the last attempt) `secs` older, as if time had passed.
+pub fn age_cache(env: &TestEnv, secs: i64) {
+    let mut v = read_cache(env);
+    let older = |t: &Value| -> Value {
+        let t = chrono::DateTime::parse_from_rfc3339(t.as_str().unwrap()).unwrap();
+        Value::String((t - chrono::Duration::seconds(secs)).to_rfc3339())
+    };
+    let fetched = older(&v["snapshot"]["fetched_at"]);
+    v["snapshot"]["fetched_at"] = fetched;
+    if v["state"]["last_attempt"].is_string() {
+        let attempt = older(&v["state"]["last_attempt"]);
+        v["state"]["last_attempt"] = attempt;
+    }
+    std::fs::write(env.cache_dir.join("cache.json"), v.to_string()).unwrap();
+}

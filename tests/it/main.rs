@@ -1,0 +1,5 @@
+//! Integration tests: the real binary against a loopback fake of claude.ai and
+//! api.anthropic.com, each test with its own HOME and cache dir.
+
+mod common;
+mod core;
