@@ -4,6 +4,7 @@ mod auth;
 mod cache;
 mod cmd;
 mod error;
+mod history;
 mod render;
 mod settings;
 mod snapshot;
@@ -26,6 +27,7 @@ enum Command {
     Json(JsonArgs),
     Status(StatusArgs),
     Check(CheckArgs),
+    History(HistoryArgs),
 }
 
 /// Print the one-line segment from the cache (never waits on the network; always exits 0).
@@ -66,16 +68,38 @@ struct JsonArgs {
 #[argh(subcommand, name = "status")]
 struct StatusArgs {}
 
-/// Exit 1 when a window is at or over --max percent, 2 when there is no data.
+/// Exit 1 when a window is at or over --max percent (or due to hit 100% within --eta), 2 when
+/// there is no data.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "check")]
 struct CheckArgs {
-    /// limit in percent (default 90)
-    #[argh(option, default = "90.0")]
-    max: f64,
+    /// limit in percent (default 90 unless only --eta is given)
+    #[argh(option)]
+    max: Option<f64>,
+    /// also exit 1 when a window is projected to hit 100% within this long, e.g. 30m
+    #[argh(option, from_str_fn(history::parse_duration))]
+    eta: Option<i64>,
     /// only this window: 5h, 7d, opus, or a window key
     #[argh(option)]
     window: Option<String>,
+    /// org uuid (default: the active org)
+    #[argh(option)]
+    org: Option<String>,
+}
+
+/// The recorded readings: a table with a sparkline per window, or JSON lines.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "history")]
+struct HistoryArgs {
+    /// only this window: 5h, 7d, opus, or a window key
+    #[argh(option)]
+    window: Option<String>,
+    /// how far back, e.g. 30m, 24h, 7d (default 24h)
+    #[argh(option, default = "86_400", from_str_fn(history::parse_duration))]
+    since: i64,
+    /// one JSON object per reading, oldest first
+    #[argh(switch)]
+    json: bool,
     /// org uuid (default: the active org)
     #[argh(option)]
     org: Option<String>,
@@ -97,7 +121,13 @@ fn main() {
         Some(Command::Refresh(a)) => cmd::refresh::run(a.force),
         Some(Command::Json(a)) => cmd::json::run(a.org),
         Some(Command::Status(_)) => cmd::status::run(),
-        Some(Command::Check(a)) => cmd::check::run(a.max, a.window, a.org),
+        Some(Command::Check(a)) => cmd::check::run(a.max, a.eta, a.window, a.org),
+        Some(Command::History(a)) => cmd::history::run(cmd::history::Options {
+            window: a.window,
+            since: a.since,
+            json: a.json,
+            org: a.org,
+        }),
     };
     std::process::exit(code);
 }

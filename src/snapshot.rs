@@ -78,6 +78,27 @@ pub struct Org {
     pub sources: BTreeMap<String, Provenance>,
     #[serde(default)]
     pub raw: Raw,
+    /// Per window key: burn rate, ETA and pace, computed from the history at refresh time
+    /// (see `history.rs`) so the prompt path never opens the history.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pace: BTreeMap<String, Pace>,
+}
+
+/// Where one window is heading, as of the reading it was computed with. Every part is
+/// missing rather than guessed when the history does not support it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pace {
+    /// Percentage points per hour over the recent span of the current reset period.
+    pub rate_per_hour: Option<f64>,
+    /// When the window reaches 100% at that rate (the reading's time when already there);
+    /// missing when the rate is zero or the history too short.
+    pub eta: Option<DateTime<Utc>>,
+    /// Whether `eta` comes before the window resets (missing without a reset time).
+    pub hits_before_reset: Option<bool>,
+    /// Where a steady user would be: the elapsed fraction of the window, in percent.
+    pub expected: Option<f64>,
+    /// Utilization minus `expected`: ahead of pace (+) or behind it (-).
+    pub delta: Option<f64>,
 }
 
 /// Everything one successful refresh produced.

@@ -1,5 +1,6 @@
-//! `quotaline check [--max PCT] [--window KEY]`: a guard for scripts. Exit 0 below the
-//! limit, 1 at or over it (saying which window and when it resets), 2 when there is no data.
+//! `quotaline check [--max PCT] [--eta 30m] [--window KEY]`: a guard for scripts. Exit 0
+//! below the limit, 1 at or over it or projected to reach 100% within `--eta` (saying which
+//! window and when), 2 when there is no data.
 
 use super::json::load_fresh;
 use crate::cache::Cache;
@@ -7,7 +8,9 @@ use crate::render::{text, View};
 use crate::settings;
 use chrono::Utc;
 
-pub fn run(max: f64, window: Option<String>, org: Option<String>) -> i32 {
+pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Option<String>) -> i32 {
+    // `--eta` alone looks ahead only; without either flag the guard is 90%.
+    let max = max.or(eta.is_none().then_some(90.0));
     let cache = Cache::locate();
     let file = load_fresh(&cache);
     let now = Utc::now();
@@ -51,6 +54,11 @@ pub fn run(max: f64, window: Option<String>, org: Option<String>) -> i32 {
     };
     let mut over = false;
     for (name, w) in windows {
+        if let Some(within) = eta {
+            let key = crate::history::window_key(org.windows.keys(), &name).unwrap_or(&name);
+            over |= looks_ahead(&name, w, org.pace.get(key), within, now);
+        }
+        let Some(max) = max else { continue };
         if w.utilization >= max {
             over = true;
             let reset = match w.resets_at {
@@ -69,4 +77,49 @@ pub fn run(max: f64, window: Option<String>, org: Option<String>) -> i32 {
         }
     }
     i32::from(over)
+}
+
+/// `--eta`: prints and returns true when `w` is due to reach 100% within `within` seconds and
+/// before it resets.
+fn looks_ahead(
+    name: &str,
+    w: &crate::snapshot::Window,
+    pace: Option<&crate::snapshot::Pace>,
+    within: i64,
+    now: chrono::DateTime<Utc>,
+) -> bool {
+    let Some(pace) = pace else { return false };
+    let Some(eta) = pace.eta else { return false };
+    if pace.hits_before_reset == Some(false) || (eta - now).num_seconds() > within {
+        return false;
+    }
+    let secs = (eta - now).num_seconds();
+    let when = if secs <= 0 {
+        format!("{name} at 100% now")
+    } else {
+        format!(
+            "{name} projected to hit 100% in {} ({})",
+            text::short_duration(secs),
+            eta.format("%Y-%m-%d %H:%M UTC")
+        )
+    };
+    let reset = match w.resets_at {
+        Some(t) => format!(
+            ", before its reset in {}",
+            text::short_duration((t - now).num_seconds())
+        ),
+        None => String::new(),
+    };
+    let rate = pace
+        .rate_per_hour
+        .map(|r| {
+            format!(
+                " (at {}, now {})",
+                crate::history::rate_text(r),
+                text::percent(w.utilization)
+            )
+        })
+        .unwrap_or_default();
+    println!("{when}{reset}{rate}");
+    true
 }

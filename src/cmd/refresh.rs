@@ -98,7 +98,10 @@ pub fn refresh(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
         Ok(snapshot) => {
             cache
                 .update(|c| {
-                    c.snapshot = Some(source::merge(c.snapshot.as_ref(), snapshot, true));
+                    let mut merged = source::merge(c.snapshot.as_ref(), snapshot, true);
+                    // Burn rate and pace land in the same update (best effort; never fails).
+                    crate::history::annotate(&cache.dir, &mut merged, now);
+                    c.snapshot = Some(merged);
                     c.state.record_success(now);
                 })
                 .map_err(Failure::Cache)?;

@@ -64,6 +64,9 @@ fn org_report(out: &mut String, org: &Org, active: bool, now: DateTime<Utc>) {
             &window_label(key),
             format!("{:>4}  {reset}", percent(w.utilization)),
         );
+        if let Some(pace) = org.pace.get(key) {
+            field(out, "", crate::history::pace_text(pace, now));
+        }
     }
     match &org.extra_usage {
         Some(e) if e.enabled => {

@@ -220,6 +220,20 @@ impl View<'_> {
             "org" => text(&self.org.org_name),
             "age" => Some(vec![Span::text(&text::short_duration(self.age))]),
             _ => {
+                if let Some(window) = name.strip_suffix("_eta") {
+                    // Empty unless the wall comes before the reset: nothing to say otherwise.
+                    let key = crate::history::window_key(self.org.windows.keys(), window)?;
+                    let pace = self.org.pace.get(key)?;
+                    if pace.hits_before_reset == Some(false) {
+                        return None;
+                    }
+                    return Some(vec![Span::text(&self.countdown(pace.eta?))]);
+                }
+                if let Some(window) = name.strip_suffix("_pace") {
+                    let key = crate::history::window_key(self.org.windows.keys(), window)?;
+                    let delta = self.org.pace.get(key)?.delta?;
+                    return Some(vec![Span::text(&crate::history::delta_text(delta))]);
+                }
                 if let Some(window) = name.strip_suffix("_reset") {
                     let at = self.window(window)?.resets_at?;
                     return Some(vec![Span::text(&self.countdown(at))]);

@@ -177,6 +177,7 @@ fn fetch_org(
         subscription,
         sources,
         raw,
+        pace: BTreeMap::new(),
     })
 }
 

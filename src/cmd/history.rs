@@ -1,0 +1,167 @@
+//! `quotaline history [--window KEY] [--since 24h] [--json] [--org UUID]`: the recorded
+//! readings, as a table with a sparkline per window or as JSON lines for scripts. Reads the
+//! history and the cache; never fetches.
+
+use crate::cache::Cache;
+use crate::history::{self, Reading};
+use crate::render::text;
+use crate::settings;
+use crate::snapshot::Snapshot;
+use chrono::{DateTime, Duration, Local, Utc};
+use std::collections::BTreeMap;
+
+pub struct Options {
+    pub window: Option<String>,
+    pub since: i64,
+    pub json: bool,
+    pub org: Option<String>,
+}
+
+/// Sparkline columns; each shows the highest reading of its slice of time.
+const WIDTH: usize = 48;
+const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+pub fn run(o: Options) -> i32 {
+    let cache = Cache::locate();
+    let now = Utc::now();
+    let snapshot = cache.read().snapshot;
+    // The org the segment shows, unless asked otherwise; every org when nothing is cached.
+    let org = settings::org(o.org).or_else(|| {
+        snapshot
+            .as_ref()
+            .and_then(|s| s.org(None))
+            .map(|org| org.org_uuid.clone())
+    });
+    let conn = match history::open_existing(&cache.dir) {
+        None => {
+            eprintln!("quotaline: no history yet (every refresh adds to it)");
+            return 1;
+        }
+        Some(Err(e)) => {
+            eprintln!(
+                "quotaline: cannot read {}: {e}",
+                cache.dir.join(history::FILE).display()
+            );
+            return 1;
+        }
+        Some(Ok(c)) => c,
+    };
+    let since = now - Duration::seconds(o.since);
+    let mut rows = match history::query(&conn, org.as_deref(), None, since) {
+        Ok(rows) => rows,
+        Err(e) => {
+            eprintln!("quotaline: cannot read the history: {e}");
+            return 1;
+        }
+    };
+    if let Some(name) = &o.window {
+        let keys: Vec<String> = rows.iter().map(|r| r.window.clone()).collect();
+        let Some(key) = history::window_key(keys.iter(), name).map(str::to_string) else {
+            eprintln!(
+                "quotaline: no `{name}` readings in the last {}",
+                text::short_duration(o.since)
+            );
+            return 1;
+        };
+        rows.retain(|r| r.window == key);
+    }
+    if rows.is_empty() {
+        eprintln!(
+            "quotaline: no readings in the last {}",
+            text::short_duration(o.since)
+        );
+        return 1;
+    }
+    if o.json {
+        rows.sort_by(|a, b| (a.at, &a.org_uuid, &a.window).cmp(&(b.at, &b.org_uuid, &b.window)));
+        for r in &rows {
+            println!("{}", json_line(r));
+        }
+    } else {
+        print!("{}", table(&rows, snapshot.as_ref(), since, now));
+    }
+    0
+}
+
+fn json_line(r: &Reading) -> serde_json::Value {
+    serde_json::json!({
+        "org_uuid": r.org_uuid,
+        "window": r.window,
+        "at": r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "utilization": r.utilization,
+        "resets_at": r.resets_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        "source": r.source,
+    })
+}
+
+/// Per org, one line per window: readings, first and last value, current rate, sparkline.
+fn table(
+    rows: &[Reading],
+    snapshot: Option<&Snapshot>,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> String {
+    let mut by_org: BTreeMap<&str, BTreeMap<&str, Vec<&Reading>>> = BTreeMap::new();
+    for r in rows {
+        by_org
+            .entry(&r.org_uuid)
+            .or_default()
+            .entry(&r.window)
+            .or_default()
+            .push(r);
+    }
+    // Every sparkline shares one time scale, from the first reading shown.
+    let start = rows.iter().map(|r| r.at).min().unwrap_or(since).max(since);
+    let mut out = String::new();
+    for (uuid, windows) in by_org {
+        let org = snapshot.and_then(|s| s.org(Some(uuid)));
+        let name = org
+            .and_then(|o| o.org_name.as_deref())
+            .unwrap_or("(unknown org)");
+        out.push_str(&format!(
+            "{name} [{uuid}] · {} to now\n",
+            start.with_timezone(&Local).format("%a %H:%M")
+        ));
+        out.push_str(&format!(
+            "  {:<22} {:>8} {:>5} {:>5} {:>7}  {}\n",
+            "WINDOW", "READINGS", "FIRST", "LAST", "RATE", "HISTORY"
+        ));
+        for (key, readings) in windows {
+            let rate = org
+                .and_then(|o| o.pace.get(key))
+                .and_then(|p| p.rate_per_hour)
+                .map(history::rate_text)
+                .unwrap_or_else(|| "–".into());
+            let (first, last) = (readings[0], readings[readings.len() - 1]);
+            out.push_str(&format!(
+                "  {key:<22} {:>8} {:>5} {:>5} {rate:>7}  {}\n",
+                readings.len(),
+                text::percent(first.utilization),
+                text::percent(last.utilization),
+                sparkline(&readings, start, now)
+            ));
+        }
+    }
+    out
+}
+
+/// The highest reading per column from `start` to `now`; a column with no reading is blank
+/// (a gap), and a reset shows as a fall.
+pub fn sparkline(readings: &[&Reading], start: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let total = (now - start).num_seconds().max(1) as f64;
+    let mut columns: [Option<f64>; WIDTH] = [None; WIDTH];
+    for r in readings {
+        let offset = (r.at - start).num_seconds() as f64 / total;
+        let i = ((offset * WIDTH as f64) as usize).min(WIDTH - 1);
+        columns[i] = Some(columns[i].map_or(r.utilization, |u| u.max(r.utilization)));
+    }
+    columns
+        .iter()
+        .map(|c| match c {
+            Some(u) => BARS[((u.clamp(0.0, 100.0) / 100.0) * 7.0).round() as usize],
+            None => ' ',
+        })
+        .collect::<String>()
+        .trim_end()
+        .to_string()
+}
