@@ -22,7 +22,7 @@
 //! ```
 
 use crate::snapshot::{Pace, Snapshot, Window};
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, SubsecRound, TimeZone, Utc};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -105,6 +105,8 @@ pub fn readings(snapshot: &Snapshot) -> Vec<Reading> {
             Some(p) => (p.at, p.source.clone()),
             None => (snapshot.fetched_at, snapshot.source.clone()),
         };
+        // Whole seconds, as stored, so the reading in hand matches its stored copy.
+        let at = at.trunc_subsecs(0);
         for (key, w) in &org.windows {
             out.push(Reading {
                 org_uuid: org.org_uuid.clone(),
