@@ -165,11 +165,12 @@ pub fn record(dir: &Path, new: &[Reading], now: DateTime<Utc>) -> Vec<Reading> {
         .as_ref()
         .and_then(|c| recent(c, new, now).ok())
         .unwrap_or_default();
+    let stored: std::collections::HashSet<(String, String, DateTime<Utc>)> = past
+        .iter()
+        .map(|p| (p.org_uuid.clone(), p.window.clone(), p.at))
+        .collect();
     for r in new {
-        if !past
-            .iter()
-            .any(|p| p.org_uuid == r.org_uuid && p.window == r.window && p.at == r.at)
-        {
+        if !stored.contains(&(r.org_uuid.clone(), r.window.clone(), r.at)) {
             past.push(r.clone());
         }
     }
@@ -279,10 +280,13 @@ fn write(conn: &mut Connection, new: &[Reading], now: DateTime<Utc>) -> rusqlite
         params![now - KEEP_DAYS * 86_400, now + 3_600],
     )?;
     let detail = now - FULL_DETAIL_HOURS * 3_600;
+    // Keeps the first reading of each bucket; a correlated search on the primary key, so
+    // the cost grows with the rows, not their square.
     tx.execute(
-        "DELETE FROM readings WHERE at < ?1 AND (org_uuid, window, at) NOT IN (
-             SELECT org_uuid, window, MIN(at) FROM readings WHERE at < ?1
-             GROUP BY org_uuid, window, at / ?2)",
+        "DELETE FROM readings AS r WHERE at < ?1 AND EXISTS (
+             SELECT 1 FROM readings e
+             WHERE e.org_uuid = r.org_uuid AND e.window = r.window
+               AND e.at >= r.at - r.at % ?2 AND e.at < r.at)",
         params![detail, THIN_BUCKET_SECS],
     )?;
     tx.commit()
@@ -294,11 +298,15 @@ fn recent(
     new: &[Reading],
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<Reading>> {
+    let pairs: std::collections::BTreeSet<(&str, &str)> = new
+        .iter()
+        .map(|r| (r.org_uuid.as_str(), r.window.as_str()))
+        .collect();
     let mut out = Vec::new();
-    for r in new {
-        let s = spec(&r.window);
-        let back = s.length.unwrap_or(s.span) + Duration::hours(1);
-        out.extend(query(conn, Some(&r.org_uuid), Some(&r.window), now - back)?);
+    for (org, window) in pairs {
+        // Twice the span: the span itself, and the highest level before it (lag at its start).
+        let back = spec(window).span * 2;
+        out.extend(query(conn, Some(org), Some(window), now - back)?);
     }
     Ok(out)
 }
