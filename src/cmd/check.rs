@@ -53,10 +53,13 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
         None => org.windows.iter().map(|(k, w)| (k.clone(), w)).collect(),
     };
     let mut over = false;
+    let mut any_rate = false;
     for (name, w) in windows {
         if let Some(within) = eta {
             let key = crate::history::window_key(org.windows.keys(), &name).unwrap_or(&name);
-            over |= looks_ahead(&name, w, org.pace.get(key), within, now);
+            let pace = org.pace.get(key);
+            any_rate |= pace.is_some_and(|p| p.rate_per_hour.is_some());
+            over |= looks_ahead(&name, w, pace, within, now);
         }
         let Some(max) = max else { continue };
         if w.utilization >= max {
@@ -75,6 +78,10 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
                 text::percent(max)
             );
         }
+    }
+    if eta.is_some() && !any_rate {
+        // Not a failure (nothing is projected), but the guard could not look ahead.
+        eprintln!("quotaline: no burn rate yet (it needs readings over 15 minutes for 5h, 6 hours for weekly windows)");
     }
     i32::from(over)
 }

@@ -185,6 +185,17 @@ fn check_eta_fails_when_a_window_hits_the_wall_within_the_lookahead() {
     let (code, out, _) = ql(&env, &["check", "--eta", "1m", "--max", "50"]);
     assert_eq!(code, 1);
     assert!(out.starts_with("seven_day at 58% (limit 50%)"), "{out}");
+    let (fresh_server, fresh) = refreshed();
+    let (code, out, err) = ql(&fresh, &["check", "--eta", "30m"]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (
+            0,
+            "",
+            "quotaline: no burn rate yet (it needs readings over 15 minutes for 5h, 6 hours for weekly windows)\n"
+        )
+    );
+    drop(fresh_server);
     let (code, _, err) = ql(&env, &["check", "--eta", "30"]);
     assert_ne!(code, 0);
     assert!(err.contains("not a duration"), "{err}");
