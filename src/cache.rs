@@ -127,6 +127,12 @@ impl Cache {
             .unwrap_or_default()
     }
 
+    /// The cache as the prompt path shows it: like [`Cache::read`] but without the servers'
+    /// raw bodies, which only `json` shows. Never write back what this returns.
+    pub fn read_for_display(&self) -> CacheFile {
+        crate::snapshot::without_raw(|| self.read())
+    }
+
     /// Creates the private cache dir (0700) if needed.
     pub fn ensure_dir(&self) -> io::Result<()> {
         if !self.dir.is_dir() {

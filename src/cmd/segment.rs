@@ -23,7 +23,7 @@ pub fn run(opts: Options) -> i32 {
         let _ = refresh::refresh(&cache, false);
     }
     let now = Utc::now();
-    let file = cache.read();
+    let file = cache.read_for_display();
     let org = settings::org(opts.org);
     let format = settings::format(opts.format);
     let line = Line {
