@@ -2,13 +2,20 @@
 //! pass/fail test).
 //!
 //! Every scenario spawns the release binary, exactly as a prompt does: stdout piped and read
-//! to EOF, then the child reaped with `wait4` for its peak RSS. The floor is a minimal Rust
+//! to EOF, then the child reaped. The floor is a minimal Rust
 //! program built here with `rustc` that opens the cache file, takes a shared lock, reads it
 //! and prints one line: no process that shows the cache can do less. Scenarios run
 //! interleaved, one of each per round in a rotating order, so machine noise (two shared
 //! cores) lands on all of them alike, and each is reported as a ratio to the floor.
 //!
-//! `QUOTALINE_BENCH_RUNS` sets the measured rounds (default 300, after 20 warm-up rounds).
+//! Peak RSS comes from a separate, untimed pass through a tiny C launcher (built here with
+//! `cc`, which the bundled SQLite needs anyway) that forks, execs and `wait4`s. Linux folds
+//! the RSS of the image a process replaces at exec into its `ru_maxrss`, so a child spawned
+//! straight from this (large) bench would report the bench's size; forked from the launcher
+//! it reports its own, with the launcher's ~1 MiB as the lowest reading.
+//!
+//! `QUOTALINE_BENCH_RUNS` sets the measured rounds (default 300, after 20 warm-up rounds);
+//! `QUOTALINE_BENCH_BIN` measures another build of quotaline instead of this one.
 
 #[path = "../tests/it/common/mod.rs"]
 #[allow(dead_code)]
@@ -23,9 +30,35 @@ use std::time::{Duration, Instant};
 
 const WARMUP: usize = 20;
 const REFRESH_RUNS: usize = 40;
+/// Untimed rounds through the RSS launcher.
+const RSS_RUNS: usize = 20;
 /// How long the fake server sits on `/api/account` in the stale scenario, so the refresh the
 /// segment starts is certainly still running when the segment exits.
 const STALE_DELAY: Duration = Duration::from_millis(100);
+
+/// fork, exec argv[2..], wait4; writes the child's peak RSS (KiB) to argv[1].
+const LAUNCHER_SRC: &str = r#"
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+    if (argc < 3) return 125;
+    pid_t pid = fork();
+    if (pid == 0) {
+        execv(argv[2], argv + 2);
+        _exit(127);
+    }
+    int status;
+    struct rusage usage;
+    if (pid < 0 || wait4(pid, &status, 0, &usage) != pid) return 125;
+    FILE *out = fopen(argv[1], "w");
+    if (!out) return 125;
+    fprintf(out, "%ld\n", usage.ru_maxrss);
+    fclose(out);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+"#;
 
 /// Minimal program: the floor any cache-reading prompt process stands on.
 const FLOOR_SRC: &str = r#"
@@ -42,11 +75,16 @@ fn main() {
 }
 "#;
 
-/// One spawn: wall time from spawn to reaped (stdout read to EOF), and peak RSS in KiB.
-struct Sample {
-    wall: Duration,
-    rss_kib: i64,
+/// How a scenario is spawned: timed directly, or through the RSS launcher.
+#[derive(Clone, Copy)]
+enum Pass {
+    Warmup,
+    Timed,
+    Rss,
 }
+
+/// Untimed work around a spawn.
+type Hook = Box<dyn Fn(&TestEnv)>;
 
 struct Scenario {
     name: String,
@@ -57,10 +95,11 @@ struct Scenario {
     /// Whether a successful run prints something (a refresh prints nothing).
     prints: bool,
     /// Runs before each spawn, outside the timing (e.g. make the cache stale again).
-    before: Option<Box<dyn Fn(&TestEnv)>>,
+    before: Option<Hook>,
     /// Runs after each spawn, outside the timing (e.g. wait for the background refresh).
-    after: Option<Box<dyn Fn(&TestEnv)>>,
-    samples: Vec<Sample>,
+    after: Option<Hook>,
+    walls: Vec<Duration>,
+    rss_kib: Vec<u64>,
 }
 
 impl Scenario {
@@ -74,15 +113,24 @@ impl Scenario {
             prints: true,
             before: None,
             after: None,
-            samples: Vec::new(),
+            walls: Vec::new(),
+            rss_kib: Vec::new(),
         }
     }
 
-    fn run(&mut self, keep: bool) {
+    fn run(&mut self, pass: Pass, tools: &Tools) {
         if let Some(before) = &self.before {
             before(&self.env);
         }
-        let (sample, code, out) = spawn(&self.env, &self.program, &self.args, &self.stdin);
+        let mut args = self.args.clone();
+        let mut program = self.program.clone();
+        if let Pass::Rss = pass {
+            args.splice(0..0, [tools.rss_out(), program.display().to_string()]);
+            program = tools.launcher.clone();
+        }
+        let start = Instant::now();
+        let (code, out) = spawn(&self.env, &program, &args, &self.stdin);
+        let wall = start.elapsed();
         if let Some(after) = &self.after {
             after(&self.env);
         }
@@ -91,24 +139,50 @@ impl Scenario {
             "{}: exit {code}, output {out:?}",
             self.name
         );
-        if keep {
-            self.samples.push(sample);
+        match pass {
+            Pass::Warmup => {}
+            Pass::Timed => self.walls.push(wall),
+            Pass::Rss => self.rss_kib.push(tools.rss()),
         }
     }
 }
 
-fn spawn(
-    env: &TestEnv,
-    program: &Path,
-    args: &[String],
-    stdin: &Option<Vec<u8>>,
-) -> (Sample, i32, String) {
+/// The programs this bench builds, in a temp dir.
+struct Tools {
+    dir: tempfile::TempDir,
+    floor: PathBuf,
+    launcher: PathBuf,
+}
+
+impl Tools {
+    fn build() -> Tools {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let floor = build_floor(dir.path());
+        let launcher = build_launcher(dir.path());
+        Tools {
+            dir,
+            floor,
+            launcher,
+        }
+    }
+
+    fn rss_out(&self) -> String {
+        self.dir.path().join("rss").display().to_string()
+    }
+
+    fn rss(&self) -> u64 {
+        let text = std::fs::read_to_string(self.rss_out()).expect("launcher output");
+        text.trim().parse().expect("launcher output")
+    }
+}
+
+/// Spawns like a prompt does; returns the exit code and stdout once it has exited.
+fn spawn(env: &TestEnv, program: &Path, args: &[String], stdin: &Option<Vec<u8>>) -> (i32, String) {
     let mut cmd = env.command(program.to_str().expect("utf-8 path"));
     cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::null());
     if stdin.is_some() {
         cmd.stdin(Stdio::piped());
     }
-    let start = Instant::now();
     let mut child = cmd.spawn().expect("spawn");
     if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
         // Smaller than a pipe buffer: this never blocks, even if the child does not read.
@@ -120,30 +194,23 @@ fn spawn(
         .take()
         .expect("stdout")
         .read_to_string(&mut out);
-    let (code, rss_kib) = reap(child.id());
-    let wall = start.elapsed();
-    (Sample { wall, rss_kib }, code, out)
+    let status = child.wait().expect("wait");
+    (status.code().unwrap_or(-1), out)
 }
 
-/// `wait4`: the only portable way to get one child's own peak RSS (`getrusage(CHILDREN)`
-/// folds every child together; `/proc/<pid>/status` is gone once the child has exited).
-fn reap(pid: u32) -> (i32, i64) {
-    let mut status = 0;
-    // SAFETY: plain syscall with valid out-pointers; `pid` is our unreaped child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let got = unsafe { libc::wait4(pid as i32, &mut status, 0, &mut usage) };
-    assert_eq!(
-        got,
-        pid as i32,
-        "wait4: {}",
-        std::io::Error::last_os_error()
-    );
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
-    };
-    (code, usage.ru_maxrss)
+fn build_launcher(dir: &Path) -> PathBuf {
+    let src = dir.join("launcher.c");
+    let bin = dir.join("launcher");
+    std::fs::write(&src, LAUNCHER_SRC).expect("write launcher.c");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
+    let status = Command::new(cc)
+        .args(["-O2", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "cc failed to build the RSS launcher");
+    bin
 }
 
 fn build_floor(dir: &Path) -> PathBuf {
@@ -170,9 +237,9 @@ fn build_floor(dir: &Path) -> PathBuf {
 }
 
 /// Whether this build knows `args` (an unknown subcommand or option exits non-zero).
-fn supported(env: &TestEnv, args: &[&str], stdin: &Option<Vec<u8>>) -> bool {
+fn supported(bin: &str, env: &TestEnv, args: &[&str], stdin: &Option<Vec<u8>>) -> bool {
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let (_, code, out) = spawn(env, Path::new(BIN), &args, stdin);
+    let (code, out) = spawn(env, Path::new(bin), &args, stdin);
     code == 0 && !out.trim().is_empty()
 }
 
@@ -195,17 +262,17 @@ struct Summary {
     median: Duration,
     p90: Duration,
     p99: Duration,
-    rss_kib: i64,
+    rss_kib: u64,
 }
 
-fn summarize(samples: &[Sample]) -> Summary {
-    let mut walls: Vec<Duration> = samples.iter().map(|s| s.wall).collect();
+fn summarize(s: &Scenario) -> Summary {
+    let mut walls = s.walls.clone();
     walls.sort();
     Summary {
         median: percentile(&walls, 0.5),
         p90: percentile(&walls, 0.9),
         p99: percentile(&walls, 0.99),
-        rss_kib: samples.iter().map(|s| s.rss_kib).max().unwrap_or(0),
+        rss_kib: s.rss_kib.iter().copied().max().unwrap_or(0),
     }
 }
 
@@ -232,8 +299,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(300);
-    let work = tempfile::tempdir().expect("temp dir");
-    let floor_bin = build_floor(work.path());
+    // Another build to compare (another opt-level, the main branch): its path here.
+    let bin = std::env::var("QUOTALINE_BENCH_BIN").unwrap_or_else(|_| BIN.to_string());
+    let tools = Tools::build();
 
     // Realistic data: the limits[] payload (per-model windows) for both orgs.
     let server = claude_ai("usage_limits_array.json");
@@ -243,14 +311,14 @@ fn main() {
 
     let floor = Scenario::new(
         "floor (open, shared lock, read, print)",
-        &floor_bin,
+        &tools.floor,
         &[cache_path.to_str().unwrap()],
         TestEnv::new(),
     );
 
     let segment = Scenario::new(
         "segment, fresh cache",
-        Path::new(BIN),
+        Path::new(&bin),
         &["segment"],
         env_with_cache(&server),
     );
@@ -271,7 +339,7 @@ fn main() {
     let stale_bytes = std::fs::read(stale_env.cache_dir.join("cache.json")).unwrap();
     let mut stale = Scenario::new(
         "segment, stale cache (starts a refresh)",
-        Path::new(BIN),
+        Path::new(&bin),
         &["segment"],
         stale_env,
     );
@@ -287,29 +355,29 @@ fn main() {
     // `--target waybar` and `statusline` come from other branches; until they are merged the
     // bench measures the nearest existing command and says so in the report.
     let waybar_env = env_with_cache(&server);
-    let waybar_args: &[&str] = if supported(&waybar_env, &["segment", "--target", "waybar"], &None)
-    {
-        &["segment", "--target", "waybar"]
-    } else {
-        &["status"]
-    };
+    let waybar_args: &[&str] =
+        if supported(&bin, &waybar_env, &["segment", "--target", "waybar"], &None) {
+            &["segment", "--target", "waybar"]
+        } else {
+            &["status"]
+        };
     let waybar = Scenario::new(
         &format!("{} (waybar)", waybar_args.join(" ")),
-        Path::new(BIN),
+        Path::new(&bin),
         waybar_args,
         waybar_env,
     );
 
     let stdin = Some(payload("statusline_stdin.json").into_bytes());
     let statusline_env = env_with_cache(&server);
-    let statusline_args: &[&str] = if supported(&statusline_env, &["statusline"], &stdin) {
+    let statusline_args: &[&str] = if supported(&bin, &statusline_env, &["statusline"], &stdin) {
         &["statusline"]
     } else {
         &["json"]
     };
     let mut statusline = Scenario::new(
         &format!("{} < statusline_stdin.json", statusline_args.join(" ")),
-        Path::new(BIN),
+        Path::new(&bin),
         statusline_args,
         statusline_env,
     );
@@ -324,10 +392,15 @@ fn main() {
 
     let mut scenarios = vec![floor, segment, stale, waybar, statusline];
     let started = Instant::now();
-    for round in 0..WARMUP + runs {
-        let n = scenarios.len();
+    let n = scenarios.len();
+    for round in 0..WARMUP + runs + RSS_RUNS {
+        let pass = match round {
+            r if r < WARMUP => Pass::Warmup,
+            r if r < WARMUP + runs => Pass::Timed,
+            _ => Pass::Rss,
+        };
         for k in 0..n {
-            scenarios[(round + k) % n].run(round >= WARMUP);
+            scenarios[(round + k) % n].run(pass, &tools);
         }
     }
     let elapsed = started.elapsed();
@@ -336,22 +409,28 @@ fn main() {
     // atomic rename), against the loopback fake with no delay.
     let mut refresh = Scenario::new(
         "refresh --force (loopback fake)",
-        Path::new(BIN),
+        Path::new(&bin),
         &["refresh", "--force"],
         env_with_cache(&server),
     );
     refresh.prints = false;
-    for i in 0..REFRESH_RUNS + 3 {
-        refresh.run(i >= 3);
+    for i in 0..3 + REFRESH_RUNS + RSS_RUNS {
+        let pass = match i {
+            i if i < 3 => Pass::Warmup,
+            i if i < 3 + REFRESH_RUNS => Pass::Timed,
+            _ => Pass::Rss,
+        };
+        refresh.run(pass, &tools);
     }
 
-    let size = std::fs::metadata(BIN).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
     println!();
     println!(
         "quotaline prompt bench: {runs} interleaved rounds after {WARMUP} warm-up ({:.1} s)",
         elapsed.as_secs_f64()
     );
-    println!("binary {BIN}: {:.2} MiB", size as f64 / (1 << 20) as f64);
+    println!("binary {bin}: {:.2} MiB", size as f64 / (1 << 20) as f64);
+    println!("RSS: peak over {RSS_RUNS} runs each, forked from a ~1 MiB launcher");
     println!();
     println!(
         "{:<46} {:>8} {:>8} {:>8} {:>7} {:>7}",
@@ -361,11 +440,11 @@ fn main() {
         "{:<46} {:>8} {:>8} {:>8} {:>7} {:>7}",
         "", "ms", "ms", "ms", "", "MiB"
     );
-    let floor_summary = summarize(&scenarios[0].samples);
+    let floor_summary = summarize(&scenarios[0]);
     for s in &scenarios {
-        row(&s.name, &summarize(&s.samples), Some(&floor_summary));
+        row(&s.name, &summarize(s), Some(&floor_summary));
     }
-    row(&refresh.name, &summarize(&refresh.samples), None);
+    row(&refresh.name, &summarize(&refresh), None);
     // TODO(cookie discovery): when browser cookie discovery lands, time one discovery round
     // (`quotaline` with no explicit key, a fixture Chromium/Firefox profile under HOME) here
     // as another untimed-setup Scenario, so a regression in profile scanning shows.
@@ -381,11 +460,11 @@ fn main() {
     }
 
     let ratio = |i: usize| {
-        summarize(&scenarios[i].samples).median.as_secs_f64() / floor_summary.median.as_secs_f64()
+        summarize(&scenarios[i]).median.as_secs_f64() / floor_summary.median.as_secs_f64()
     };
     let peak = scenarios[1..]
         .iter()
-        .map(|s| summarize(&s.samples).rss_kib)
+        .map(|s| summarize(s).rss_kib)
         .max()
         .unwrap_or(0);
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };

@@ -1,5 +1,6 @@
-//! The prompt path, watched with strace: a `segment` opens the cache file once, opens no
-//! SQLite database and makes no network syscall; on a fresh cache it starts no process.
+//! The prompt path, watched with strace: a `segment` opens the cache file once and nothing
+//! else of its own (no SQLite database, config, locale or time zone file), makes no network
+//! syscall, and on a fresh cache starts no process.
 //! strace is required (scripts/test installs it): a missing strace fails, never skips.
 
 use crate::common::{age_cache, claude_ai, ql, TestEnv, BIN};
@@ -78,6 +79,20 @@ fn fresh_segment_makes_no_network_syscall_opens_no_db_and_reads_the_cache_once()
         1,
         "the cache is read exactly once:\n{trace}"
     );
+
+    // Nothing else is read: no config, no locale, no time zone database. What remains is the
+    // dynamic loader's and std's own start-up (the main thread's stack bounds).
+    let unexpected: Vec<&String> = paths
+        .iter()
+        .filter(|p| {
+            let system = p.as_str() == "/etc/ld.so.cache"
+                || p.as_str() == "/proc/self/maps"
+                || p.ends_with(".so")
+                || p.contains(".so.");
+            !system && **p != cache
+        })
+        .collect();
+    assert_eq!(unexpected, Vec::<&String>::new(), "opened:\n{trace}");
 
     // One execve (the binary itself), no fork or clone: a fresh cache starts nothing.
     let spawned: Vec<&str> = trace
