@@ -236,11 +236,13 @@ fn build_floor(dir: &Path) -> PathBuf {
     bin
 }
 
-/// Whether this build knows `args` (an unknown subcommand or option exits non-zero).
-fn supported(bin: &str, env: &TestEnv, args: &[&str], stdin: &Option<Vec<u8>>) -> bool {
-    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
-    let (code, out) = spawn(env, Path::new(bin), &args, stdin);
-    code == 0 && !out.trim().is_empty()
+/// Whether `bin <help_args> --help` mentions `word` (a command or an option), so that a
+/// command that exists but fails is a loud failure of the bench, not a silent fallback.
+fn knows(bin: &str, env: &TestEnv, help_args: &[&str], word: &str) -> bool {
+    let mut args: Vec<String> = help_args.iter().map(|a| a.to_string()).collect();
+    args.push("--help".to_string());
+    let (_, out) = spawn(env, Path::new(bin), &args, &None);
+    out.split_whitespace().any(|w| w == word)
 }
 
 /// A cache dir holding a real cache, written by `quotaline refresh` against the fake.
@@ -355,12 +357,11 @@ fn main() {
     // `--target waybar` and `statusline` come from other branches; until they are merged the
     // bench measures the nearest existing command and says so in the report.
     let waybar_env = env_with_cache(&server);
-    let waybar_args: &[&str] =
-        if supported(&bin, &waybar_env, &["segment", "--target", "waybar"], &None) {
-            &["segment", "--target", "waybar"]
-        } else {
-            &["status"]
-        };
+    let waybar_args: &[&str] = if knows(&bin, &waybar_env, &["segment"], "--target") {
+        &["segment", "--target", "waybar"]
+    } else {
+        &["status"]
+    };
     let waybar = Scenario::new(
         &format!("{} (waybar)", waybar_args.join(" ")),
         Path::new(&bin),
@@ -370,7 +371,7 @@ fn main() {
 
     let stdin = Some(payload("statusline_stdin.json").into_bytes());
     let statusline_env = env_with_cache(&server);
-    let statusline_args: &[&str] = if supported(&bin, &statusline_env, &["statusline"], &stdin) {
+    let statusline_args: &[&str] = if knows(&bin, &statusline_env, &[], "statusline") {
         &["statusline"]
     } else {
         &["json"]
