@@ -26,6 +26,7 @@ enum Command {
     Json(JsonArgs),
     Status(StatusArgs),
     Check(CheckArgs),
+    Doctor(DoctorArgs),
 }
 
 /// Print the one-line segment from the cache (never waits on the network; always exits 0).
@@ -81,6 +82,12 @@ struct CheckArgs {
     org: Option<String>,
 }
 
+/// Where credentials come from, what every browser profile holds (fingerprints only), the
+/// cache and the last fetch: a report to paste into a bug (exit 1 when no session is usable).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "doctor")]
+struct DoctorArgs {}
+
 fn main() {
     let cli: Cli = argh::from_env();
     let code = match cli.command {
@@ -98,6 +105,7 @@ fn main() {
         Some(Command::Json(a)) => cmd::json::run(a.org),
         Some(Command::Status(_)) => cmd::status::run(),
         Some(Command::Check(a)) => cmd::check::run(a.max, a.window, a.org),
+        Some(Command::Doctor(_)) => cmd::doctor::run(),
     };
     std::process::exit(code);
 }
