@@ -26,6 +26,8 @@ enum Command {
     Json(JsonArgs),
     Status(StatusArgs),
     Check(CheckArgs),
+    NativeHost(NativeHostArgs),
+    Init(InitArgs),
 }
 
 /// Print the one-line segment from the cache (never waits on the network; always exits 0).
@@ -81,6 +83,28 @@ struct CheckArgs {
     org: Option<String>,
 }
 
+/// Native messaging host for the quotaline browser extension (the browser starts it).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "native-host")]
+struct NativeHostArgs {
+    /// what the browser passes (the caller's origin, a window handle): ignored
+    #[argh(positional, greedy)]
+    browser_args: Vec<String>,
+}
+
+/// Set up an integration: `native-host` registers the browser extension's native host.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "init")]
+struct InitArgs {
+    /// what to set up: native-host
+    #[argh(positional)]
+    target: String,
+    /// for native-host: chrome, chromium, brave, edge, vivaldi or firefox (default: every
+    /// one installed)
+    #[argh(option)]
+    browser: Option<String>,
+}
+
 fn main() {
     let cli: Cli = argh::from_env();
     let code = match cli.command {
@@ -98,6 +122,14 @@ fn main() {
         Some(Command::Json(a)) => cmd::json::run(a.org),
         Some(Command::Status(_)) => cmd::status::run(),
         Some(Command::Check(a)) => cmd::check::run(a.max, a.window, a.org),
+        Some(Command::NativeHost(a)) => cmd::native_host::run(a.browser_args),
+        Some(Command::Init(a)) => match a.target.as_str() {
+            "native-host" => cmd::init::native_host(a.browser.as_deref()),
+            other => {
+                eprintln!("quotaline: unknown init target {other:?} (expected native-host)");
+                2
+            }
+        },
     };
     std::process::exit(code);
 }
