@@ -47,7 +47,8 @@ const MAX_ANSWERS: usize = 64;
 struct Message {
     #[serde(rename = "type")]
     kind: String,
-    fetched_at: DateTime<Utc>,
+    /// RFC 3339, checked by `parse` (serde's own message would not name the field).
+    fetched_at: String,
     /// The `lastActiveOrg` cookie, which names the active org.
     #[serde(default)]
     last_active_org: Option<String>,
@@ -72,12 +73,23 @@ struct Response {
 
 impl Message {
     fn parse(bytes: &[u8]) -> Result<Message, String> {
+        let value: Value =
+            serde_json::from_slice(bytes).map_err(|e| format!("invalid message: not JSON: {e}"))?;
+        if !value.is_object() {
+            return Err("invalid message: not a JSON object".into());
+        }
         let message: Message =
-            serde_json::from_slice(bytes).map_err(|e| format!("invalid message: {e}"))?;
+            serde_json::from_value(value).map_err(|e| format!("invalid message: {e}"))?;
         if message.kind != "usage" {
             return Err(format!(
                 "invalid message: unknown type {:?} (expected \"usage\")",
                 printable(&message.kind)
+            ));
+        }
+        if message.fetched_at().is_none() {
+            return Err(format!(
+                "invalid message: fetched_at {:?} is not an RFC 3339 time",
+                printable(&message.fetched_at)
             ));
         }
         if message.responses.len() > MAX_ANSWERS {
@@ -109,6 +121,12 @@ impl Message {
             return Err("invalid message: last_active_org is not an org uuid".into());
         }
         Ok(message)
+    }
+
+    fn fetched_at(&self) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(&self.fetched_at)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
     }
 }
 
@@ -161,7 +179,7 @@ pub fn handle(cache: &Cache, bytes: &[u8], now: DateTime<Utc>) -> Value {
         Err(e) => return json!({"ok": false, "error": e}),
     };
     // The browser runs on this machine's clock; a reading "from the future" is now.
-    let fetched_at = message.fetched_at.min(now);
+    let fetched_at = message.fetched_at().unwrap_or(now).min(now);
     let stored = cache.update(|c| {
         if c.snapshot
             .as_ref()
@@ -359,10 +377,11 @@ pub fn browser_is_fresh(file: &CacheFile, now: DateTime<Utc>) -> bool {
 /// never did.
 pub fn last_report(file: &CacheFile, now: DateTime<Utc>) -> Option<String> {
     let r = file.extension.as_ref()?;
-    let ago = short_duration((now - r.at).num_seconds().max(0));
-    let when = r.at.format("%H:%M:%S UTC");
+    let age = (now - r.fetched_at).num_seconds().max(0);
+    let ago = short_duration(age);
+    let when = r.fetched_at.format("%H:%M:%S UTC");
     Some(match &r.error {
-        None if (now - r.at).num_seconds() < FRESH_FOR_SECS => {
+        None if age < FRESH_FOR_SECS => {
             format!("reported {ago} ago ({when}); quotaline leaves the fetching to the browser")
         }
         None => format!(
