@@ -106,6 +106,13 @@ struct InitArgs {
 }
 
 fn main() {
+    // A browser starts the host manifest's `path` with the caller as the only arguments
+    // (Chrome: `chrome-extension://<id>/`; Firefox: the manifest path and the add-on id),
+    // so the manifest can name this binary itself, with no wrapper script.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if cmd::native_host::started_by_browser(&args) {
+        std::process::exit(cmd::native_host::run(args));
+    }
     let cli: Cli = argh::from_env();
     let code = match cli.command {
         None => cmd::segment::run(cmd::segment::Options {

@@ -362,6 +362,15 @@ pub fn run(_browser_args: Vec<String>) -> i32 {
     }
 }
 
+/// Whether these arguments are how a browser starts a native host (see `main`).
+pub fn started_by_browser(args: &[String]) -> bool {
+    let chrome = args
+        .first()
+        .is_some_and(|a| a.starts_with("chrome-extension://"));
+    let firefox = args.len() >= 2 && args[0].ends_with(".json") && args[1] == GECKO_ID;
+    chrome || firefox
+}
+
 /// Whether the shown org holds an extension reading young enough that `refresh` should
 /// not fetch on its own.
 pub fn browser_is_fresh(file: &CacheFile, now: DateTime<Utc>) -> bool {

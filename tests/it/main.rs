@@ -3,4 +3,5 @@
 
 mod common;
 mod core;
+mod extension_browser;
 mod native_host;

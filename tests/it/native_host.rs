@@ -7,7 +7,6 @@ use std::io::{Read, Write};
 use std::process::Stdio;
 use std::time::Duration;
 
-const ORG1: &str = ORG_IDS[0];
 const ORG2: &str = ORG_IDS[1];
 const EXTENSION_ID: &str = "jhacddcpicflnojofenlnbbbcdifeaap";
 
@@ -137,7 +136,7 @@ fn partial_reads_and_several_messages_in_one_run() {
     let bad = frame(b"{nope");
     let mut child = env
         .command(BIN)
-        .arg("native-host")
+        .args(["native-host", "extra", "--args=ignored"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -225,6 +224,30 @@ fn malformed_messages_get_an_error_each_and_change_nothing() {
         ][..]
     );
     assert!(!env.cache_dir.join("cache.json").exists());
+}
+
+#[test]
+fn firefox_starts_the_host_with_the_manifest_path_and_the_addon_id() {
+    let env = TestEnv::new();
+    let mut cmd = env.command(BIN);
+    cmd.args([
+        "/home/u/.mozilla/native-messaging-hosts/com.quotaline.bridge.json",
+        "bridge@quotaline.dev",
+    ]);
+    let out = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            c.stdin.take().unwrap().write_all(&frame(b"{}"))?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        replies(&out.stdout),
+        [json!({"ok": false, "error": "invalid message: missing field `type`"})]
+    );
 }
 
 #[test]
