@@ -83,6 +83,21 @@ pub struct CacheFile {
     pub snapshot: Option<Snapshot>,
     #[serde(default)]
     pub state: State,
+    /// The browser extension's last report (`quotaline native-host`), kept apart from
+    /// `state`: the browser's failures never drive quotaline's own backoff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<ExtensionReport>,
+}
+
+/// When the browser extension last handed over a reading, and what became of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExtensionReport {
+    /// When the native host received it.
+    pub at: DateTime<Utc>,
+    /// When the browser fetched it.
+    pub fetched_at: DateTime<Utc>,
+    /// Why the reading was not stored (the browser was logged out, say).
+    pub error: Option<String>,
 }
 
 impl CacheFile {

@@ -27,6 +27,8 @@ enum Command {
     Status(StatusArgs),
     Check(CheckArgs),
     Doctor(DoctorArgs),
+    NativeHost(NativeHostArgs),
+    Init(InitArgs),
 }
 
 /// Print the one-line segment from the cache (never waits on the network; always exits 0).
@@ -88,7 +90,36 @@ struct CheckArgs {
 #[argh(subcommand, name = "doctor")]
 struct DoctorArgs {}
 
+/// Native messaging host for the quotaline browser extension (the browser starts it).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "native-host")]
+struct NativeHostArgs {
+    /// what the browser passes (the caller's origin, a window handle): ignored
+    #[argh(positional, greedy)]
+    browser_args: Vec<String>,
+}
+
+/// Set up an integration: `native-host` registers the browser extension's native host.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "init")]
+struct InitArgs {
+    /// what to set up: native-host
+    #[argh(positional)]
+    target: String,
+    /// for native-host: chrome, chromium, brave, edge, vivaldi or firefox (default: every
+    /// one installed)
+    #[argh(option)]
+    browser: Option<String>,
+}
+
 fn main() {
+    // A browser starts the host manifest's `path` with the caller as the only arguments
+    // (Chrome: `chrome-extension://<id>/`; Firefox: the manifest path and the add-on id),
+    // so the manifest can name this binary itself, with no wrapper script.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if cmd::native_host::started_by_browser(&args) {
+        std::process::exit(cmd::native_host::run(args));
+    }
     let cli: Cli = argh::from_env();
     let code = match cli.command {
         None => cmd::segment::run(cmd::segment::Options {
@@ -106,6 +137,14 @@ fn main() {
         Some(Command::Status(_)) => cmd::status::run(),
         Some(Command::Check(a)) => cmd::check::run(a.max, a.window, a.org),
         Some(Command::Doctor(_)) => cmd::doctor::run(),
+        Some(Command::NativeHost(a)) => cmd::native_host::run(a.browser_args),
+        Some(Command::Init(a)) => match a.target.as_str() {
+            "native-host" => cmd::init::native_host(a.browser.as_deref()),
+            other => {
+                eprintln!("quotaline: unknown init target {other:?} (expected native-host)");
+                2
+            }
+        },
     };
     std::process::exit(code);
 }

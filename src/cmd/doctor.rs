@@ -122,6 +122,9 @@ pub fn report() -> (String, bool) {
         None => "none".to_string(),
     };
     let _ = writeln!(out, "backoff: {backoff}");
+    let extension = crate::cmd::native_host::last_report(&file, now)
+        .unwrap_or_else(|| "never reported".to_string());
+    let _ = writeln!(out, "browser extension: {extension}");
     (out, usable)
 }
 

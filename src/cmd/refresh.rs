@@ -93,6 +93,11 @@ pub fn refresh(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
     if !force && current.age(now).is_some_and(|age| age < settings::ttl()) {
         return Ok(Outcome::Fresh);
     }
+    // The browser extension fetched within two minutes, through the CDN that may challenge
+    // quotaline: leave it to the browser. `--force` still fetches.
+    if !force && super::native_host::browser_is_fresh(&current, now) {
+        return Ok(Outcome::Fresh);
+    }
 
     match source::fetch(current.snapshot.as_ref()) {
         Ok(snapshot) => {

@@ -165,6 +165,9 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> String {
         }
         None => out.push_str("last error: none\n"),
     }
+    if let Some(line) = super::native_host::last_report(file, now) {
+        let _ = writeln!(out, "browser extension: {line}");
+    }
     out
 }
 

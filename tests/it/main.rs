@@ -4,3 +4,5 @@
 mod browsers;
 mod common;
 mod core;
+mod extension_browser;
+mod native_host;
