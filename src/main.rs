@@ -26,6 +26,7 @@ enum Command {
     Json(JsonArgs),
     Status(StatusArgs),
     Check(CheckArgs),
+    Init(InitArgs),
 }
 
 /// Print the one-line segment from the cache (never waits on the network; always exits 0).
@@ -41,6 +42,16 @@ struct SegmentArgs {
     /// refresh synchronously before printing
     #[argh(switch)]
     wait: bool,
+    /// plain, ansi, zsh, bash, fish, tmux, polybar, waybar, starship; also QUOTALINE_TARGET
+    /// (default: ansi on a terminal, else plain)
+    #[argh(option)]
+    target: Option<String>,
+    /// warn colour from this percent (default 75); also QUOTALINE_WARN
+    #[argh(option)]
+    warn: Option<f64>,
+    /// critical colour from this percent (default 90); also QUOTALINE_CRIT
+    #[argh(option)]
+    crit: Option<f64>,
 }
 
 /// Fetch from the server now (exit 1 with the reason on failure).
@@ -81,6 +92,16 @@ struct CheckArgs {
     org: Option<String>,
 }
 
+/// Print the snippet that puts the segment in a program: zsh, bash, fish, tmux, starship,
+/// waybar, waybar-css, polybar.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "init")]
+struct InitArgs {
+    /// the program, e.g. zsh
+    #[argh(positional)]
+    program: String,
+}
+
 fn main() {
     let cli: Cli = argh::from_env();
     let code = match cli.command {
@@ -88,16 +109,23 @@ fn main() {
             format: None,
             org: None,
             wait: false,
+            target: None,
+            warn: None,
+            crit: None,
         }),
         Some(Command::Segment(a)) => cmd::segment::run(cmd::segment::Options {
             format: a.format,
             org: a.org,
             wait: a.wait,
+            target: a.target,
+            warn: a.warn,
+            crit: a.crit,
         }),
         Some(Command::Refresh(a)) => cmd::refresh::run(a.force),
         Some(Command::Json(a)) => cmd::json::run(a.org),
         Some(Command::Status(_)) => cmd::status::run(),
         Some(Command::Check(a)) => cmd::check::run(a.max, a.window, a.org),
+        Some(Command::Init(a)) => cmd::init::run(&a.program),
     };
     std::process::exit(code);
 }
