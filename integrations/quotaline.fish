@@ -22,7 +22,11 @@ function __quotaline_update
     test -n "$QUOTALINE_CACHE_DIR"; and set dir $QUOTALINE_CACHE_DIR
     set -l file $dir/segment.fish
     set -l mtime (path mtime -- $file 2>/dev/null)
-    if test "$mtime" != "$__quotaline_mtime"
+    # fish has no clock builtin: now is the mtime of / plus its age, both from `path`.
+    set -l now (math (path mtime /) + (path mtime --relative /))
+    # mtime has only seconds: once the line is due it is read again anyway, before
+    # starting a refresh.
+    if test "$mtime" != "$__quotaline_mtime" -o $now -ge $__quotaline_due
         set -g __quotaline_mtime $mtime
         set -l due 0
         set -l line ''
@@ -31,8 +35,6 @@ function __quotaline_update
         set -g __quotaline_due $due
         set -g __quotaline_segment $line
     end
-    # fish has no clock builtin: now is the mtime of / plus its age, both from `path`.
-    set -l now (math (path mtime /) + (path mtime --relative /))
     # At most one background refresh a minute from this shell, and only when the line is due.
     if test $now -ge $__quotaline_due -a $now -ge $__quotaline_next_spawn
         set -g __quotaline_next_spawn (math $now + 60)

@@ -22,10 +22,12 @@ __quotaline_precmd() {
   local file=${QUOTALINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/quotaline}/segment.zsh
   local -a st
   local due line
-  if zstat -A st +mtime -- "$file" 2>/dev/null; then
-    if [[ $st[1] != "$__quotaline_mtime" ]]; then
-      __quotaline_mtime=$st[1]
-      { IFS= read -r due; IFS= read -r line } <"$file" 2>/dev/null
+  if zstat -A st -- "$file" 2>/dev/null; then
+    # Inode and mtime: every write replaces the file (new inode), and mtime has only
+    # seconds. Once the line is due it is read again anyway, before starting a refresh.
+    if [[ "$st[2] $st[10]" != "$__quotaline_mtime" ]] || (( EPOCHSECONDS >= __quotaline_due )); then
+      __quotaline_mtime="$st[2] $st[10]"
+      { IFS= read -r due; IFS= read -r line; } <"$file" 2>/dev/null
       [[ $due == <-> ]] || due=0
       __quotaline_due=$due
       __quotaline_segment=$line

@@ -2,6 +2,7 @@
 //! for payloads and cache ages.
 
 pub mod fake;
+pub mod programs;
 
 #[allow(unused_imports)]
 pub use fake::{payload, FakeServer, Reply, TestEnv, ORG_IDS};
