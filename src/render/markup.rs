@@ -105,7 +105,7 @@ impl Severity {
 
     fn tmux(self) -> &'static str {
         match self {
-            Severity::Ok => "green",
+            Severity::Ok => "default",
             Severity::Warn => "yellow",
             Severity::Critical | Severity::Error => "red",
             Severity::Stale => "brightblack",
@@ -159,6 +159,8 @@ fn colour(severity: Severity, target: Target) -> Option<(String, &'static str)> 
             "\x01\x1b[39m\x02",
         ),
         Target::Zsh => (format!("%F{{{}}}", severity.zsh()), "%f"),
+        // tmux's stock status bar is green: "ok" keeps the bar's own colour to stay readable.
+        Target::Tmux if severity == Severity::Ok => return None,
         // `fg=default` rather than `default`: the user's status background stays.
         Target::Tmux => (format!("#[fg={}]", severity.tmux()), "#[fg=default]"),
         Target::Polybar => (format!("%{{F{}}}", severity.hex()), "%{F-}"),
@@ -286,7 +288,7 @@ mod tests {
         );
         assert_eq!(
             markup(&s, Target::Tmux, true),
-            "5h #[fg=green]37%#[fg=default] · #[fg=red]95%#[fg=default]"
+            "5h 37% · #[fg=red]95%#[fg=default]"
         );
         assert_eq!(
             markup(&s, Target::Polybar, true),

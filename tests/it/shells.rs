@@ -8,13 +8,6 @@ use crate::common::*;
 use std::path::Path;
 use std::time::Duration;
 
-/// LIMITS_LINE as zsh prompt markup.
-const ZSH_LINE: &str = "5h %F{green}23%%%f · 7d %F{green}64%%%f · opus %F{yellow}81%%%f · \
-                        sonnet %F{green}9%%%f · ↻42m";
-/// LIMITS_LINE as a terminal shows it (SGR colours).
-const ANSI_LINE: &str = "5h \x1b[32m23%\x1b[39m · 7d \x1b[32m64%\x1b[39m · opus \
-                         \x1b[33m81%\x1b[39m · sonnet \x1b[32m9%\x1b[39m · ↻42m";
-
 fn zsh(env: &TestEnv, script: &str, snippet: &Path) -> String {
     let (code, out, err) = run_in_home(
         env,
@@ -111,11 +104,7 @@ fn bash_hook_puts_the_prerendered_line_in_front_of_ps1() {
     let (_server, env) = refreshed();
     let snip = snippet(&env, "bash");
     let out = bash(&env, BASH_SHOW, &snip);
-    let expected = ANSI_LINE
-        .replace("\x1b[32m", "\x01\x1b[32m\x02")
-        .replace("\x1b[33m", "\x01\x1b[33m\x02")
-        .replace("\x1b[39m", "\x01\x1b[39m\x02");
-    assert_eq!(out, format!("{expected} > "));
+    assert_eq!(out, format!("{} > ", bash_line()));
 }
 
 #[test]

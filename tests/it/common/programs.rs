@@ -12,6 +12,21 @@ use std::time::{Duration, Instant};
 /// `5h 23% · 7d 64% · opus 81% · sonnet 9% · ↻42m`, from usage_limits_array.json.
 pub const LIMITS_LINE: &str = "5h 23% · 7d 64% · opus 81% · sonnet 9% · ↻42m";
 
+/// LIMITS_LINE as zsh prompt markup.
+pub const ZSH_LINE: &str = "5h %F{green}23%%%f · 7d %F{green}64%%%f · opus %F{yellow}81%%%f · \
+                        sonnet %F{green}9%%%f · ↻42m";
+/// LIMITS_LINE as a terminal shows it (SGR colours).
+pub const ANSI_LINE: &str = "5h \x1b[32m23%\x1b[39m · 7d \x1b[32m64%\x1b[39m · opus \
+                         \x1b[33m81%\x1b[39m · sonnet \x1b[32m9%\x1b[39m · ↻42m";
+
+/// LIMITS_LINE as bash's PS1 text: SGR inside `\x01..\x02`.
+pub fn bash_line() -> String {
+    ANSI_LINE
+        .replace("\x1b[32m", "\x01\x1b[32m\x02")
+        .replace("\x1b[33m", "\x01\x1b[33m\x02")
+        .replace("\x1b[39m", "\x01\x1b[39m\x02")
+}
+
 /// Model display names that try to run a command or inject markup in each program.
 pub const NASTY_MODELS: &[&str] = &[
     "#(touch $HOME/pwned)",
