@@ -27,6 +27,7 @@ enum Command {
     Status(StatusArgs),
     Check(CheckArgs),
     Init(InitArgs),
+    Doctor(DoctorArgs),
 }
 
 /// Print the one-line segment from the cache (never waits on the network; always exits 0).
@@ -102,6 +103,12 @@ struct InitArgs {
     program: String,
 }
 
+/// Where credentials come from, what every browser profile holds (fingerprints only), the
+/// cache and the last fetch: a report to paste into a bug (exit 1 when no session is usable).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "doctor")]
+struct DoctorArgs {}
+
 fn main() {
     let cli: Cli = argh::from_env();
     let code = match cli.command {
@@ -126,6 +133,7 @@ fn main() {
         Some(Command::Status(_)) => cmd::status::run(),
         Some(Command::Check(a)) => cmd::check::run(a.max, a.window, a.org),
         Some(Command::Init(a)) => cmd::init::run(&a.program),
+        Some(Command::Doctor(_)) => cmd::doctor::run(),
     };
     std::process::exit(code);
 }

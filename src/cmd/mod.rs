@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub mod check;
+pub mod doctor;
 pub mod init;
 pub mod json;
 pub mod refresh;

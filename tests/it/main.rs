@@ -2,6 +2,7 @@
 //! api.anthropic.com, each test with its own HOME and cache dir.
 
 mod bars;
+mod browsers;
 mod common;
 mod core;
 mod shells;

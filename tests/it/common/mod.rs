@@ -1,6 +1,7 @@
 //! Shared test support: the loopback fake server, an isolated environment, and helpers
 //! for payloads and cache ages.
 
+pub mod browsers;
 pub mod fake;
 pub mod programs;
 
