@@ -1,5 +1,5 @@
 //! `quotaline segment`: the prompt path. It reads one file, prints one line and exits 0,
-//! whatever happens. When the cache is stale it starts one detached background refresh and
+//! whatever happens (only a misspelt `--target` is a usage error, exit 2). When the cache is stale it starts one detached background refresh and
 //! does not wait for it. No network, no SQLite, no TLS here.
 
 use super::refresh::{self, LOCK_ON_STDIN};
