@@ -1,6 +1,7 @@
 //! `quotaline segment`: the prompt path. It reads one file, prints one line and exits 0,
-//! whatever happens (only a misspelt `--target` is a usage error, exit 2). When the cache is stale it starts one detached background refresh and
-//! does not wait for it. No network, no SQLite, no TLS here.
+//! whatever happens (only a misspelt `--target` is a usage error, exit 2). When the cache is
+//! stale it starts one detached background refresh and does not wait for it. No network, no
+//! SQLite, no TLS here.
 
 use super::refresh::{self, LOCK_ON_STDIN};
 use super::status;
