@@ -26,9 +26,9 @@ enum Command {
     Json(JsonArgs),
     Status(StatusArgs),
     Check(CheckArgs),
+    Init(InitArgs),
     Doctor(DoctorArgs),
     NativeHost(NativeHostArgs),
-    Init(InitArgs),
 }
 
 /// Print the one-line segment from the cache (never waits on the network; always exits 0).
@@ -44,6 +44,16 @@ struct SegmentArgs {
     /// refresh synchronously before printing
     #[argh(switch)]
     wait: bool,
+    /// plain, ansi, zsh, bash, fish, tmux, polybar, waybar, starship; also QUOTALINE_TARGET
+    /// (default: ansi on a terminal, else plain)
+    #[argh(option)]
+    target: Option<String>,
+    /// warn colour from this percent (default 75); also QUOTALINE_WARN
+    #[argh(option)]
+    warn: Option<f64>,
+    /// critical colour from this percent (default 90); also QUOTALINE_CRIT
+    #[argh(option)]
+    crit: Option<f64>,
 }
 
 /// Fetch from the server now (exit 1 with the reason on failure).
@@ -84,6 +94,20 @@ struct CheckArgs {
     org: Option<String>,
 }
 
+/// Print the snippet that puts the segment in a program: zsh, bash, fish, tmux, starship,
+/// waybar, waybar-css, polybar; `native-host` registers the browser extension's host.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "init")]
+struct InitArgs {
+    /// the program, e.g. zsh
+    #[argh(positional)]
+    program: String,
+    /// for native-host: chrome, chromium, brave, edge, vivaldi or firefox (default: every
+    /// one installed)
+    #[argh(option)]
+    browser: Option<String>,
+}
+
 /// Where credentials come from, what every browser profile holds (fingerprints only), the
 /// cache and the last fetch: a report to paste into a bug (exit 1 when no session is usable).
 #[derive(FromArgs)]
@@ -97,19 +121,6 @@ struct NativeHostArgs {
     /// what the browser passes (the caller's origin, a window handle): ignored
     #[argh(positional, greedy)]
     browser_args: Vec<String>,
-}
-
-/// Set up an integration: `native-host` registers the browser extension's native host.
-#[derive(FromArgs)]
-#[argh(subcommand, name = "init")]
-struct InitArgs {
-    /// what to set up: native-host
-    #[argh(positional)]
-    target: String,
-    /// for native-host: chrome, chromium, brave, edge, vivaldi or firefox (default: every
-    /// one installed)
-    #[argh(option)]
-    browser: Option<String>,
 }
 
 fn main() {
@@ -126,25 +137,25 @@ fn main() {
             format: None,
             org: None,
             wait: false,
+            target: None,
+            warn: None,
+            crit: None,
         }),
         Some(Command::Segment(a)) => cmd::segment::run(cmd::segment::Options {
             format: a.format,
             org: a.org,
             wait: a.wait,
+            target: a.target,
+            warn: a.warn,
+            crit: a.crit,
         }),
         Some(Command::Refresh(a)) => cmd::refresh::run(a.force),
         Some(Command::Json(a)) => cmd::json::run(a.org),
         Some(Command::Status(_)) => cmd::status::run(),
         Some(Command::Check(a)) => cmd::check::run(a.max, a.window, a.org),
+        Some(Command::Init(a)) => cmd::init::run(&a.program, a.browser.as_deref()),
         Some(Command::Doctor(_)) => cmd::doctor::run(),
         Some(Command::NativeHost(a)) => cmd::native_host::run(a.browser_args),
-        Some(Command::Init(a)) => match a.target.as_str() {
-            "native-host" => cmd::init::native_host(a.browser.as_deref()),
-            other => {
-                eprintln!("quotaline: unknown init target {other:?} (expected native-host)");
-                2
-            }
-        },
     };
     std::process::exit(code);
 }

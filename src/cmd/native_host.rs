@@ -10,7 +10,7 @@
 use crate::cache::{Cache, CacheFile, ExtensionReport};
 use crate::error::{ErrorKind, FetchError};
 use crate::render::text::short_duration;
-use crate::render::{self, Line, Severity, Thresholds};
+use crate::render::{self, Line, Severity};
 use crate::settings;
 use crate::source::claude_ai::{self, Endpoints};
 use crate::source::http::{judge, printable, Answer, Optional};
@@ -222,23 +222,19 @@ pub fn handle(cache: &Cache, bytes: &[u8], now: DateTime<Utc>) -> Value {
             "note": "the cache already holds a newer reading"}),
         Ok(Ok(true)) => {
             let file = cache.read();
-            // ==== after_cache_update: the one place a fresh extension reading lands ====
-            after_cache_update(cache, &file);
+            // The zero-fork shell prompts read pre-rendered lines: bring them up to date.
+            let _ = render::prerender::write_all(cache, &file);
             summary(&file, now)
         }
     }
 }
 
-/// Called after every reading the extension stored. A no-op for now: the hook for work
-/// that should follow a cache write (e.g. prerendering the segment).
-pub fn after_cache_update(_cache: &Cache, _file: &CacheFile) {}
-
 /// The `ok` reply: the segment line and the worst window, so the extension's badge shows
 /// what the prompt shows without parsing anything itself.
 fn summary(file: &CacheFile, now: DateTime<Utc>) -> Value {
     let org = settings::org(None);
-    let thresholds = Thresholds::default();
-    let line = render::plain(
+    let thresholds = settings::thresholds(None, None);
+    let line = render::markup::markup(
         &Line {
             cache: file,
             org: org.as_deref(),
@@ -248,6 +244,8 @@ fn summary(file: &CacheFile, now: DateTime<Utc>) -> Value {
             thresholds,
         }
         .spans(),
+        render::markup::Target::Plain,
+        false,
     );
     let shown = file.snapshot.as_ref().and_then(|s| s.org(org.as_deref()));
     let worst = shown.and_then(|o| {

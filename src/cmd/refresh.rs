@@ -3,6 +3,7 @@
 
 use crate::cache::Cache;
 use crate::error::FetchError;
+use crate::render::prerender;
 use crate::settings;
 use crate::source;
 use chrono::Utc;
@@ -54,7 +55,16 @@ fn inherited_lock() -> Option<File> {
         .map(|_| file)
 }
 
+/// Refreshes, then re-renders the shells' prompt lines from the cache as it now is, whatever
+/// the outcome: a skipped refresh (backoff, fresh) still brings a stale line's age up to
+/// date, and a shell that asked for a refresh always sees its file change.
 pub fn refresh(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
+    let outcome = fetch_under_lock(cache, force);
+    let _ = prerender::write_all(cache, &cache.read());
+    outcome
+}
+
+fn fetch_under_lock(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
     let _lock = match inherited_lock() {
         Some(lock) => lock,
         None => match cache.try_refresh_lock().map_err(Failure::Cache)? {

@@ -2,6 +2,8 @@
 //! `CacheFile` and a clock. The line is built as spans tagged with a severity, so colour and
 //! escaping per target happen in one place.
 
+pub mod markup;
+pub mod prerender;
 pub mod template;
 pub mod text;
 
@@ -16,6 +18,8 @@ pub enum Severity {
     Warn,
     Critical,
     Stale,
+    /// No numbers, only a failure (waybar's `error` class).
+    Error,
 }
 
 /// A run of text and its colour; `severity: None` is plain text.
@@ -118,15 +122,6 @@ impl Line<'_> {
         }
         spans
     }
-}
-
-/// Plain text: control characters dropped so a server string can never drive a terminal.
-pub fn plain(spans: &[Span]) -> String {
-    spans
-        .iter()
-        .flat_map(|s| s.text.chars())
-        .filter(|c| !c.is_control())
-        .collect()
 }
 
 /// Answers placeholders for one org.

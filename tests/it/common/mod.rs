@@ -3,6 +3,7 @@
 
 pub mod browsers;
 pub mod fake;
+pub mod programs;
 
 #[allow(unused_imports)]
 pub use fake::{payload, FakeServer, Reply, TestEnv, ORG_IDS};
