@@ -130,7 +130,7 @@ pub fn report() -> (String, bool) {
 
 pub fn run() -> i32 {
     let (text, usable) = report();
-    print!("{text}");
+    super::out(&text);
     if usable {
         0
     } else {

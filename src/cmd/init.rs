@@ -23,7 +23,7 @@ pub fn run(program: &str, browser: Option<&str>) -> i32 {
     }
     match SNIPPETS.iter().find(|(name, _)| *name == program) {
         Some((_, text)) => {
-            print!("{text}");
+            super::out(text);
             0
         }
         None => {

@@ -174,7 +174,7 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> String {
 pub fn run() -> i32 {
     let cache = Cache::locate();
     let file = cache.read();
-    print!("{}", report(&file, Utc::now()));
-    println!("cache: {}", cache.path().display());
+    let text = report(&file, Utc::now());
+    super::out(&format!("{text}cache: {}\n", cache.path().display()));
     0
 }
