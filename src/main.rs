@@ -26,6 +26,8 @@ enum Command {
     Json(JsonArgs),
     Status(StatusArgs),
     Check(CheckArgs),
+    Statusline(StatuslineArgs),
+    Init(InitArgs),
 }
 
 /// Print the one-line segment from the cache (never waits on the network; always exits 0).
@@ -81,6 +83,25 @@ struct CheckArgs {
     org: Option<String>,
 }
 
+/// Claude Code's statusLine command: reads its JSON on stdin (rate_limits go into the
+/// cache), prints one line (always exits 0).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "statusline")]
+struct StatuslineArgs {
+    /// template, as for `segment`; also QUOTALINE_FORMAT
+    #[argh(option)]
+    format: Option<String>,
+}
+
+/// Print the snippet that wires quotaline into a program (claude-code).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "init")]
+struct InitArgs {
+    /// claude-code
+    #[argh(positional)]
+    target: String,
+}
+
 fn main() {
     let cli: Cli = argh::from_env();
     let code = match cli.command {
@@ -98,6 +119,8 @@ fn main() {
         Some(Command::Json(a)) => cmd::json::run(a.org),
         Some(Command::Status(_)) => cmd::status::run(),
         Some(Command::Check(a)) => cmd::check::run(a.max, a.window, a.org),
+        Some(Command::Statusline(a)) => cmd::statusline::run(a.format),
+        Some(Command::Init(a)) => cmd::init::run(&a.target),
     };
     std::process::exit(code);
 }

@@ -1,6 +1,8 @@
 //! Where claude.ai credentials come from. Everything here runs on the refresh path only.
 //! A credential lives in memory for one refresh and is never written anywhere.
 
+pub mod claude_code;
+
 use crate::error::{ErrorKind, FetchError};
 use std::fmt;
 use std::os::unix::fs::PermissionsExt;
