@@ -64,35 +64,34 @@ pub fn fetch(
         match result {
             Ok(snapshot) => return Ok(snapshot),
             Err(e) if try_next(e.kind) => failed.push((name, e)),
-            Err(e) => return Err(combined(failed, (name, e))),
+            Err(e) => {
+                failed.push((name, e));
+                return Err(combined(failed));
+            }
         }
     }
-    match failed.pop() {
-        Some(last) => Err(combined(failed, last)),
-        None => Err(FetchError::new(
+    if failed.is_empty() {
+        return Err(FetchError::new(
             ErrorKind::Config,
             "QUOTALINE_SOURCES names no source",
-        )),
+        ));
     }
+    Err(combined(failed))
 }
 
-/// The last source's error (its kind decides backoff), its message followed by what the
-/// earlier sources said. "No credentials" from an earlier source is left out when a later
-/// one had credentials: it is not why the refresh failed.
-fn combined(
-    earlier: Vec<(String, FetchError)>,
-    (name, mut last): (String, FetchError),
-) -> FetchError {
-    let had_credentials = last.kind != ErrorKind::NoCredentials;
-    let notes: Vec<String> = earlier
-        .into_iter()
-        .filter(|(_, e)| !(had_credentials && e.kind == ErrorKind::NoCredentials))
-        .map(|(n, e)| format!("{n}: {}", e.message))
-        .collect();
-    if !notes.is_empty() {
-        last.message = format!("{name}: {}; before that {}", last.message, notes.join("; "));
+/// One error for the whole refresh: the last one from a source that had credentials (its
+/// kind decides the backoff; a source with no login here is not why the refresh failed),
+/// else the last one. Its message comes first, then what the other sources said.
+fn combined(mut failed: Vec<(String, FetchError)>) -> FetchError {
+    let primary = failed
+        .iter()
+        .rposition(|(_, e)| e.kind != ErrorKind::NoCredentials)
+        .unwrap_or(failed.len() - 1);
+    let (_, mut error) = failed.remove(primary);
+    for (name, e) in failed {
+        error.message = format!("{}; {name}: {}", error.message, e.message);
     }
-    last
+    error
 }
 
 /// Folds a refresh's snapshot into the cached one: claude.ai lists every membership, so
