@@ -81,12 +81,12 @@ pub fn fetch(
 
 /// One error for the whole refresh: the last one from a source that had credentials (its
 /// kind decides the backoff; a source with no login here is not why the refresh failed),
-/// else the last one. Its message comes first, then what the other sources said.
+/// else the first one. Its message comes first, then what the other sources said.
 fn combined(mut failed: Vec<(String, FetchError)>) -> FetchError {
     let primary = failed
         .iter()
         .rposition(|(_, e)| e.kind != ErrorKind::NoCredentials)
-        .unwrap_or(failed.len() - 1);
+        .unwrap_or(0);
     let (_, mut error) = failed.remove(primary);
     for (name, e) in failed {
         error.message = format!("{}; {name}: {}", error.message, e.message);

@@ -1,5 +1,6 @@
 //! Integration tests: the real binary against a loopback fake of claude.ai and
 //! api.anthropic.com, each test with its own HOME and cache dir.
 
+mod claude_code;
 mod common;
 mod core;
