@@ -665,3 +665,36 @@ fn init_claude_code_prints_the_settings_fragment() {
     assert_eq!(code, 2);
     assert!(err.contains("no snippet for `emacs`"), "{err}");
 }
+
+#[test]
+fn stdin_keeps_its_org_fresh_when_full_refreshes_fail() {
+    let server = oauth_server("usage_flat_windows.json");
+    let env = claude_code_env(&server);
+    assert_eq!(ql(&env, &["refresh"]).0, 0);
+    // Ten minutes on, OAuth is rate limited and backing off...
+    age_cache(&env, 600);
+    server.route(OAUTH_USAGE, Reply::json(429, "{}"));
+    assert_eq!(ql(&env, &["refresh"]).0, 1);
+    let (_, line, _) = ql(&env, &["segment"]);
+    assert_eq!(line, "5h 37% · 7d 58% · opus 71% · ↻1h12m · stale 10m\n");
+    // ...but Claude Code's stdin keeps its windows current: no stale mark for its org.
+    let v = json_of(&env);
+    let five = org_of(&v, ORG1)["windows"]["five_hour"]["resets_at"]
+        .as_str()
+        .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp())
+        .unwrap();
+    let seven = org_of(&v, ORG1)["windows"]["seven_day"]["resets_at"]
+        .as_str()
+        .map(|t| chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp())
+        .unwrap();
+    let (code, out, _, _) = statusline(&env, &limits(39.0, five, 60.0, seven));
+    assert_eq!(code, 0);
+    assert_eq!(out, "5h 39% · 7d 60% · opus 71% · ↻1h12m\n");
+    let (_, line, _) = ql(&env, &["segment"]);
+    assert_eq!(line, out);
+    // `json` still tells the full refresh's age and the backoff.
+    let v = json_of(&env);
+    assert_eq!(v["stale"], true);
+    assert_eq!(v["error"]["kind"], "rate_limited");
+    assert_eq!(server.count(OAUTH_USAGE), 2);
+}
