@@ -130,7 +130,7 @@ fn parse_credentials(text: &str, origin: &str) -> Result<Option<OauthToken>, Fet
         origin: origin.to_string(),
         expires_at: oauth
             .get("expiresAt")
-            .and_then(Value::as_i64)
+            .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
             .and_then(|ms| Utc.timestamp_millis_opt(ms).single()),
         scopes: oauth.get("scopes").and_then(Value::as_array).map(|a| {
             a.iter()

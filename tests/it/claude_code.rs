@@ -698,3 +698,41 @@ fn stdin_keeps_its_org_fresh_when_full_refreshes_fail() {
     assert_eq!(v["error"]["kind"], "rate_limited");
     assert_eq!(server.count(OAUTH_USAGE), 2);
 }
+
+#[test]
+fn without_claude_json_the_profile_endpoint_names_the_org() {
+    let server = oauth_server("usage_flat_windows.json");
+    let env = claude_code_env(&server);
+    std::fs::remove_file(home(&env).join(".claude.json")).unwrap();
+    server.route(
+        "/api/oauth/profile",
+        Reply::json(
+            200,
+            &json!({"account": {"email": "cc@example.com"},
+                    "organization": {"uuid": ORG2, "name": "Work\u{1b}[2J"}})
+            .to_string(),
+        ),
+    );
+    assert_eq!(ql(&env, &["refresh"]).0, 0);
+    let v = json_of(&env);
+    let org = org_of(&v, ORG2);
+    assert_eq!(org["email"], "cc@example.com");
+    assert_eq!(org["org_name"], "Work[2J");
+    // The plan comes from the token's own tier.
+    assert_eq!(org["plan"], "Max 20x");
+    let paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
+    assert_eq!(paths, [OAUTH_USAGE, "/api/oauth/profile"]);
+}
+
+#[test]
+fn a_claude_ai_refresh_keeps_the_org_only_stdin_knows() {
+    let server = claude_ai("usage_flat_windows.json");
+    let env = TestEnv::with_server(&server);
+    let stdin = limits(5.0, unix_in(630), 1.0, unix_in(86_400 * 2));
+    assert_eq!(statusline(&env, &stdin).0, 0);
+    assert_eq!(ql(&env, &["refresh", "--force"]).0, 0);
+    let v = json_of(&env);
+    assert_eq!(v["active_org"], ORG1);
+    assert_eq!(window(&v, "claude-code", "five_hour"), 5.0);
+    assert_eq!(window(&v, ORG2, "five_hour"), 37.0);
+}
