@@ -30,7 +30,7 @@ pub fn run(format: Option<String>) -> i32 {
     let mut file = cache.read();
 
     let version_news = reading.version.is_some() && reading.version != file.claude_code_version;
-    if !reading.windows.is_empty() || version_news {
+    if statusline::worth_writing(&file.snapshot, &reading, account.as_ref(), now) || version_news {
         let change = |c: &mut CacheFile| {
             statusline::apply(&mut c.snapshot, &reading, account.as_ref(), now);
             if reading.version.is_some() {
@@ -48,6 +48,9 @@ pub fn run(format: Option<String>) -> i32 {
             // An unwritable cache still gets this reading on the line.
             Err(_) => change(&mut file),
         }
+    } else {
+        // Nothing new: the line still shows this reading, without a write.
+        statusline::apply(&mut file.snapshot, &reading, account.as_ref(), now);
     }
 
     print_line(&file, &reading, account.as_ref(), format);

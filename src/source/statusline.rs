@@ -165,6 +165,45 @@ pub fn apply(
     org.sources.insert(PART.to_string(), here);
 }
 
+/// A reading that repeats what the cache holds is written at most this often: Claude Code
+/// calls the statusLine several times a second while it streams, and every write is an
+/// fsync. The time of the last reading only keeps the org's line fresh.
+const HEARTBEAT_SECS: i64 = 10;
+
+/// Whether folding `reading` in is news worth a cache write: a number, a name or a new org,
+/// or a heartbeat that has come due.
+pub fn worth_writing(
+    snapshot: &Option<Snapshot>,
+    reading: &Reading,
+    account: Option<&Account>,
+    now: DateTime<Utc>,
+) -> bool {
+    if reading.windows.is_empty() {
+        return false;
+    }
+    let uuid = org_uuid(account);
+    let mut after = snapshot.clone();
+    apply(&mut after, reading, account, now);
+    let visible = |s: &Option<Snapshot>| {
+        let org = s.as_ref()?.orgs.iter().find(|o| o.org_uuid == uuid)?;
+        let parts: Vec<_> = org.sources.keys().collect();
+        Some((
+            org.windows.clone(),
+            org.org_name.clone(),
+            org.email.clone(),
+            org.plan.clone(),
+            parts.len(),
+        ))
+    };
+    let last = snapshot
+        .as_ref()
+        .and_then(|s| s.orgs.iter().find(|o| o.org_uuid == uuid))
+        .and_then(|o| o.sources.get(PART))
+        .map(|p| p.at);
+    visible(snapshot) != visible(&after)
+        || last.is_none_or(|t| (now - t).num_seconds() >= HEARTBEAT_SECS)
+}
+
 /// When a full refresh replaces an org's windows: stdin numbers that are higher within the
 /// same window stay (with their provenance), so the line never flickers backwards between
 /// a lagging source and a fresher one. The time of the last stdin reading stays too.

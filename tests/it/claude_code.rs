@@ -736,3 +736,25 @@ fn a_claude_ai_refresh_keeps_the_org_only_stdin_knows() {
     assert_eq!(window(&v, "claude-code", "five_hour"), 5.0);
     assert_eq!(window(&v, ORG2, "five_hour"), 37.0);
 }
+
+#[test]
+fn a_repeated_reading_does_not_rewrite_the_cache() {
+    use std::os::unix::fs::MetadataExt;
+    let env = TestEnv::new();
+    claude_json(&env);
+    let stdin = limits(42.0, unix_in(2 * 3600 + 30), 15.0, unix_in(3 * 86_400 + 60));
+    let inode = || {
+        std::fs::metadata(env.cache_dir.join("cache.json"))
+            .unwrap()
+            .ino()
+    };
+    assert_eq!(statusline(&env, &stdin).0, 0);
+    let first = inode();
+    for _ in 0..3 {
+        assert_eq!(statusline(&env, &stdin).1, "5h 42% · 7d 15% · ↻2h0m\n");
+    }
+    assert_eq!(inode(), first, "an identical reading rewrote the cache");
+    let higher = limits(43.0, unix_in(2 * 3600 + 30), 15.0, unix_in(3 * 86_400 + 60));
+    assert_eq!(statusline(&env, &higher).1, "5h 43% · 7d 15% · ↻2h0m\n");
+    assert_ne!(inode(), first);
+}
