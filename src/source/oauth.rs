@@ -44,22 +44,31 @@ pub fn clean_version(v: &str) -> Option<String> {
 }
 
 /// The installed Claude Code's version without running it (`claude --version` starts a
-/// Node runtime): the native installer's `claude` links to `.../versions/<version>`, and an
-/// npm install's `cli.js` sits next to its `package.json`.
+/// Node runtime): the native installer's `claude` links to `.../versions/<version>`, an npm
+/// install's `cli.js` sits next to its `package.json`, and the "local" install's wrapper
+/// script points into `~/.claude/local`.
 fn installed_version() -> Option<String> {
     let path = std::env::var_os("PATH")?;
     let exe = std::env::split_paths(&path)
         .map(|dir| dir.join("claude"))
-        .find(|p| p.is_file())?;
-    let real = std::fs::canonicalize(exe).ok()?;
-    if let Some(v) = real
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(clean_version)
-    {
-        return Some(v);
+        .find(|p| p.is_file());
+    if let Some(real) = exe.and_then(|e| std::fs::canonicalize(e).ok()) {
+        let by_name = real
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(clean_version);
+        let by_package = || package_version(&real.parent()?.join("package.json"));
+        if let Some(v) = by_name.or_else(by_package) {
+            return Some(v);
+        }
     }
-    let package = real.parent().unwrap_or(Path::new("/")).join("package.json");
+    let home = std::env::var_os("HOME")?;
+    package_version(
+        &Path::new(&home).join(".claude/local/node_modules/@anthropic-ai/claude-code/package.json"),
+    )
+}
+
+fn package_version(package: &Path) -> Option<String> {
     let doc: Value = serde_json::from_slice(&std::fs::read(package).ok()?).ok()?;
     if doc.get("name")?.as_str()? != "@anthropic-ai/claude-code" {
         return None;

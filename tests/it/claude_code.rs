@@ -758,3 +758,22 @@ fn a_repeated_reading_does_not_rewrite_the_cache() {
     assert_eq!(statusline(&env, &higher).1, "5h 43% · 7d 15% · ↻2h0m\n");
     assert_ne!(inode(), first);
 }
+
+#[test]
+fn user_agent_reads_an_npm_install_from_its_package_json() {
+    let server = oauth_server("usage_flat_windows.json");
+    let mut env = claude_code_env(&server);
+    let h = home(&env);
+    let pkg = h.join("npm/lib/node_modules/@anthropic-ai/claude-code");
+    write(pkg.join("cli.js"), "#!/usr/bin/env node\n");
+    write(
+        pkg.join("package.json"),
+        r#"{"name": "@anthropic-ai/claude-code", "version": "2.1.260"}"#,
+    );
+    std::fs::create_dir_all(h.join("npm/bin")).unwrap();
+    std::os::unix::fs::symlink(pkg.join("cli.js"), h.join("npm/bin/claude")).unwrap();
+    env.set("PATH", &h.join("npm/bin").display().to_string());
+    assert_eq!(ql(&env, &["refresh"]).0, 0);
+    let r = server.requests()[0].clone();
+    assert_eq!(r.header("user-agent"), Some("claude-code/2.1.260"));
+}
