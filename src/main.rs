@@ -29,6 +29,7 @@ enum Command {
     Init(InitArgs),
     Doctor(DoctorArgs),
     NativeHost(NativeHostArgs),
+    Statusline(StatuslineArgs),
 }
 
 /// Print the one-line segment from the cache (never waits on the network; always exits 0).
@@ -95,7 +96,7 @@ struct CheckArgs {
 }
 
 /// Print the snippet that puts the segment in a program: zsh, bash, fish, tmux, starship,
-/// waybar, waybar-css, polybar; `native-host` registers the browser extension's host.
+/// waybar, waybar-css, polybar, claude-code; `native-host` registers the browser extension's host.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "init")]
 struct InitArgs {
@@ -121,6 +122,16 @@ struct NativeHostArgs {
     /// what the browser passes (the caller's origin, a window handle): ignored
     #[argh(positional, greedy)]
     browser_args: Vec<String>,
+}
+
+/// Claude Code's statusLine command: reads its JSON on stdin (rate_limits go into the
+/// cache), prints one line (always exits 0).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "statusline")]
+struct StatuslineArgs {
+    /// template, as for `segment`; also QUOTALINE_FORMAT
+    #[argh(option)]
+    format: Option<String>,
 }
 
 fn main() {
@@ -156,6 +167,7 @@ fn main() {
         Some(Command::Init(a)) => cmd::init::run(&a.program, a.browser.as_deref()),
         Some(Command::Doctor(_)) => cmd::doctor::run(),
         Some(Command::NativeHost(a)) => cmd::native_host::run(a.browser_args),
+        Some(Command::Statusline(a)) => cmd::statusline::run(a.format),
     };
     std::process::exit(code);
 }

@@ -3,6 +3,7 @@
 //! A credential lives in memory for one refresh and is never written anywhere.
 
 pub mod browser;
+pub mod claude_code;
 
 use crate::error::{ErrorKind, FetchError};
 use std::fmt;

@@ -78,25 +78,52 @@ pub fn report() -> (String, bool) {
          set QUOTALINE_SESSION_KEY there)"
     );
 
-    let (next, usable) = match auth::explicit() {
-        Ok(Some(creds)) => (creds.origin.clone(), true),
-        Err(e) => (format!("nothing: {e}"), false),
+    let _ = writeln!(out, "\nClaude Code login (the oauth source)");
+    for line in auth::claude_code::describe(Utc::now()) {
+        let _ = writeln!(out, "  {line}");
+    }
+
+    // The next refresh tries the sources in order; the first with credentials is used.
+    let claude_ai = || match auth::explicit() {
+        Ok(Some(creds)) => Ok(format!("claude.ai with {}", creds.origin)),
+        Err(e) => Err(e.message),
         Ok(None) => match auth::pick_jar(&found) {
-            Some(jar) => (
-                format!(
-                    "{} ({}), {}",
-                    jar.browser_name,
-                    jar.profile,
-                    jar.db_path.display()
-                ),
-                true,
-            ),
-            None => (
-                format!("nothing: {}", auth::no_browser_session(&found)),
-                false,
-            ),
+            Some(jar) => Ok(format!(
+                "claude.ai with {} ({}), {}",
+                jar.browser_name,
+                jar.profile,
+                jar.db_path.display()
+            )),
+            None => Err(auth::no_browser_session(&found).message),
         },
     };
+    let oauth = || match auth::claude_code::token(Utc::now()) {
+        Ok(token) => Ok(format!("oauth with Claude Code's login ({})", token.origin)),
+        Err(e) => Err(e.message),
+    };
+    let mut why_not = Vec::new();
+    let mut next = None;
+    match crate::source::sources() {
+        Err(e) => why_not.push(e.message),
+        Ok(names) => {
+            for name in names {
+                let found = if name == "oauth" {
+                    oauth()
+                } else {
+                    claude_ai()
+                };
+                match found {
+                    Ok(how) => {
+                        next = Some(how);
+                        break;
+                    }
+                    Err(e) => why_not.push(format!("{name}: {e}")),
+                }
+            }
+        }
+    }
+    let usable = next.is_some();
+    let next = next.unwrap_or_else(|| format!("nothing ({})", why_not.join("; ")));
     let _ = writeln!(out, "\nnext refresh uses: {next}");
 
     let cache = Cache::locate();

@@ -15,6 +15,10 @@ const SNIPPETS: &[(&str, &str)] = &[
     ("waybar", include_str!("../../integrations/waybar.jsonc")),
     ("waybar-css", include_str!("../../integrations/waybar.css")),
     ("polybar", include_str!("../../integrations/polybar.ini")),
+    (
+        "claude-code",
+        include_str!("../../integrations/claude-code.json"),
+    ),
 ];
 
 pub fn run(program: &str, browser: Option<&str>) -> i32 {

@@ -8,6 +8,7 @@ pub mod native_host;
 pub mod refresh;
 pub mod segment;
 pub mod status;
+pub mod statusline;
 
 /// Prints to stdout, ignoring a closed pipe (`quotaline json | head`): `print!` would panic.
 pub fn out(text: &str) {

@@ -109,11 +109,14 @@ fn fetch_under_lock(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
         return Ok(Outcome::Fresh);
     }
 
-    match source::fetch(current.snapshot.as_ref()) {
+    match source::fetch(
+        current.snapshot.as_ref(),
+        current.claude_code_version.as_deref(),
+    ) {
         Ok(snapshot) => {
             cache
                 .update(|c| {
-                    c.snapshot = Some(source::merge(c.snapshot.as_ref(), snapshot, true));
+                    c.snapshot = Some(source::merge_fetched(c.snapshot.as_ref(), snapshot));
                     c.state.record_success(now);
                 })
                 .map_err(Failure::Cache)?;

@@ -98,6 +98,11 @@ impl Line<'_> {
             return Vec::new();
         };
         let age = self.cache.age(self.now).unwrap_or(0);
+        // Claude Code's statusLine stdin refreshes this org's windows between full refreshes.
+        let age = org
+            .sources
+            .get(crate::source::statusline::PART)
+            .map_or(age, |p| age.min((self.now - p.at).num_seconds().max(0)));
         let view = View {
             org,
             now: self.now,

@@ -170,17 +170,20 @@ fn no_session_anywhere_names_what_was_searched() {
     write_chromium_db(&chrome_db(env.home.path(), "Profile 1"), 24, &[]);
     let (code, _, err) = ql(&env, &["refresh"]);
     assert_eq!(code, 1);
-    assert_eq!(
-        err.trim(),
-        "quotaline: no claude.ai session found in Chrome (2 profiles); log in to claude.ai in a \
-         browser or set QUOTALINE_SESSION_KEY"
+    // The source chain then tries Claude Code's login, and says why that failed too.
+    assert!(
+        err.starts_with(
+            "quotaline: no claude.ai session found in Chrome (2 profiles); log in to claude.ai \
+             in a browser or set QUOTALINE_SESSION_KEY; oauth: no Claude Code login found"
+        ),
+        "{err}"
     );
     assert_eq!(read_cache(&env)["state"]["error"]["kind"], "no_credentials");
     assert!(server.requests().is_empty());
     let (code, out, _) = ql(&env, &["doctor"]);
     assert_eq!(code, 1);
     assert!(
-        out.contains("next refresh uses: nothing: no claude.ai session found"),
+        out.contains("next refresh uses: nothing (claude.ai: no claude.ai session found in Chrome (2 profiles)"),
         "{out}"
     );
 }
@@ -225,7 +228,7 @@ fn doctor_reports_every_place_with_fingerprints_only() {
             KEY.len()
         ),
         "out of reach",
-        "next refresh uses: Chrome (Default)",
+        "next refresh uses: claude.ai with Chrome (Default)",
         "last fetch: ok ",
         "backoff: none",
     ] {

@@ -3,6 +3,7 @@
 
 mod bars;
 mod browsers;
+mod claude_code;
 mod common;
 mod core;
 mod extension_browser;
