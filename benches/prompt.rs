@@ -21,6 +21,7 @@
 #[allow(dead_code)]
 mod common;
 
+use common::browsers::{write_chromium_db, ChromiumCookie, Stored};
 use common::{claude_ai, payload, Reply, TestEnv, BIN};
 use fs4::fs_std::FileExt;
 use std::io::{Read, Write};
@@ -383,14 +384,8 @@ fn main() {
         statusline_env,
     );
     statusline.stdin = stdin;
-    if statusline_args == ["statusline"] {
-        // statusline writes the stdin's numbers into the cache; start each run from the same one.
-        let bytes = fresh_bytes.clone();
-        statusline.before = Some(Box::new(move |env: &TestEnv| {
-            std::fs::write(env.cache_dir.join("cache.json"), &bytes).expect("reset cache");
-        }));
-    }
-
+    // No reset between statusline runs: Claude Code sends the same numbers again and again,
+    // and an identical reading is not written (a write, with its fsync, is the first run's).
     let mut scenarios = vec![floor, segment, stale, waybar, statusline];
     let started = Instant::now();
     let n = scenarios.len();
@@ -407,21 +402,40 @@ fn main() {
     let elapsed = started.elapsed();
 
     // A refresh round: from start to the new cache written (the process exits after the
-    // atomic rename), against the loopback fake with no delay.
+    // atomic rename), against the loopback fake with no delay; then the same with no key set,
+    // the session found in a Chrome profile (cookie discovery and decryption included).
     let mut refresh = Scenario::new(
         "refresh --force (loopback fake)",
         Path::new(&bin),
         &["refresh", "--force"],
         env_with_cache(&server),
     );
-    refresh.prints = false;
-    for i in 0..3 + REFRESH_RUNS + RSS_RUNS {
-        let pass = match i {
-            i if i < 3 => Pass::Warmup,
-            i if i < 3 + REFRESH_RUNS => Pass::Timed,
-            _ => Pass::Rss,
-        };
-        refresh.run(pass, &tools);
+    let mut discovery_env = env_with_cache(&server);
+    discovery_env.remove("QUOTALINE_SESSION_KEY");
+    let cookies = discovery_env
+        .home
+        .path()
+        .join(".config/google-chrome/Default/Cookies");
+    let key = "sk-ant-sid01-BENCH-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let cookie = ChromiumCookie::new(".claude.ai", "sessionKey", key, Stored::v10_linux())
+        .last_access(chrono::Utc::now().timestamp());
+    write_chromium_db(&cookies, 24, &[cookie]);
+    let mut discovery = Scenario::new(
+        "refresh --force, session from Chrome profile",
+        Path::new(&bin),
+        &["refresh", "--force"],
+        discovery_env,
+    );
+    for scenario in [&mut refresh, &mut discovery] {
+        scenario.prints = false;
+        for i in 0..3 + REFRESH_RUNS + RSS_RUNS {
+            let pass = match i {
+                i if i < 3 => Pass::Warmup,
+                i if i < 3 + REFRESH_RUNS => Pass::Timed,
+                _ => Pass::Rss,
+            };
+            scenario.run(pass, &tools);
+        }
     }
 
     let size = std::fs::metadata(&bin).map(|m| m.len()).unwrap_or(0);
@@ -446,13 +460,7 @@ fn main() {
         row(&s.name, &summarize(s), Some(&floor_summary));
     }
     row(&refresh.name, &summarize(&refresh), None);
-    // TODO(cookie discovery): when browser cookie discovery lands, time one discovery round
-    // (`quotaline` with no explicit key, a fixture Chromium/Firefox profile under HOME) here
-    // as another untimed-setup Scenario, so a regression in profile scanning shows.
-    println!(
-        "{:<46} not measured: no browser discovery in this build",
-        "cookie discovery"
-    );
+    row(&discovery.name, &summarize(&discovery), None);
     if waybar_args[0] == "status" {
         println!("note: `segment --target waybar` is not in this build; measured `status`");
     }

@@ -27,7 +27,8 @@ pub fn run(format: Option<String>) -> i32 {
     let cache = Cache::locate();
     let now = Utc::now();
     let account = claude_code::account();
-    let mut file = cache.read();
+    // Only shown, never written back: `update` below reads the whole cache itself.
+    let mut file = cache.read_for_display();
 
     let version_news = reading.version.is_some() && reading.version != file.claude_code_version;
     if statusline::worth_writing(&file.snapshot, &reading, account.as_ref(), now) || version_news {
