@@ -2,9 +2,9 @@
 //! pass/fail test).
 //!
 //! Every scenario spawns the release binary, exactly as a prompt does: stdout piped and read
-//! to EOF, then the child reaped. The floor is a minimal Rust
-//! program built here with `rustc` that opens the cache file, takes a shared lock, reads it
-//! and prints one line: no process that shows the cache can do less. Scenarios run
+//! to EOF, then the child reaped. The floor is a minimal Rust program built here with `rustc`
+//! that opens the cache file, takes a shared lock, reads it and prints one line: no process
+//! that shows the cache can do less. Scenarios run
 //! interleaved, one of each per round in a rotating order, so machine noise (two shared
 //! cores) lands on all of them alike, and each is reported as a ratio to the floor.
 //!
@@ -364,7 +364,7 @@ fn main() {
         &["status"]
     };
     let waybar = Scenario::new(
-        &format!("{} (waybar)", waybar_args.join(" ")),
+        &waybar_args.join(" "),
         Path::new(&bin),
         waybar_args,
         waybar_env,
