@@ -52,14 +52,20 @@ impl State {
 
     /// Records a failure and sets its backoff: the server's `Retry-After` for a 429 (a floor
     /// of 60 s when it says 0 or nothing), else 60 s doubling up to 30 min for failures that
-    /// back off.
+    /// back off. A 429 carrying its own floor (OAuth: 5 min) waits at least that floor,
+    /// doubling while it repeats up to 16 times the floor, whatever `Retry-After` says.
     pub fn record_failure(&mut self, err: &FetchError, at: DateTime<Utc>) {
         self.last_attempt = Some(at);
         let retry_at = if err.kind.backs_off() {
             self.failures = self.failures.saturating_add(1);
             let exponential = (60i64 << (self.failures - 1).min(5)).min(30 * 60);
-            Some(match (err.kind, err.retry_at) {
-                (ErrorKind::RateLimited, Some(t)) if t > at => t,
+            let floor = err
+                .rate_limit_floor
+                .filter(|_| err.kind == ErrorKind::RateLimited)
+                .map(|f| at + Duration::seconds((f << (self.failures - 1).min(4)).min(f * 16)));
+            Some(match (err.kind, err.retry_at, floor) {
+                (ErrorKind::RateLimited, t, Some(floor)) => t.map_or(floor, |t| t.max(floor)),
+                (ErrorKind::RateLimited, Some(t), None) if t > at => t,
                 _ => at + Duration::seconds(exponential),
             })
         } else {
@@ -83,6 +89,25 @@ pub struct CacheFile {
     pub snapshot: Option<Snapshot>,
     #[serde(default)]
     pub state: State,
+    /// The browser extension's last report (`quotaline native-host`), kept apart from
+    /// `state`: the browser's failures never drive quotaline's own backoff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<ExtensionReport>,
+    /// The Claude Code version last seen on statusLine stdin: the OAuth source sends it as
+    /// its User-Agent when the installed one cannot be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claude_code_version: Option<String>,
+}
+
+/// When the browser extension last handed over a reading, and what became of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExtensionReport {
+    /// When the native host received it.
+    pub at: DateTime<Utc>,
+    /// When the browser fetched it.
+    pub fetched_at: DateTime<Utc>,
+    /// Why the reading was not stored (the browser was logged out, say).
+    pub error: Option<String>,
 }
 
 impl CacheFile {
@@ -125,6 +150,12 @@ impl Cache {
             .and_then(|bytes| serde_json::from_slice::<CacheFile>(&bytes).ok())
             .filter(|c| c.schema == SCHEMA)
             .unwrap_or_default()
+    }
+
+    /// The cache as the prompt path shows it: like [`Cache::read`] but without the servers'
+    /// raw bodies, which only `json` shows. Never write back what this returns.
+    pub fn read_for_display(&self) -> CacheFile {
+        crate::snapshot::without_raw(|| self.read())
     }
 
     /// Creates the private cache dir (0700) if needed.
@@ -246,6 +277,23 @@ mod tests {
         err.retry_at = Some(at(0));
         state.record_failure(&err, at(0));
         assert!(state.backoff_until(at(0)).unwrap() >= at(60));
+    }
+
+    #[test]
+    fn oauth_rate_limit_floors_at_five_minutes_and_doubles() {
+        let mut state = State::default();
+        let mut err = FetchError::new(ErrorKind::RateLimited, "429");
+        err.rate_limit_floor = Some(300);
+        let mut delays = vec![];
+        for _ in 0..6 {
+            state.record_failure(&err, at(0));
+            delays.push((state.backoff_until(at(0)).unwrap() - at(0)).num_seconds());
+        }
+        assert_eq!(delays, [300, 600, 1200, 2400, 4800, 4800]);
+        // A longer Retry-After still wins.
+        err.retry_at = Some(at(9000));
+        state.record_failure(&err, at(0));
+        assert_eq!(state.backoff_until(at(0)), Some(at(9000)));
     }
 
     #[test]

@@ -44,6 +44,9 @@ pub struct FetchError {
     pub message: String,
     /// When the server said to come back (429 `Retry-After`).
     pub retry_at: Option<DateTime<Utc>>,
+    /// The least a 429 waits, doubling while it repeats, for endpoints that punish polling
+    /// (OAuth usage); `None` is the usual 60 s.
+    pub rate_limit_floor: Option<i64>,
 }
 
 impl FetchError {
@@ -52,6 +55,7 @@ impl FetchError {
             kind,
             message: message.into(),
             retry_at: None,
+            rate_limit_floor: None,
         }
     }
 }

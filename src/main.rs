@@ -27,6 +27,10 @@ enum Command {
     Json(JsonArgs),
     Status(StatusArgs),
     Check(CheckArgs),
+    Init(InitArgs),
+    Doctor(DoctorArgs),
+    NativeHost(NativeHostArgs),
+    Statusline(StatuslineArgs),
     History(HistoryArgs),
 }
 
@@ -43,6 +47,16 @@ struct SegmentArgs {
     /// refresh synchronously before printing
     #[argh(switch)]
     wait: bool,
+    /// plain, ansi, zsh, bash, fish, tmux, polybar, waybar, starship; also QUOTALINE_TARGET
+    /// (default: ansi on a terminal, else plain)
+    #[argh(option)]
+    target: Option<String>,
+    /// warn colour from this percent (default 75); also QUOTALINE_WARN
+    #[argh(option)]
+    warn: Option<f64>,
+    /// critical colour from this percent (default 90); also QUOTALINE_CRIT
+    #[argh(option)]
+    crit: Option<f64>,
 }
 
 /// Fetch from the server now (exit 1 with the reason on failure).
@@ -105,18 +119,70 @@ struct HistoryArgs {
     org: Option<String>,
 }
 
+/// Print the snippet that puts the segment in a program: zsh, bash, fish, tmux, starship,
+/// waybar, waybar-css, polybar, claude-code; `native-host` registers the browser extension's host.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "init")]
+struct InitArgs {
+    /// the program, e.g. zsh
+    #[argh(positional)]
+    program: String,
+    /// for native-host: chrome, chromium, brave, edge, vivaldi or firefox (default: every
+    /// one installed)
+    #[argh(option)]
+    browser: Option<String>,
+}
+
+/// Where credentials come from, what every browser profile holds (fingerprints only), the
+/// cache and the last fetch: a report to paste into a bug (exit 1 when no session is usable).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "doctor")]
+struct DoctorArgs {}
+
+/// Native messaging host for the quotaline browser extension (the browser starts it).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "native-host")]
+struct NativeHostArgs {
+    /// what the browser passes (the caller's origin, a window handle): ignored
+    #[argh(positional, greedy)]
+    browser_args: Vec<String>,
+}
+
+/// Claude Code's statusLine command: reads its JSON on stdin (rate_limits go into the
+/// cache), prints one line (always exits 0).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "statusline")]
+struct StatuslineArgs {
+    /// template, as for `segment`; also QUOTALINE_FORMAT
+    #[argh(option)]
+    format: Option<String>,
+}
+
 fn main() {
+    // A browser starts the host manifest's `path` with the caller as the only arguments
+    // (Chrome: `chrome-extension://<id>/`; Firefox: the manifest path and the add-on id),
+    // so the manifest can name this binary itself, with no wrapper script.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if cmd::native_host::started_by_browser(&args) {
+        std::process::exit(cmd::native_host::run(args));
+    }
     let cli: Cli = argh::from_env();
     let code = match cli.command {
         None => cmd::segment::run(cmd::segment::Options {
             format: None,
             org: None,
             wait: false,
+            target: None,
+            warn: None,
+            crit: None,
         }),
         Some(Command::Segment(a)) => cmd::segment::run(cmd::segment::Options {
             format: a.format,
             org: a.org,
             wait: a.wait,
+            target: a.target,
+            warn: a.warn,
+            crit: a.crit,
         }),
         Some(Command::Refresh(a)) => cmd::refresh::run(a.force),
         Some(Command::Json(a)) => cmd::json::run(a.org),
@@ -128,6 +194,10 @@ fn main() {
             json: a.json,
             org: a.org,
         }),
+        Some(Command::Init(a)) => cmd::init::run(&a.program, a.browser.as_deref()),
+        Some(Command::Doctor(_)) => cmd::doctor::run(),
+        Some(Command::NativeHost(a)) => cmd::native_host::run(a.browser_args),
+        Some(Command::Statusline(a)) => cmd::statusline::run(a.format),
     };
     std::process::exit(code);
 }

@@ -1,5 +1,9 @@
-//! Where claude.ai credentials come from. Everything here runs on the refresh path only.
+//! Where claude.ai credentials come from: what the user set explicitly, else the logged-in
+//! session in their browsers. Everything here runs on the refresh path only (and `doctor`).
 //! A credential lives in memory for one refresh and is never written anywhere.
+
+pub mod browser;
+pub mod claude_code;
 
 use crate::error::{ErrorKind, FetchError};
 use std::fmt;
@@ -107,15 +111,67 @@ pub fn explicit() -> Result<Option<Credentials>, FetchError> {
     Credentials::new(as_cookie(&text), path.display().to_string()).map(Some)
 }
 
+/// The browser profile `QUOTALINE_BROWSER` pins ("chrome", "brave:Profile 2", ...).
+pub fn browser_pin() -> Option<String> {
+    env("QUOTALINE_BROWSER")
+}
+
+/// Picks the jar a refresh uses: the pinned one; else, with `QUOTALINE_ORG` set, a jar whose
+/// `lastActiveOrg` is that org (several accounts in several browsers); else the most recently
+/// used one.
+pub fn pick_jar(found: &browser::Discovery) -> Option<&browser::Jar> {
+    if let Some(pin) = browser_pin() {
+        return browser::pick(found, Some(&pin));
+    }
+    let org = env("QUOTALINE_ORG");
+    org.as_deref()
+        .and_then(|org| found.jars.iter().find(|j| j.last_active_org() == Some(org)))
+        .or_else(|| browser::pick(found, None))
+}
+
+/// Why no browser session could be used, naming what was searched and what went wrong.
+pub fn no_browser_session(found: &browser::Discovery) -> FetchError {
+    let mut message = match browser_pin() {
+        Some(pin) => format!(
+            "QUOTALINE_BROWSER={pin} matches no browser profile logged in to claude.ai \
+             (searched {})",
+            browser::searched_summary(found)
+        ),
+        None if found.probes.is_empty() => "no claude.ai session: no browser profile found; \
+                                            log in to claude.ai in a browser or set \
+                                            QUOTALINE_SESSION_KEY"
+            .to_string(),
+        None => format!(
+            "no claude.ai session found in {}; log in to claude.ai in a browser or set \
+             QUOTALINE_SESSION_KEY",
+            browser::searched_summary(found)
+        ),
+    };
+    for probe in &found.probes {
+        if let browser::Outcome::Undecryptable(why) | browser::Outcome::Locked(why) = &probe.outcome
+        {
+            message.push_str(&format!(
+                "; {} {}: {why}",
+                probe.browser_name, probe.profile
+            ));
+        }
+    }
+    FetchError::new(ErrorKind::NoCredentials, message)
+}
+
 /// The credentials the next claude.ai refresh will use.
 pub fn claude_ai() -> Result<Credentials, FetchError> {
-    explicit()?.ok_or_else(|| {
-        FetchError::new(
-            ErrorKind::NoCredentials,
-            "no claude.ai session: set QUOTALINE_SESSION_KEY (the sessionKey cookie of claude.ai) \
-             or put it in ~/.config/quotaline/session (mode 0600)",
-        )
-    })
+    if let Some(creds) = explicit()? {
+        return Ok(creds);
+    }
+    let found = browser::discover(&browser::Env::from_process());
+    match pick_jar(&found) {
+        Some(jar) => Credentials::new(
+            jar.cookie_header(),
+            format!("{} ({})", jar.browser_name, jar.profile),
+        ),
+        None => Err(no_browser_session(&found)),
+    }
 }
 
 #[cfg(test)]

@@ -57,7 +57,7 @@ pub fn run(org: Option<String>) -> i32 {
         orgs,
     };
     match serde_json::to_string_pretty(&out) {
-        Ok(text) => println!("{text}"),
+        Ok(text) => super::out(&format!("{text}\n")),
         Err(e) => {
             eprintln!("quotaline: {e}");
             return 1;

@@ -3,6 +3,7 @@
 
 use crate::cache::Cache;
 use crate::error::FetchError;
+use crate::render::prerender;
 use crate::settings;
 use crate::source;
 use chrono::Utc;
@@ -54,7 +55,16 @@ fn inherited_lock() -> Option<File> {
         .map(|_| file)
 }
 
+/// Refreshes, then re-renders the shells' prompt lines from the cache as it now is, whatever
+/// the outcome: a skipped refresh (backoff, fresh) still brings a stale line's age up to
+/// date, and a shell that asked for a refresh always sees its file change.
 pub fn refresh(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
+    let outcome = fetch_under_lock(cache, force);
+    let _ = prerender::write_all(cache, &cache.read());
+    outcome
+}
+
+fn fetch_under_lock(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
     let _lock = match inherited_lock() {
         Some(lock) => lock,
         None => match cache.try_refresh_lock().map_err(Failure::Cache)? {
@@ -93,12 +103,20 @@ pub fn refresh(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
     if !force && current.age(now).is_some_and(|age| age < settings::ttl()) {
         return Ok(Outcome::Fresh);
     }
+    // The browser extension fetched within two minutes, through the CDN that may challenge
+    // quotaline: leave it to the browser. `--force` still fetches.
+    if !force && super::native_host::browser_is_fresh(&current, now) {
+        return Ok(Outcome::Fresh);
+    }
 
-    match source::fetch(current.snapshot.as_ref()) {
+    match source::fetch(
+        current.snapshot.as_ref(),
+        current.claude_code_version.as_deref(),
+    ) {
         Ok(snapshot) => {
             cache
                 .update(|c| {
-                    let mut merged = source::merge(c.snapshot.as_ref(), snapshot, true);
+                    let mut merged = source::merge_fetched(c.snapshot.as_ref(), snapshot);
                     // Burn rate and pace land in the same update (best effort; never fails).
                     crate::history::annotate(&cache.dir, &mut merged, now);
                     c.snapshot = Some(merged);

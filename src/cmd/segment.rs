@@ -1,10 +1,13 @@
 //! `quotaline segment`: the prompt path. It reads one file, prints one line and exits 0,
-//! whatever happens. When the cache is stale it starts one detached background refresh and
-//! does not wait for it. No network, no SQLite, no TLS here.
+//! whatever happens (only a misspelt `--target` is a usage error, exit 2). When the cache is
+//! stale it starts one detached background refresh and does not wait for it. No network, no
+//! SQLite, no TLS here.
 
 use super::refresh::{self, LOCK_ON_STDIN};
+use super::status;
 use crate::cache::{Cache, CacheFile};
-use crate::render::{self, Line, Thresholds};
+use crate::render::markup::{self, Target};
+use crate::render::Line;
 use crate::settings;
 use chrono::{DateTime, Utc};
 use std::io::Write;
@@ -15,15 +18,26 @@ pub struct Options {
     pub format: Option<String>,
     pub org: Option<String>,
     pub wait: bool,
+    /// `--target`: the program that shows the line.
+    pub target: Option<String>,
+    pub warn: Option<f64>,
+    pub crit: Option<f64>,
 }
 
 pub fn run(opts: Options) -> i32 {
+    let target = match settings::target(opts.target) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("quotaline: {e}");
+            return 2;
+        }
+    };
     let cache = Cache::locate();
     if opts.wait {
         let _ = refresh::refresh(&cache, false);
     }
     let now = Utc::now();
-    let file = cache.read();
+    let file = cache.read_for_display();
     let org = settings::org(opts.org);
     let format = settings::format(opts.format);
     let line = Line {
@@ -32,9 +46,13 @@ pub fn run(opts: Options) -> i32 {
         format: format.as_deref(),
         now,
         ttl: settings::ttl(),
-        thresholds: Thresholds::default(),
+        thresholds: settings::thresholds(opts.warn, opts.crit),
     };
-    let text = render::plain(&line.spans());
+    let spans = line.spans();
+    let text = match target {
+        Target::Waybar => markup::waybar(&line, &spans, &status::report(&file, now)),
+        t => markup::markup(&spans, t, settings::color()),
+    };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");
     let _ = out.flush();

@@ -168,13 +168,16 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> String {
         }
         None => out.push_str("last error: none\n"),
     }
+    if let Some(line) = super::native_host::last_report(file, now) {
+        let _ = writeln!(out, "browser extension: {line}");
+    }
     out
 }
 
 pub fn run() -> i32 {
     let cache = Cache::locate();
     let file = cache.read();
-    print!("{}", report(&file, Utc::now()));
-    println!("cache: {}", cache.path().display());
+    let text = report(&file, Utc::now());
+    super::out(&format!("{text}cache: {}\n", cache.path().display()));
     0
 }

@@ -2,6 +2,8 @@
 //! `CacheFile` and a clock. The line is built as spans tagged with a severity, so colour and
 //! escaping per target happen in one place.
 
+pub mod markup;
+pub mod prerender;
 pub mod template;
 pub mod text;
 
@@ -16,6 +18,8 @@ pub enum Severity {
     Warn,
     Critical,
     Stale,
+    /// No numbers, only a failure (waybar's `error` class).
+    Error,
 }
 
 /// A run of text and its colour; `severity: None` is plain text.
@@ -94,6 +98,11 @@ impl Line<'_> {
             return Vec::new();
         };
         let age = self.cache.age(self.now).unwrap_or(0);
+        // Claude Code's statusLine stdin refreshes this org's windows between full refreshes.
+        let age = org
+            .sources
+            .get(crate::source::statusline::PART)
+            .map_or(age, |p| age.min((self.now - p.at).num_seconds().max(0)));
         let view = View {
             org,
             now: self.now,
@@ -118,15 +127,6 @@ impl Line<'_> {
         }
         spans
     }
-}
-
-/// Plain text: control characters dropped so a server string can never drive a terminal.
-pub fn plain(spans: &[Span]) -> String {
-    spans
-        .iter()
-        .flat_map(|s| s.text.chars())
-        .filter(|c| !c.is_control())
-        .collect()
 }
 
 /// Answers placeholders for one org.

@@ -51,15 +51,50 @@ fn ends_the_tick(kind: ErrorKind) -> bool {
     )
 }
 
+/// Where the join's bodies come from: claude.ai over HTTP, or the answers the browser
+/// extension fetched inside the user's session (`quotaline native-host`). Either way the
+/// same join and the same parsers turn them into a snapshot.
+pub trait Endpoints {
+    fn get_json(&self, path: &str) -> Result<Value, FetchError>;
+    /// 404 is `NotFound`.
+    fn get_optional(&self, path: &str) -> Result<Optional, FetchError>;
+}
+
+impl Endpoints for Client {
+    fn get_json(&self, path: &str) -> Result<Value, FetchError> {
+        Client::get_json(self, path)
+    }
+    fn get_optional(&self, path: &str) -> Result<Optional, FetchError> {
+        Client::get_optional(self, path)
+    }
+}
+
 /// Fetches every org the account belongs to. `previous` supplies what a soft failure keeps
 /// (names when `/api/account` failed, a billing part that errored this time).
 pub fn fetch(creds: &Credentials, previous: Option<&Snapshot>) -> Result<Snapshot, FetchError> {
     let client = client(creds)?;
-    let now = Utc::now();
+    join(
+        &client,
+        SOURCE,
+        Utc::now(),
+        creds.last_active_org(),
+        previous,
+    )
+}
+
+/// The join: `/api/account`, then per membership `/usage` and the two billing endpoints,
+/// into one snapshot whose parts carry `source` and `now` as their provenance.
+/// `cookie_org` is the `lastActiveOrg` cookie, which names the active org.
+pub fn join(
+    client: &impl Endpoints,
+    source: &str,
+    now: DateTime<Utc>,
+    cookie_org: Option<String>,
+    previous: Option<&Snapshot>,
+) -> Result<Snapshot, FetchError> {
     let pinned = std::env::var("QUOTALINE_ORG")
         .ok()
         .filter(|v| !v.is_empty());
-    let cookie_org = creds.last_active_org();
 
     let (email, memberships) = match client
         .get_json("/api/account")
@@ -97,7 +132,11 @@ pub fn fetch(creds: &Credentials, previous: Option<&Snapshot>) -> Result<Snapsho
     let mut orgs = Vec::new();
     for m in &memberships {
         let before = previous.and_then(|p| p.org(Some(&m.uuid)));
-        match fetch_org(&client, m, email.clone(), before, now) {
+        let here = Provenance {
+            source: source.to_string(),
+            at: now,
+        };
+        match fetch_org(client, m, email.clone(), before, here) {
             Ok(org) => orgs.push(org),
             Err(e) if ends_the_tick(e.kind) || m.uuid == active => return Err(e),
             // Another org failing (an API-only membership, say) keeps its last numbers.
@@ -105,7 +144,7 @@ pub fn fetch(creds: &Credentials, previous: Option<&Snapshot>) -> Result<Snapsho
         }
     }
     Ok(Snapshot {
-        source: SOURCE.to_string(),
+        source: source.to_string(),
         fetched_at: now,
         active_org: Some(active),
         orgs,
@@ -113,20 +152,16 @@ pub fn fetch(creds: &Credentials, previous: Option<&Snapshot>) -> Result<Snapsho
 }
 
 fn fetch_org(
-    client: &Client,
+    client: &impl Endpoints,
     m: &Membership,
     email: Option<String>,
     before: Option<&Org>,
-    now: DateTime<Utc>,
+    here: Provenance,
 ) -> Result<Org, FetchError> {
     let base = format!("/api/organizations/{}", m.uuid);
     let usage_body = client.get_json(&format!("{base}/usage"))?;
     let usage = parse_usage(&usage_body)
         .map_err(|msg| FetchError::new(ErrorKind::Parse, format!("{msg} (from {base}/usage)")))?;
-    let here = Provenance {
-        source: SOURCE.to_string(),
-        at: now,
-    };
     let mut sources = BTreeMap::from([("usage".to_string(), here.clone())]);
     let mut raw = Raw {
         usage: usage_body,
@@ -182,7 +217,7 @@ fn fetch_org(
 }
 
 /// `Some(Some(body))` found, `Some(None)` a 404, `None` a soft failure (keep the old value).
-fn soft(client: &Client, path: &str) -> Result<Option<Option<Value>>, FetchError> {
+fn soft(client: &impl Endpoints, path: &str) -> Result<Option<Option<Value>>, FetchError> {
     match client.get_optional(path) {
         Ok(Optional::Found(v)) => Ok(Some(Some(v))),
         Ok(Optional::NotFound) => Ok(Some(None)),

@@ -100,97 +100,22 @@ impl Client {
             Err(ureq::Error::Transport(t)) => return Err(self.transport_error(path, &t)),
         };
         let status = response.status();
-        let cf_challenge = response
-            .header("cf-mitigated")
-            .is_some_and(|v| v.eq_ignore_ascii_case("challenge"));
+        let cf_mitigated = response.header("cf-mitigated").map(str::to_string);
         let retry_after = response.header("retry-after").map(str::to_string);
         let location = response.header("location").map(str::to_string);
         let body = self.read_body(path, response)?;
-        let text = String::from_utf8_lossy(&body);
-        let now = Utc::now();
-
-        if cf_challenge || ((status == 403 || status == 503) && looks_like_challenge(&text)) {
-            return Err(FetchError::new(
-                ErrorKind::Cloudflare,
-                format!(
-                    "{} answered with a Cloudflare bot challenge (HTTP {status} \"Just a moment...\"), \
-                     not a login problem: open {} in your browser, or try again later",
-                    self.service, self.service
-                ),
-            ));
-        }
-        match status {
-            200..=299 => {}
-            401 => {
-                return Err(FetchError::new(
-                    ErrorKind::Unauthorized,
-                    format!(
-                        "{} session expired or invalid (HTTP 401): log in to claude.ai again",
-                        self.service
-                    ),
-                ))
-            }
-            403 => {
-                let reason = server_message(&text).unwrap_or_else(|| "no reason given".into());
-                return Err(FetchError::new(
-                    ErrorKind::Forbidden,
-                    format!("{} refused {path} (HTTP 403): {reason}", self.service),
-                ));
-            }
-            404 if soft_404 => return Ok(Optional::NotFound),
-            429 => {
-                let retry_at = retry_after
-                    .as_deref()
-                    .and_then(|v| parse_retry_after(v, now));
-                let mut err = FetchError::new(
-                    ErrorKind::RateLimited,
-                    format!(
-                        "{} rate limit (HTTP 429){}",
-                        self.service,
-                        match retry_at {
-                            Some(t) if t > now =>
-                                format!(": Retry-After until {}", t.format("%H:%M:%S UTC")),
-                            _ => ": no Retry-After given".to_string(),
-                        }
-                    ),
-                );
-                err.retry_at = retry_at;
-                return Err(err);
-            }
-            300..=399 => {
-                return Err(FetchError::new(
-                    ErrorKind::Http,
-                    format!(
-                        "{} redirected {path} (HTTP {status}) to {}: usually a lost login",
-                        self.service,
-                        location.as_deref().map(printable).unwrap_or_default()
-                    ),
-                ))
-            }
-            _ => {
-                return Err(FetchError::new(
-                    ErrorKind::Http,
-                    format!("{} answered HTTP {status} for {path}", self.service),
-                ))
-            }
-        }
-        match serde_json::from_slice::<Value>(&body) {
-            Ok(v) => Ok(Optional::Found(v)),
-            Err(_) if looks_like_challenge(&text) => Err(FetchError::new(
-                ErrorKind::Cloudflare,
-                format!(
-                    "{} answered {path} with a Cloudflare challenge page",
-                    self.service
-                ),
-            )),
-            Err(e) => Err(FetchError::new(
-                ErrorKind::Parse,
-                format!(
-                    "{} sent a body that is not JSON for {path}: {e}",
-                    self.service
-                ),
-            )),
-        }
+        judge(
+            self.service,
+            path,
+            &Answer {
+                status,
+                cf_mitigated: cf_mitigated.as_deref(),
+                retry_after: retry_after.as_deref(),
+                location: location.as_deref(),
+                body: &body,
+            },
+            soft_404,
+        )
     }
 
     fn read_body(&self, path: &str, response: ureq::Response) -> Result<Vec<u8>, FetchError> {
@@ -265,6 +190,113 @@ impl Client {
             ErrorKind::Network,
             format!("cannot reach {} ({}): {detail}", self.service, self.base),
         )
+    }
+}
+
+/// One answer to a GET, before it is judged: the HTTP client's response, or what the
+/// browser extension fetched for the same path inside the user's session.
+pub struct Answer<'a> {
+    pub status: u16,
+    pub cf_mitigated: Option<&'a str>,
+    pub retry_after: Option<&'a str>,
+    pub location: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// The rules every answer is judged by, whoever fetched it: a challenge, a lost login, a
+/// rate limit or a body that is not JSON each become their own `ErrorKind`.
+pub fn judge(
+    service: &str,
+    path: &str,
+    answer: &Answer,
+    soft_404: bool,
+) -> Result<Optional, FetchError> {
+    let status = answer.status;
+    let cf_challenge = answer
+        .cf_mitigated
+        .is_some_and(|v| v.eq_ignore_ascii_case("challenge"));
+    let retry_after = answer.retry_after;
+    let location = answer.location;
+    let body = answer.body;
+    let text = String::from_utf8_lossy(body);
+    let now = Utc::now();
+
+    if cf_challenge || ((status == 403 || status == 503) && looks_like_challenge(&text)) {
+        return Err(FetchError::new(
+            ErrorKind::Cloudflare,
+            format!(
+                "{} answered with a Cloudflare bot challenge (HTTP {status} \"Just a moment...\"), \
+                 not a login problem: open {} in your browser, or try again later",
+                service, service
+            ),
+        ));
+    }
+    match status {
+        200..=299 => {}
+        401 => {
+            return Err(FetchError::new(
+                ErrorKind::Unauthorized,
+                format!(
+                    "{} session expired or invalid (HTTP 401): log in to claude.ai again",
+                    service
+                ),
+            ))
+        }
+        403 => {
+            let reason = server_message(&text).unwrap_or_else(|| "no reason given".into());
+            return Err(FetchError::new(
+                ErrorKind::Forbidden,
+                format!("{} refused {path} (HTTP 403): {reason}", service),
+            ));
+        }
+        404 if soft_404 => return Ok(Optional::NotFound),
+        429 => {
+            let retry_at = retry_after.and_then(|v| parse_retry_after(v, now));
+            let mut err = FetchError::new(
+                ErrorKind::RateLimited,
+                format!(
+                    "{} rate limit (HTTP 429){}",
+                    service,
+                    match retry_at {
+                        Some(t) if t > now =>
+                            format!(": Retry-After until {}", t.format("%H:%M:%S UTC")),
+                        _ => ": no Retry-After given".to_string(),
+                    }
+                ),
+            );
+            err.retry_at = retry_at;
+            return Err(err);
+        }
+        300..=399 => {
+            return Err(FetchError::new(
+                ErrorKind::Http,
+                format!(
+                    "{} redirected {path} (HTTP {status}) to {}: usually a lost login",
+                    service,
+                    location.map(printable).unwrap_or_default()
+                ),
+            ))
+        }
+        _ => {
+            return Err(FetchError::new(
+                ErrorKind::Http,
+                format!("{} answered HTTP {status} for {path}", service),
+            ))
+        }
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) => Ok(Optional::Found(v)),
+        Err(_) if looks_like_challenge(&text) => Err(FetchError::new(
+            ErrorKind::Cloudflare,
+            format!(
+                "{} answered {path} with a Cloudflare challenge page",
+                service
+            ),
+        )),
+        Err(e) => Err(FetchError::new(
+            ErrorKind::Parse,
+            format!("{} sent a body that is not JSON for {path}: {e}", service),
+        )),
     }
 }
 

@@ -3,14 +3,103 @@
 
 pub mod claude_ai;
 pub mod http;
+pub mod oauth;
+pub mod statusline;
 
-use crate::error::FetchError;
+use crate::error::{ErrorKind, FetchError};
 use crate::snapshot::Snapshot;
 
-/// One refresh: the configured sources, first with credentials first.
-pub fn fetch(previous: Option<&Snapshot>) -> Result<Snapshot, FetchError> {
-    let creds = crate::auth::claude_ai()?;
-    claude_ai::fetch(&creds, previous)
+/// The sources a refresh may use, in order (`QUOTALINE_SOURCES`).
+pub const DEFAULT_SOURCES: &str = "claude.ai,oauth";
+const KNOWN: &[&str] = &[claude_ai::SOURCE, oauth::SOURCE];
+
+/// `QUOTALINE_SOURCES`, checked before any request: a typo must not silently drop a source.
+pub fn sources() -> Result<Vec<String>, FetchError> {
+    let value = std::env::var("QUOTALINE_SOURCES")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_SOURCES.to_string());
+    let names: Vec<String> = value
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if let Some(bad) = names.iter().find(|n| !KNOWN.contains(&n.as_str())) {
+        return Err(FetchError::new(
+            ErrorKind::Config,
+            format!(
+                "QUOTALINE_SOURCES: unknown source `{}` (known: {})",
+                http::printable(bad),
+                KNOWN.join(", ")
+            ),
+        ));
+    }
+    Ok(names)
+}
+
+/// Failures that say "this source cannot answer here", not "stop asking": the next source
+/// is tried within the same refresh. A rate limit or a server error ends the refresh, so the
+/// backoff binds.
+fn try_next(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::Cloudflare | ErrorKind::Unauthorized | ErrorKind::NoCredentials
+    )
+}
+
+/// One refresh: the configured sources in order, the first that answers wins. `seen_version`
+/// is the Claude Code version statusLine stdin last reported (for the OAuth User-Agent).
+pub fn fetch(
+    previous: Option<&Snapshot>,
+    seen_version: Option<&str>,
+) -> Result<Snapshot, FetchError> {
+    let mut failed: Vec<(String, FetchError)> = Vec::new();
+    for name in sources()? {
+        let result = match name.as_str() {
+            claude_ai::SOURCE => {
+                crate::auth::claude_ai().and_then(|creds| claude_ai::fetch(&creds, previous))
+            }
+            _ => oauth::fetch(previous, seen_version),
+        };
+        match result {
+            Ok(snapshot) => return Ok(snapshot),
+            Err(e) if try_next(e.kind) => failed.push((name, e)),
+            Err(e) => {
+                failed.push((name, e));
+                return Err(combined(failed));
+            }
+        }
+    }
+    if failed.is_empty() {
+        return Err(FetchError::new(
+            ErrorKind::Config,
+            "QUOTALINE_SOURCES names no source",
+        ));
+    }
+    Err(combined(failed))
+}
+
+/// One error for the whole refresh: the last one from a source that had credentials (its
+/// kind decides the backoff; a source with no login here is not why the refresh failed),
+/// else the first one. Its message comes first, then what the other sources said.
+fn combined(mut failed: Vec<(String, FetchError)>) -> FetchError {
+    let primary = failed
+        .iter()
+        .rposition(|(_, e)| e.kind != ErrorKind::NoCredentials)
+        .unwrap_or(0);
+    let (_, mut error) = failed.remove(primary);
+    for (name, e) in failed {
+        error.message = format!("{}; {name}: {}", error.message, e.message);
+    }
+    error
+}
+
+/// Folds a refresh's snapshot into the cached one: claude.ai lists every membership, so
+/// orgs it no longer lists go; the OAuth source knows only Claude Code's org, so the others
+/// stay as they were.
+pub fn merge_fetched(previous: Option<&Snapshot>, new: Snapshot) -> Snapshot {
+    let complete_org_list = new.source == claude_ai::SOURCE;
+    merge(previous, new, complete_org_list)
 }
 
 /// Folds a new reading into the previous snapshot. Parts the new reading did not cover
@@ -27,6 +116,7 @@ pub fn merge(previous: Option<&Snapshot>, mut new: Snapshot, complete_org_list: 
         org.org_name = org.org_name.take().or_else(|| old.org_name.clone());
         org.email = org.email.take().or_else(|| old.email.clone());
         org.plan = org.plan.take().or_else(|| old.plan.clone());
+        statusline::keep_high_water(old, org);
         for part in ["extra_usage", "subscription"] {
             if org.sources.contains_key(part) {
                 continue;
@@ -35,20 +125,30 @@ pub fn merge(previous: Option<&Snapshot>, mut new: Snapshot, complete_org_list: 
                 org.sources.insert(part.to_string(), p.clone());
             }
             match part {
-                "extra_usage" => org.extra_usage = old.extra_usage.clone(),
-                _ => org.subscription = old.subscription.clone(),
+                "extra_usage" => {
+                    org.extra_usage = old.extra_usage.clone();
+                    org.raw.overage_spend_limit = old.raw.overage_spend_limit.clone();
+                }
+                _ => {
+                    org.subscription = old.subscription.clone();
+                    org.raw.subscription_details = old.raw.subscription_details.clone();
+                }
             }
         }
     }
-    if !complete_org_list {
-        for old in &previous.orgs {
-            if new.org(Some(&old.org_uuid)).is_none() {
-                new.orgs.push(old.clone());
-            }
+    for old in &previous.orgs {
+        // A full membership list speaks only for the orgs that source reported: Claude
+        // Code's org, known from OAuth or statusLine stdin, may belong to another account.
+        let owned = old
+            .sources
+            .get("usage")
+            .is_some_and(|p| p.source == new.source);
+        if (!complete_org_list || !owned) && new.org(Some(&old.org_uuid)).is_none() {
+            new.orgs.push(old.clone());
         }
-        if new.active_org.is_none() {
-            new.active_org = previous.active_org.clone();
-        }
+    }
+    if !complete_org_list && new.active_org.is_none() {
+        new.active_org = previous.active_org.clone();
     }
     new
 }

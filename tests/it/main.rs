@@ -1,6 +1,13 @@
 //! Integration tests: the real binary against a loopback fake of claude.ai and
 //! api.anthropic.com, each test with its own HOME and cache dir.
 
+mod bars;
+mod browsers;
+mod claude_code;
 mod common;
 mod core;
+mod extension_browser;
 mod history;
+mod hotpath;
+mod native_host;
+mod shells;

@@ -493,12 +493,17 @@ impl TestEnv {
             .mode(0o700)
             .create(&cache_dir)
             .expect("create cache dir");
-        TestEnv {
+        let mut env = TestEnv {
             home,
             cache_dir,
             vars: Vec::new(),
             unset: Vec::new(),
-        }
+        };
+        // Even a test without a fake server must never reach the real claude.ai: port 9
+        // (discard) on loopback refuses the connection.
+        env.set("QUOTALINE_CLAUDE_AI_URL", "http://127.0.0.1:9")
+            .set("QUOTALINE_ANTHROPIC_API_URL", "http://127.0.0.1:9");
+        env
     }
 
     /// Like `new`, with both API base URLs pointed at `server` and a fake

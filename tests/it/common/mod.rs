@@ -1,7 +1,9 @@
 //! Shared test support: the loopback fake server, an isolated environment, and helpers
 //! for payloads and cache ages.
 
+pub mod browsers;
 pub mod fake;
+pub mod programs;
 
 #[allow(unused_imports)]
 pub use fake::{payload, FakeServer, Reply, TestEnv, ORG_IDS};

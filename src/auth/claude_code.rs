@@ -1,0 +1,461 @@
+//! Claude Code's own login: the OAuth token it stores, and the account it is logged in to.
+//! quotaline only reads these. It never refreshes or rewrites the token: refresh tokens
+//! rotate, and refreshing behind Claude Code's back would log the user out of Claude Code.
+
+use crate::error::{ErrorKind, FetchError};
+use crate::snapshot::plan_from_tier;
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use std::fmt;
+use std::path::PathBuf;
+
+/// The scope `/api/oauth/usage` needs; `claude setup-token` tokens do not carry it.
+pub const PROFILE_SCOPE: &str = "user:profile";
+
+/// The keychain item Claude Code uses on macOS (a `-<hash>` suffix when
+/// `CLAUDE_CONFIG_DIR` is set).
+const KEYCHAIN_SERVICE: &str = "Claude Code-credentials";
+
+/// An OAuth access token and what the credentials file says about it.
+pub struct OauthToken {
+    token: String,
+    /// Where it was found, for messages: a path, an env var or the keychain item.
+    pub origin: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// `None` when the source does not say (`CLAUDE_CODE_OAUTH_TOKEN`).
+    pub scopes: Option<Vec<String>>,
+    pub subscription_type: Option<String>,
+    pub rate_limit_tier: Option<String>,
+}
+
+impl fmt::Debug for OauthToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "OauthToken {{ origin: {:?}, token: {} }}",
+            self.origin,
+            fingerprint(&self.token)
+        )
+    }
+}
+
+impl OauthToken {
+    pub fn bearer(&self) -> &str {
+        &self.token
+    }
+
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&self.token)
+    }
+
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|t| t <= now)
+    }
+
+    /// False only when the file lists scopes and `user:profile` is not among them.
+    pub fn may_read_usage(&self) -> bool {
+        self.scopes
+            .as_ref()
+            .is_none_or(|s| s.iter().any(|s| s == PROFILE_SCOPE))
+    }
+
+    /// The plan from the token's tier (`default_claude_max_20x`), else its
+    /// `subscriptionType` (`max`, `pro`).
+    pub fn plan(&self) -> Option<String> {
+        self.rate_limit_tier
+            .as_deref()
+            .and_then(plan_from_tier)
+            .or_else(|| {
+                let t = self.subscription_type.as_deref()?;
+                let mut chars = t.chars();
+                let first = chars.next()?.to_uppercase();
+                Some(first.chain(chars).collect())
+            })
+    }
+}
+
+/// A secret as something a user can recognise without seeing it:
+/// `sk-ant-oat01-…(108 chars)`.
+pub fn fingerprint(secret: &str) -> String {
+    let prefix: String = match secret.match_indices('-').nth(2) {
+        Some((i, _)) if i <= 16 => secret[..=i].to_string(),
+        _ => secret.chars().take(4).collect(),
+    };
+    format!("{prefix}…({} chars)", secret.chars().count())
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn home() -> Option<PathBuf> {
+    env("HOME").map(PathBuf::from)
+}
+
+/// The credential files in the order Claude Code itself prefers them.
+fn credential_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Some(dir) = env("CLAUDE_CONFIG_DIR") {
+        files.push(PathBuf::from(dir).join(".credentials.json"));
+    }
+    if let Some(h) = home() {
+        let default = h.join(".claude/.credentials.json");
+        if !files.contains(&default) {
+            files.push(default);
+        }
+    }
+    files
+}
+
+fn config_error(origin: &str, why: impl fmt::Display) -> FetchError {
+    FetchError::new(ErrorKind::Config, format!("{origin}: {why}"))
+}
+
+/// Parses a credentials document. `Ok(None)` when it holds no Claude login (only `mcpOAuth`,
+/// say).
+fn parse_credentials(text: &str, origin: &str) -> Result<Option<OauthToken>, FetchError> {
+    let doc: Value = serde_json::from_str(text)
+        .map_err(|e| config_error(origin, format!("not valid JSON ({e})")))?;
+    let Some(oauth) = doc.get("claudeAiOauth").filter(|v| v.is_object()) else {
+        return Ok(None);
+    };
+    let Some(token) = oauth.get("accessToken").and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let token = checked_token(token, origin)?;
+    let str_field = |k: &str| oauth.get(k).and_then(Value::as_str).map(str::to_string);
+    Ok(Some(OauthToken {
+        token,
+        origin: origin.to_string(),
+        expires_at: oauth
+            .get("expiresAt")
+            .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
+            .and_then(|ms| Utc.timestamp_millis_opt(ms).single()),
+        scopes: oauth.get("scopes").and_then(Value::as_array).map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        }),
+        subscription_type: str_field("subscriptionType"),
+        rate_limit_tier: str_field("rateLimitTier"),
+    }))
+}
+
+/// A token that would break the header (a pasted newline) is refused without echoing it.
+fn checked_token(token: &str, origin: &str) -> Result<String, FetchError> {
+    let token = token.trim();
+    if token.is_empty() || token.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(config_error(
+            origin,
+            "the OAuth token is empty or contains a space or control character",
+        ));
+    }
+    Ok(token.to_string())
+}
+
+/// The keychain items to try on macOS: the `-<hash>` variant Claude Code uses for a custom
+/// `CLAUDE_CONFIG_DIR` (the first 8 hex digits of the SHA-256 of the path), then the plain
+/// one.
+fn keychain_services() -> Vec<String> {
+    use sha2::{Digest, Sha256};
+    let mut services = Vec::new();
+    if let Some(dir) = env("CLAUDE_CONFIG_DIR") {
+        let hash = Sha256::digest(dir.as_bytes());
+        let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        services.push(format!("{KEYCHAIN_SERVICE}-{hex}"));
+    }
+    services.push(KEYCHAIN_SERVICE.to_string());
+    services
+}
+
+fn keychain(service: &str) -> Option<String> {
+    if !cfg!(target_os = "macos") {
+        return None;
+    }
+    let out = std::process::Command::new("/usr/bin/security")
+        .args(["find-generic-password", "-s", service, "-w"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Where Claude Code's login was looked for and what was there.
+enum Found {
+    Token(OauthToken),
+    /// A credentials document with no Claude login in it.
+    NoLogin(String),
+    Broken(FetchError),
+}
+
+/// Every place Claude Code may keep its login, in order, stopping at the first token.
+fn search() -> Vec<Found> {
+    let mut found = Vec::new();
+    if let Some(token) = env("CLAUDE_CODE_OAUTH_TOKEN") {
+        let origin = "CLAUDE_CODE_OAUTH_TOKEN";
+        found.push(match checked_token(&token, origin) {
+            Ok(token) => Found::Token(OauthToken {
+                token,
+                origin: origin.to_string(),
+                expires_at: None,
+                scopes: None,
+                subscription_type: None,
+                rate_limit_tier: None,
+            }),
+            Err(e) => Found::Broken(e),
+        });
+        return found;
+    }
+    let files = credential_files().into_iter().filter_map(|path| {
+        let text = std::fs::read_to_string(&path).ok()?;
+        Some((text, path.display().to_string()))
+    });
+    let keychain = keychain_services().into_iter().filter_map(|service| {
+        let text = keychain(&service)?;
+        Some((text, format!("macOS keychain item `{service}`")))
+    });
+    for (text, origin) in files.chain(keychain) {
+        match parse_credentials(&text, &origin) {
+            Ok(Some(token)) => {
+                found.push(Found::Token(token));
+                return found;
+            }
+            Ok(None) => found.push(Found::NoLogin(origin)),
+            Err(e) => found.push(Found::Broken(e)),
+        }
+    }
+    found
+}
+
+/// The token the OAuth source will use: `NoCredentials` when Claude Code is not logged in
+/// here, `Unauthorized` when its login expired (no request is made with an expired token).
+pub fn token(now: DateTime<Utc>) -> Result<OauthToken, FetchError> {
+    let mut no_login = Vec::new();
+    let mut broken = None;
+    for found in search() {
+        match found {
+            Found::Token(t) if t.expired(now) => {
+                return Err(FetchError::new(
+                    ErrorKind::Unauthorized,
+                    format!(
+                        "Claude Code login expired: run `claude` once (token from {} expired {})",
+                        t.origin,
+                        t.expires_at
+                            .map(|e| e.format("%Y-%m-%d %H:%M UTC").to_string())
+                            .unwrap_or_default()
+                    ),
+                ))
+            }
+            Found::Token(t) => return Ok(t),
+            Found::NoLogin(origin) => no_login.push(origin),
+            Found::Broken(e) => broken = broken.or(Some(e)),
+        }
+    }
+    if let Some(e) = broken {
+        return Err(e);
+    }
+    let why = if no_login.is_empty() {
+        "no Claude Code login found (CLAUDE_CODE_OAUTH_TOKEN, ~/.claude/.credentials.json)"
+            .to_string()
+    } else {
+        format!(
+            "no Claude Code login: {} holds no claudeAiOauth entry (only MCP logins)",
+            no_login.join(", ")
+        )
+    };
+    Err(FetchError::new(
+        ErrorKind::NoCredentials,
+        format!("{why}: run `claude` and log in with your Claude subscription"),
+    ))
+}
+
+/// `oauthAccount` from Claude Code's `.claude.json`: which account and org it is logged in
+/// to. It maps Claude Code's numbers (OAuth or statusLine stdin) to an org without any
+/// request.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Account {
+    pub org_uuid: String,
+    pub org_name: Option<String>,
+    pub email: Option<String>,
+    pub plan: Option<String>,
+}
+
+/// Only the key quotaline needs: `.claude.json` also holds every project's history and can
+/// be megabytes, so the rest is skipped without being built.
+#[derive(Deserialize)]
+struct ClaudeJson {
+    #[serde(rename = "oauthAccount")]
+    oauth_account: Option<OauthAccount>,
+}
+
+#[derive(Deserialize)]
+struct OauthAccount {
+    #[serde(rename = "organizationUuid")]
+    organization_uuid: Option<String>,
+    #[serde(rename = "organizationName")]
+    organization_name: Option<String>,
+    #[serde(rename = "emailAddress")]
+    email_address: Option<String>,
+    #[serde(rename = "organizationRateLimitTier")]
+    organization_rate_limit_tier: Option<String>,
+}
+
+/// `$CLAUDE_CONFIG_DIR/.claude.json`, else `~/.claude.json`.
+fn claude_json_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Some(dir) = env("CLAUDE_CONFIG_DIR") {
+        files.push(PathBuf::from(dir).join(".claude.json"));
+    }
+    files.extend(home().map(|h| h.join(".claude.json")));
+    files
+}
+
+/// Claude Code's account, if `.claude.json` names one with an org.
+pub fn account() -> Option<Account> {
+    claude_json_files().into_iter().find_map(|path| {
+        let bytes = std::fs::read(path).ok()?;
+        let doc: ClaudeJson = serde_json::from_slice(&bytes).ok()?;
+        let a = doc.oauth_account?;
+        Some(Account {
+            org_uuid: a.organization_uuid.filter(|u| !u.is_empty())?,
+            org_name: a.organization_name,
+            email: a.email_address,
+            plan: a
+                .organization_rate_limit_tier
+                .as_deref()
+                .and_then(plan_from_tier),
+        })
+    })
+}
+
+/// What `doctor` shows about Claude Code's login: where each candidate was looked for and
+/// what it held, the token only as a fingerprint.
+pub fn describe(now: DateTime<Utc>) -> Vec<String> {
+    let mut lines = Vec::new();
+    let found = search();
+    if found.is_empty() {
+        lines.push(format!(
+            "no Claude Code login (looked in CLAUDE_CODE_OAUTH_TOKEN, {}{})",
+            credential_files()
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            if cfg!(target_os = "macos") {
+                ", the macOS keychain"
+            } else {
+                ""
+            }
+        ));
+    }
+    for f in found {
+        lines.push(match f {
+            Found::Token(t) => {
+                let expiry = match t.expires_at {
+                    Some(e) if e <= now => {
+                        format!(
+                            "EXPIRED {} (run `claude` once)",
+                            e.format("%Y-%m-%d %H:%M UTC")
+                        )
+                    }
+                    Some(e) => format!("expires {}", e.format("%Y-%m-%d %H:%M UTC")),
+                    None => "expiry unknown".to_string(),
+                };
+                let scopes = match &t.scopes {
+                    Some(s) if !t.may_read_usage() => {
+                        format!(
+                            "scopes {} (no {PROFILE_SCOPE}: usage unreadable)",
+                            s.join(" ")
+                        )
+                    }
+                    Some(s) => format!("scopes {}", s.join(" ")),
+                    None => "scopes unknown".to_string(),
+                };
+                let mut line = format!(
+                    "Claude Code login: {} · {} · {expiry} · {scopes}",
+                    t.origin,
+                    t.fingerprint()
+                );
+                if let Some(s) = &t.subscription_type {
+                    line.push_str(&format!(" · subscription {s}"));
+                }
+                line
+            }
+            Found::NoLogin(origin) => format!("{origin}: no Claude login (only MCP logins)"),
+            Found::Broken(e) => e.message,
+        });
+    }
+    match account() {
+        Some(a) => lines.push(format!(
+            "Claude Code account: {} · org {} ({})",
+            a.email.as_deref().unwrap_or("unknown email"),
+            a.org_name.as_deref().unwrap_or("unnamed"),
+            a.org_uuid
+        )),
+        None => lines.push(
+            "Claude Code account: no oauthAccount in ~/.claude.json (numbers are kept under \
+             the org `claude-code`)"
+                .to_string(),
+        ),
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(name: &str) -> String {
+        let path = format!("{}/../shared/payloads/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    #[test]
+    fn credentials_file_gives_token_expiry_scopes_and_plan() {
+        let t = parse_credentials(&payload("claude_credentials.json"), "f")
+            .unwrap()
+            .unwrap();
+        assert_eq!(t.bearer(), "sk-ant-oat01-EXAMPLE-NOT-A-REAL-TOKEN");
+        assert_eq!(
+            t.expires_at.unwrap().to_rfc3339(),
+            "2100-01-01T00:00:00+00:00"
+        );
+        assert!(t.may_read_usage());
+        assert_eq!(t.plan().as_deref(), Some("Max 20x"));
+        let debug = format!("{t:?}");
+        assert!(!debug.contains("EXAMPLE"), "{debug}");
+        assert_eq!(t.fingerprint(), "sk-ant-oat01-…(37 chars)");
+    }
+
+    #[test]
+    fn mcp_only_file_is_no_login_and_garbage_is_a_config_error() {
+        let mcp = r#"{"mcpOAuth": {"server|abc": {"accessToken": "x"}}}"#;
+        assert!(parse_credentials(mcp, "f").unwrap().is_none());
+        let err = parse_credentials("{nope", "/x/.credentials.json")
+            .err()
+            .unwrap();
+        assert_eq!(err.kind, ErrorKind::Config);
+        assert!(err
+            .message
+            .starts_with("/x/.credentials.json: not valid JSON"));
+        let evil = r#"{"claudeAiOauth": {"accessToken": "a\r\nX-Evil: 1"}}"#;
+        let err = parse_credentials(evil, "f").err().unwrap();
+        assert!(!err.message.contains("Evil"));
+    }
+
+    #[test]
+    fn plan_falls_back_to_subscription_type() {
+        let doc = r#"{"claudeAiOauth": {"accessToken": "t", "subscriptionType": "pro",
+                      "scopes": ["user:inference"]}}"#;
+        let t = parse_credentials(doc, "f").unwrap().unwrap();
+        assert_eq!(t.plan().as_deref(), Some("Pro"));
+        assert!(!t.may_read_usage());
+        assert_eq!(t.expires_at, None);
+        assert_eq!(fingerprint("abcdefgh"), "abcd…(8 chars)");
+    }
+}

@@ -1,0 +1,166 @@
+//! `quotaline doctor`: a report a user can paste into an issue. Every place searched, what
+//! was found there, which credentials the next refresh will use, the cache and the last
+//! fetch. Secrets are only ever shown as fingerprints.
+
+use crate::auth::{self, browser};
+use crate::cache::Cache;
+use chrono::Utc;
+use std::fmt::Write;
+use std::os::unix::fs::PermissionsExt;
+
+fn env_line(out: &mut String, name: &str) {
+    let shown = match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+        Some(v) => format!("set, {}", browser::fingerprint(v.trim())),
+        None => "not set".to_string(),
+    };
+    let _ = writeln!(out, "  {name:<22} {shown}");
+}
+
+pub fn report() -> (String, bool) {
+    let mut out = String::new();
+    let _ = writeln!(out, "quotaline {} doctor\n", env!("CARGO_PKG_VERSION"));
+    let _ = writeln!(out, "explicit credentials");
+    env_line(&mut out, "QUOTALINE_COOKIE");
+    env_line(&mut out, "QUOTALINE_SESSION_KEY");
+    if let Some(path) = auth::session_file() {
+        let shown = match std::fs::metadata(&path) {
+            Ok(meta) => {
+                let mode = meta.permissions().mode() & 0o777;
+                let verdict = if mode & 0o077 == 0 {
+                    "ok"
+                } else {
+                    "REFUSED: chmod 600 it"
+                };
+                format!("present, mode {mode:04o} ({verdict})")
+            }
+            Err(_) => "absent".to_string(),
+        };
+        let _ = writeln!(out, "  {:<22} {shown}", path.display());
+    }
+    let pin = auth::browser_pin();
+    let _ = writeln!(
+        out,
+        "  {:<22} {}",
+        "QUOTALINE_BROWSER",
+        pin.as_deref().unwrap_or("not set")
+    );
+
+    let env = browser::Env::from_process();
+    let found = browser::discover(&env);
+    let _ = writeln!(
+        out,
+        "\nbrowsers searched ({})",
+        browser::searched_summary(&found)
+    );
+    if found.probes.is_empty() {
+        let _ = writeln!(
+            out,
+            "  no Chromium-family or Firefox profile found under {}",
+            env.home.display()
+        );
+    }
+    for probe in &found.probes {
+        let _ = writeln!(out, "  {probe}");
+    }
+    for jar in &found.jars {
+        if let Some(key) = jar.session_key() {
+            let _ = writeln!(
+                out,
+                "  {} sessionKey {}",
+                jar.label(),
+                browser::fingerprint(key)
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  (Chromium on Windows encrypts cookies with DPAPI and app-bound keys: out of reach; \
+         set QUOTALINE_SESSION_KEY there)"
+    );
+
+    let _ = writeln!(out, "\nClaude Code login (the oauth source)");
+    for line in auth::claude_code::describe(Utc::now()) {
+        let _ = writeln!(out, "  {line}");
+    }
+
+    // The next refresh tries the sources in order; the first with credentials is used.
+    let claude_ai = || match auth::explicit() {
+        Ok(Some(creds)) => Ok(format!("claude.ai with {}", creds.origin)),
+        Err(e) => Err(e.message),
+        Ok(None) => match auth::pick_jar(&found) {
+            Some(jar) => Ok(format!(
+                "claude.ai with {} ({}), {}",
+                jar.browser_name,
+                jar.profile,
+                jar.db_path.display()
+            )),
+            None => Err(auth::no_browser_session(&found).message),
+        },
+    };
+    let oauth = || match auth::claude_code::token(Utc::now()) {
+        Ok(token) => Ok(format!("oauth with Claude Code's login ({})", token.origin)),
+        Err(e) => Err(e.message),
+    };
+    let mut why_not = Vec::new();
+    let mut next = None;
+    match crate::source::sources() {
+        Err(e) => why_not.push(e.message),
+        Ok(names) => {
+            for name in names {
+                let found = if name == "oauth" {
+                    oauth()
+                } else {
+                    claude_ai()
+                };
+                match found {
+                    Ok(how) => {
+                        next = Some(how);
+                        break;
+                    }
+                    Err(e) => why_not.push(format!("{name}: {e}")),
+                }
+            }
+        }
+    }
+    let usable = next.is_some();
+    let next = next.unwrap_or_else(|| format!("nothing ({})", why_not.join("; ")));
+    let _ = writeln!(out, "\nnext refresh uses: {next}");
+
+    let cache = Cache::locate();
+    let file = cache.read();
+    let now = Utc::now();
+    let _ = writeln!(out, "cache: {}", cache.path().display());
+    let last = match (&file.snapshot, &file.state.error) {
+        (_, Some(e)) => format!(
+            "failed {}: {}",
+            e.at.format("%Y-%m-%d %H:%M:%S UTC"),
+            e.message
+        ),
+        (Some(s), None) => format!(
+            "ok {} from {}",
+            s.fetched_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            s.source
+        ),
+        (None, None) => "never fetched".to_string(),
+    };
+    let _ = writeln!(out, "last fetch: {last}");
+    let backoff = match file.state.backoff_until(now) {
+        Some(t) => format!("until {}", t.format("%Y-%m-%d %H:%M:%S UTC")),
+        None => "none".to_string(),
+    };
+    let _ = writeln!(out, "backoff: {backoff}");
+    let extension = crate::cmd::native_host::last_report(&file, now)
+        .unwrap_or_else(|| "never reported".to_string());
+    let _ = writeln!(out, "browser extension: {extension}");
+    (out, usable)
+}
+
+pub fn run() -> i32 {
+    let (text, usable) = report();
+    super::out(&text);
+    if usable {
+        0
+    } else {
+        1
+    }
+}

@@ -1,0 +1,42 @@
+//! `quotaline init <program>`: prints the snippet that puts the segment in that program.
+//! The snippets are the files in `integrations/`, printed verbatim, so copying a file and
+//! running `init` give the same result. They call `quotaline` from PATH.
+//! `native-host` is the one target that writes a file: the browser's host manifest.
+
+mod host_manifest;
+
+/// Program name -> snippet.
+const SNIPPETS: &[(&str, &str)] = &[
+    ("zsh", include_str!("../../integrations/quotaline.zsh")),
+    ("bash", include_str!("../../integrations/quotaline.bash")),
+    ("fish", include_str!("../../integrations/quotaline.fish")),
+    ("tmux", include_str!("../../integrations/tmux.conf")),
+    ("starship", include_str!("../../integrations/starship.toml")),
+    ("waybar", include_str!("../../integrations/waybar.jsonc")),
+    ("waybar-css", include_str!("../../integrations/waybar.css")),
+    ("polybar", include_str!("../../integrations/polybar.ini")),
+    (
+        "claude-code",
+        include_str!("../../integrations/claude-code.json"),
+    ),
+];
+
+pub fn run(program: &str, browser: Option<&str>) -> i32 {
+    if program == "native-host" {
+        return host_manifest::install(browser);
+    }
+    match SNIPPETS.iter().find(|(name, _)| *name == program) {
+        Some((_, text)) => {
+            super::out(text);
+            0
+        }
+        None => {
+            let names: Vec<&str> = SNIPPETS.iter().map(|(name, _)| *name).collect();
+            eprintln!(
+                "quotaline: no snippet for {program:?} (one of: {}, native-host)",
+                names.join(", ")
+            );
+            2
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! Markup and escaping per target, in one place: the spans of a line become text for the
+//! program that will show it. Every span's text is escaped, whatever its origin (model
+//! names, plan and currency come from the server), so it renders literally: `#(...)` never
+//! runs in tmux, `%F` and `$(...)` never expand in zsh or bash, and no control character
+//! (an escape sequence, a bell, a newline) reaches any output.
+
+use super::{Line, Severity, Span};
+
+/// The program a line is for (`--target`, `QUOTALINE_TARGET`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// No colour: pipes, scripts.
+    Plain,
+    /// SGR colours for a terminal.
+    Ansi,
+    /// A zsh prompt string: `%F{..}..%f`, `%` doubled.
+    Zsh,
+    /// Text placed in bash's PS1 (which bash decodes and then expands again): SGR inside
+    /// `\001..\002`, `\` `$` and backtick escaped for both rounds.
+    Bash,
+    /// What a fish prompt function prints: SGR, like `Ansi`.
+    Fish,
+    /// tmux status output (re-expanded by tmux): `#[fg=..]`, `#` doubled.
+    Tmux,
+    /// polybar script output: `%{F#rrggbb}..%{F-}`, `%` doubled.
+    Polybar,
+    /// One JSON line for waybar's custom module; colour comes from CSS via `class`.
+    Waybar,
+    /// starship colours the module with `style`: plain text.
+    Starship,
+}
+
+impl Target {
+    pub const ALL: [Target; 9] = [
+        Target::Plain,
+        Target::Ansi,
+        Target::Zsh,
+        Target::Bash,
+        Target::Fish,
+        Target::Tmux,
+        Target::Polybar,
+        Target::Waybar,
+        Target::Starship,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Plain => "plain",
+            Target::Ansi => "ansi",
+            Target::Zsh => "zsh",
+            Target::Bash => "bash",
+            Target::Fish => "fish",
+            Target::Tmux => "tmux",
+            Target::Polybar => "polybar",
+            Target::Waybar => "waybar",
+            Target::Starship => "starship",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Target> {
+        Target::ALL.into_iter().find(|t| t.name() == name)
+    }
+}
+
+impl Severity {
+    /// The CSS class (waybar) and the word used in docs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Ok => "ok",
+            Severity::Warn => "warn",
+            Severity::Critical => "critical",
+            Severity::Stale => "stale",
+            Severity::Error => "error",
+        }
+    }
+
+    /// Worst first: what a whole line is classed as when its parts differ.
+    fn rank(self) -> u8 {
+        match self {
+            Severity::Ok => 0,
+            Severity::Warn => 1,
+            Severity::Critical => 2,
+            Severity::Stale => 3,
+            Severity::Error => 4,
+        }
+    }
+
+    fn sgr(self) -> &'static str {
+        match self {
+            Severity::Ok => "32",
+            Severity::Warn => "33",
+            Severity::Critical | Severity::Error => "31",
+            Severity::Stale => "90",
+        }
+    }
+
+    fn zsh(self) -> &'static str {
+        match self {
+            Severity::Ok => "green",
+            Severity::Warn => "yellow",
+            Severity::Critical | Severity::Error => "red",
+            Severity::Stale => "8",
+        }
+    }
+
+    fn tmux(self) -> &'static str {
+        match self {
+            Severity::Ok => "default",
+            Severity::Warn => "yellow",
+            Severity::Critical | Severity::Error => "red",
+            Severity::Stale => "brightblack",
+        }
+    }
+
+    fn hex(self) -> &'static str {
+        match self {
+            Severity::Ok => "#98c379",
+            Severity::Warn => "#e5c07b",
+            Severity::Critical | Severity::Error => "#e06c75",
+            Severity::Stale => "#7f848e",
+        }
+    }
+}
+
+/// Characters that must never reach an output: C0 and C1 controls (escape sequences, bells,
+/// newlines, carriage returns) and the bidirectional overrides that reorder what a reader
+/// sees.
+fn forbidden(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` made literal for `target`.
+pub fn escape(text: &str, target: Target) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().filter(|&c| !forbidden(c)) {
+        match (target, c) {
+            (Target::Zsh | Target::Polybar, '%') => out.push_str("%%"),
+            (Target::Tmux, '#') => out.push_str("##"),
+            // PS1 is decoded (`\\` -> `\`) and then expanded like a double-quoted word, so
+            // each of these needs a backslash that survives the first round.
+            (Target::Bash, '\\') => out.push_str(r"\\\\"),
+            (Target::Bash, '$') => out.push_str(r"\\$"),
+            (Target::Bash, '`') => out.push_str(r"\\`"),
+            (Target::Waybar, '&') => out.push_str("&amp;"),
+            (Target::Waybar, '<') => out.push_str("&lt;"),
+            (Target::Waybar, '>') => out.push_str("&gt;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The opening and closing markup that colours a run for `target`, if it has colour.
+fn colour(severity: Severity, target: Target) -> Option<(String, &'static str)> {
+    Some(match target {
+        Target::Ansi | Target::Fish => (format!("\x1b[{}m", severity.sgr()), "\x1b[39m"),
+        Target::Bash => (
+            format!("\x01\x1b[{}m\x02", severity.sgr()),
+            "\x01\x1b[39m\x02",
+        ),
+        Target::Zsh => (format!("%F{{{}}}", severity.zsh()), "%f"),
+        // tmux's stock status bar is green: "ok" keeps the bar's own colour to stay readable.
+        Target::Tmux if severity == Severity::Ok => return None,
+        // `fg=default` rather than `default`: the user's status background stays.
+        Target::Tmux => (format!("#[fg={}]", severity.tmux()), "#[fg=default]"),
+        Target::Polybar => (format!("%{{F{}}}", severity.hex()), "%{F-}"),
+        Target::Plain | Target::Starship | Target::Waybar => return None,
+    })
+}
+
+/// The line as text for `target`; `color: false` (`NO_COLOR`) leaves colour out but still
+/// escapes. For waybar this is the `text` field's content, before JSON encoding.
+pub fn markup(spans: &[Span], target: Target, color: bool) -> String {
+    let mut out = String::new();
+    for span in spans {
+        let text = escape(&span.text, target);
+        match span
+            .severity
+            .filter(|_| color)
+            .and_then(|s| colour(s, target))
+        {
+            Some((open, close)) if !text.is_empty() => {
+                out.push_str(&open);
+                out.push_str(&text);
+                out.push_str(close);
+            }
+            _ => out.push_str(&text),
+        }
+    }
+    out
+}
+
+/// The one JSON line waybar's custom module reads (`"return-type": "json"`): `text`, a
+/// multi-line `tooltip` (the status report), `class` and `alt` (`ok`, `warn`, `critical`,
+/// `stale` or `error`, for CSS and `format-icons`) and `percentage` (the org's worst window,
+/// left out when it has none). Waybar parses both texts as Pango markup, so they are escaped
+/// for it; the tooltip keeps its newlines.
+pub fn waybar(line: &Line, spans: &[Span], tooltip: &str) -> String {
+    let org = line.cache.snapshot.as_ref().and_then(|s| s.org(line.org));
+    let worst = org.and_then(|o| {
+        o.windows
+            .values()
+            .map(|w| w.utilization)
+            .fold(None, |m: Option<f64>, u| Some(m.map_or(u, |m| m.max(u))))
+    });
+    let error = line.cache.state.error.as_ref();
+    let (text, class) = match (org, error) {
+        // Nothing to show but a reason: say which, so the bar is not silently empty.
+        (None, Some(e)) => (
+            escape(
+                &serde_json::to_value(e.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+                Target::Waybar,
+            ),
+            Severity::Error,
+        ),
+        (None, None) => (String::new(), Severity::Stale),
+        (Some(_), _) => (
+            markup(spans, Target::Waybar, false),
+            spans
+                .iter()
+                .filter_map(|s| s.severity)
+                .max_by_key(|s| s.rank())
+                .unwrap_or(Severity::Ok),
+        ),
+    };
+    let tooltip: String = tooltip
+        .trim_end()
+        .split('\n')
+        .map(|l| escape(l, Target::Waybar))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut json = serde_json::json!({
+        "text": text,
+        "tooltip": tooltip,
+        "class": class.name(),
+        "alt": class.name(),
+    });
+    if let Some(pct) = worst {
+        json["percentage"] = serde_json::json!(pct.round() as i64);
+    }
+    json.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NASTY: &str = "#(touch x) $(touch y)%F{red} `z` \\ \x1b[31m\x07\n\u{202e}<b>&";
+
+    fn spans() -> Vec<Span> {
+        vec![
+            Span::text("5h "),
+            Span {
+                text: "37%".into(),
+                severity: Some(Severity::Ok),
+            },
+            Span::text(" · "),
+            Span {
+                text: "95%".into(),
+                severity: Some(Severity::Critical),
+            },
+        ]
+    }
+
+    #[test]
+    fn each_target_colours_with_its_own_markup() {
+        let s = spans();
+        assert_eq!(markup(&s, Target::Plain, true), "5h 37% · 95%");
+        assert_eq!(markup(&s, Target::Starship, true), "5h 37% · 95%");
+        assert_eq!(
+            markup(&s, Target::Ansi, true),
+            "5h \x1b[32m37%\x1b[39m · \x1b[31m95%\x1b[39m"
+        );
+        assert_eq!(
+            markup(&s, Target::Fish, true),
+            markup(&s, Target::Ansi, true)
+        );
+        assert_eq!(
+            markup(&s, Target::Bash, true),
+            "5h \x01\x1b[32m\x0237%\x01\x1b[39m\x02 · \x01\x1b[31m\x0295%\x01\x1b[39m\x02"
+        );
+        assert_eq!(
+            markup(&s, Target::Zsh, true),
+            "5h %F{green}37%%%f · %F{red}95%%%f"
+        );
+        assert_eq!(
+            markup(&s, Target::Tmux, true),
+            "5h 37% · #[fg=red]95%#[fg=default]"
+        );
+        assert_eq!(
+            markup(&s, Target::Polybar, true),
+            "5h %{F#98c379}37%%%{F-} · %{F#e06c75}95%%%{F-}"
+        );
+    }
+
+    #[test]
+    fn no_color_drops_colour_but_still_escapes() {
+        let s = spans();
+        assert_eq!(markup(&s, Target::Zsh, false), "5h 37%% · 95%%");
+        assert_eq!(markup(&s, Target::Ansi, false), "5h 37% · 95%");
+        assert_eq!(markup(&s, Target::Tmux, false), "5h 37% · 95%");
+    }
+
+    #[test]
+    fn server_text_is_escaped_and_control_characters_never_pass() {
+        let e = |t| escape(NASTY, t);
+        assert_eq!(
+            e(Target::Plain),
+            "#(touch x) $(touch y)%F{red} `z` \\ [31m<b>&"
+        );
+        assert_eq!(e(Target::Ansi), e(Target::Plain));
+        assert_eq!(
+            e(Target::Zsh),
+            "#(touch x) $(touch y)%%F{red} `z` \\ [31m<b>&"
+        );
+        assert_eq!(
+            e(Target::Tmux),
+            "##(touch x) $(touch y)%F{red} `z` \\ [31m<b>&"
+        );
+        assert_eq!(
+            e(Target::Bash),
+            r"#(touch x) \\$(touch y)%F{red} \\`z\\` \\\\ [31m<b>&"
+        );
+        assert_eq!(
+            e(Target::Waybar),
+            "#(touch x) $(touch y)%F{red} `z` \\ [31m&lt;b&gt;&amp;"
+        );
+        for t in Target::ALL {
+            assert!(!e(t).chars().any(forbidden), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn target_names_round_trip() {
+        for t in Target::ALL {
+            assert_eq!(Target::from_name(t.name()), Some(t));
+        }
+        assert_eq!(Target::from_name("xterm"), None);
+    }
+}

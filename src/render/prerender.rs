@@ -1,0 +1,145 @@
+//! Pre-rendered prompt lines, so that a shell prompt never starts a process when nothing
+//! changed. Whoever updates the cache (a refresh, Claude Code's statusLine, the browser
+//! extension) calls `write_all` afterwards; the snippets of `quotaline init zsh|bash|fish`
+//! read `segment.<shell>` with shell builtins only.
+//!
+//! Each file holds two lines:
+//!
+//! ```text
+//! 1795000060          <- unix time from which the shell should start `quotaline refresh`
+//! 5h 37% · 7d 58% …   <- the line, marked up and escaped for that shell
+//! ```
+//!
+//! The first line lets a shell decide "refresh due?" by comparing two integers, without
+//! knowing the TTL, the backoff or the clock of the last attempt.
+
+use super::markup::{markup, Target};
+use super::Line;
+use crate::cache::{write_atomic, Cache, CacheFile};
+use crate::settings;
+use chrono::{DateTime, Duration, Utc};
+use std::io;
+use std::path::PathBuf;
+
+/// The shells whose prompts read a pre-rendered line.
+pub const SHELLS: [Target; 3] = [Target::Zsh, Target::Bash, Target::Fish];
+
+/// How long a stale line may show an outdated age: a shell asks for a new rendering (through
+/// `quotaline refresh`, which re-renders even when a backoff keeps it from fetching) at
+/// least this often while the line is stale.
+const STALE_RERENDER_SECS: i64 = 60;
+
+/// `segment.zsh`, `segment.bash`, `segment.fish` in the cache dir.
+pub fn path(cache: &Cache, shell: Target) -> PathBuf {
+    cache.dir.join(format!("segment.{}", shell.name()))
+}
+
+/// When a shell showing a line rendered from `file` at `now` should start a refresh: when
+/// the snapshot and the last attempt are a TTL old and no backoff binds (as the segment
+/// decides), and, while the line is stale, within a minute so its age keeps up.
+pub fn due(file: &CacheFile, now: DateTime<Utc>, ttl: i64) -> DateTime<Utc> {
+    let after_ttl = |t: Option<DateTime<Utc>>| t.map(|t| t + Duration::seconds(ttl));
+    let refresh_at = [
+        after_ttl(file.snapshot.as_ref().map(|s| s.fetched_at)),
+        after_ttl(file.state.last_attempt),
+        file.state.backoff_until(now),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or(now);
+    if file.age(now).is_some_and(|age| age >= ttl) {
+        refresh_at.min(now + Duration::seconds(STALE_RERENDER_SECS))
+    } else {
+        refresh_at
+    }
+}
+
+/// Renders the line for every shell in `SHELLS` from `file` (the cache as just written) and
+/// replaces each file atomically (0600). The line follows the environment of the calling
+/// process: `QUOTALINE_FORMAT`, `QUOTALINE_ORG`, `QUOTALINE_WARN`, `QUOTALINE_CRIT`,
+/// `NO_COLOR`.
+pub fn write_all(cache: &Cache, file: &CacheFile) -> io::Result<()> {
+    cache.ensure_dir()?;
+    let now = Utc::now();
+    let ttl = settings::ttl();
+    let org = settings::org(None);
+    let format = settings::format(None);
+    let line = Line {
+        cache: file,
+        org: org.as_deref(),
+        format: format.as_deref(),
+        now,
+        ttl,
+        thresholds: settings::thresholds(None, None),
+    };
+    let spans = line.spans();
+    let due = due(file, now, ttl).timestamp();
+    for shell in SHELLS {
+        let text = markup(&spans, shell, settings::color());
+        write_atomic(&path(cache, shell), format!("{due}\n{text}\n").as_bytes())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::State;
+    use crate::error::{ErrorKind, FetchError};
+    use crate::snapshot::Snapshot;
+    use chrono::TimeZone;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_795_000_000 + secs, 0).unwrap()
+    }
+
+    fn fetched(secs: i64) -> CacheFile {
+        CacheFile {
+            schema: 1,
+            snapshot: Some(Snapshot {
+                source: "claude.ai".into(),
+                fetched_at: at(secs),
+                active_org: None,
+                orgs: vec![],
+            }),
+            state: State {
+                last_attempt: Some(at(secs)),
+                ..State::default()
+            },
+            ..CacheFile::default()
+        }
+    }
+
+    #[test]
+    fn fresh_line_is_due_one_ttl_after_the_fetch() {
+        assert_eq!(due(&fetched(0), at(5), 60), at(60));
+    }
+
+    #[test]
+    fn stale_line_is_rerendered_every_minute_even_during_a_backoff() {
+        let mut file = fetched(0);
+        file.state
+            .record_failure(&FetchError::new(ErrorKind::Http, "HTTP 502"), at(600));
+        file.state.failures = 5; // the next backoff is long
+        file.state
+            .record_failure(&FetchError::new(ErrorKind::Http, "HTTP 502"), at(600));
+        assert_eq!(file.state.backoff_until(at(600)), Some(at(600 + 1800)));
+        assert_eq!(due(&file, at(600), 60), at(660));
+    }
+
+    #[test]
+    fn no_data_and_no_attempt_is_due_at_once() {
+        assert_eq!(due(&CacheFile::default(), at(0), 60), at(0));
+    }
+
+    #[test]
+    fn failure_without_data_waits_for_its_backoff() {
+        let mut file = CacheFile::default();
+        file.state.record_failure(
+            &FetchError::new(ErrorKind::Network, "connection refused"),
+            at(0),
+        );
+        assert_eq!(due(&file, at(1), 60), at(60));
+    }
+}

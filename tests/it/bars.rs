@@ -1,0 +1,295 @@
+//! Issue 4: `--target` markup, colours and thresholds; the pre-rendered prompt files; `init`;
+//! and the bars in the real programs: tmux renders the shipped status-right, starship shows
+//! the shipped `[custom.quotaline]` block, waybar gets one valid JSON line.
+
+use crate::common::programs::*;
+use crate::common::*;
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+fn segment(env: &TestEnv, args: &[&str]) -> String {
+    let mut all = vec!["segment"];
+    all.extend_from_slice(args);
+    let (code, out, err) = ql(env, &all);
+    assert_eq!((code, err.as_str()), (0, ""), "segment {args:?}");
+    out.strip_suffix('\n')
+        .unwrap_or_else(|| panic!("no newline: {out:?}"))
+        .to_string()
+}
+
+#[test]
+fn each_target_marks_up_the_line_its_own_way() {
+    let (_server, env) = refreshed();
+    assert_eq!(segment(&env, &["--target", "plain"]), LIMITS_LINE);
+    assert_eq!(segment(&env, &["--target", "starship"]), LIMITS_LINE);
+    assert_eq!(segment(&env, &[]), LIMITS_LINE, "not a terminal: plain");
+    assert_eq!(segment(&env, &["--target", "ansi"]), ANSI_LINE);
+    assert_eq!(segment(&env, &["--target", "fish"]), ANSI_LINE);
+    assert_eq!(segment(&env, &["--target", "zsh"]), ZSH_LINE);
+    assert_eq!(
+        segment(&env, &["--target", "tmux"]),
+        "5h 23% · 7d 64% · opus #[fg=yellow]81%#[fg=default] · sonnet 9% · ↻42m"
+    );
+    assert_eq!(
+        segment(&env, &["--target", "polybar"]),
+        "5h %{F#98c379}23%%%{F-} · 7d %{F#98c379}64%%%{F-} · opus %{F#e5c07b}81%%%{F-} · \
+         sonnet %{F#98c379}9%%%{F-} · ↻42m"
+    );
+}
+
+#[test]
+fn target_comes_from_the_environment_too() {
+    let (_server, mut env) = refreshed();
+    env.set("QUOTALINE_TARGET", "zsh");
+    assert_eq!(segment(&env, &[]), ZSH_LINE);
+    assert_eq!(
+        segment(&env, &["--target", "plain"]),
+        LIMITS_LINE,
+        "flag wins"
+    );
+}
+
+#[test]
+fn unknown_target_is_a_usage_error_naming_the_known_ones() {
+    let (_server, env) = refreshed();
+    let (code, out, err) = ql(&env, &["segment", "--target", "xterm"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(
+        err,
+        "quotaline: unknown target \"xterm\" (one of: plain, ansi, zsh, bash, fish, tmux, \
+         polybar, waybar, starship)\n"
+    );
+}
+
+#[test]
+fn no_color_drops_colour_but_keeps_escaping() {
+    let (_server, mut env) = refreshed();
+    env.set("NO_COLOR", "1");
+    assert_eq!(
+        segment(&env, &["--target", "zsh"]),
+        "5h 23%% · 7d 64%% · opus 81%% · sonnet 9%% · ↻42m"
+    );
+    assert_eq!(segment(&env, &["--target", "ansi"]), LIMITS_LINE);
+}
+
+#[test]
+fn warn_and_crit_thresholds_move_the_colours() {
+    let (_server, mut env) = refreshed();
+    assert_eq!(
+        segment(&env, &["--target", "ansi", "--warn", "20", "--crit", "64"]),
+        "5h \x1b[33m23%\x1b[39m · 7d \x1b[31m64%\x1b[39m · opus \x1b[31m81%\x1b[39m · \
+         sonnet \x1b[32m9%\x1b[39m · ↻42m"
+    );
+    env.set("QUOTALINE_WARN", "82").set("QUOTALINE_CRIT", "95");
+    assert_eq!(
+        segment(&env, &["--target", "tmux"]),
+        LIMITS_LINE,
+        "81% is ok below 82"
+    );
+}
+
+#[test]
+fn stale_marker_is_grey() {
+    let (_server, env) = refreshed();
+    age_cache(&env, 600);
+    let out = segment(&env, &["--target", "zsh"]);
+    assert_eq!(out, format!("{ZSH_LINE}%F{{8}} · stale 10m%f"));
+}
+
+#[test]
+fn refresh_writes_a_prompt_file_per_shell_private_and_due_one_ttl_later() {
+    let (_server, env) = refreshed();
+    let now = chrono::Utc::now().timestamp();
+    for (shell, line) in [
+        ("zsh", ZSH_LINE.to_string()),
+        ("fish", ANSI_LINE.to_string()),
+        ("bash", bash_line()),
+    ] {
+        let path = env.cache_dir.join(format!("segment.{shell}"));
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{shell}");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (due, rest) = text.split_once('\n').unwrap();
+        let due: i64 = due.parse().unwrap();
+        assert!(
+            (now + 30..=now + 61).contains(&due),
+            "{shell}: due {due}, now {now}"
+        );
+        assert_eq!(rest, format!("{line}\n"), "{shell}");
+    }
+}
+
+#[test]
+fn init_prints_the_integration_files_verbatim() {
+    let env = TestEnv::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("integrations");
+    for (name, file) in [
+        ("zsh", "quotaline.zsh"),
+        ("bash", "quotaline.bash"),
+        ("fish", "quotaline.fish"),
+        ("tmux", "tmux.conf"),
+        ("starship", "starship.toml"),
+        ("waybar", "waybar.jsonc"),
+        ("waybar-css", "waybar.css"),
+        ("polybar", "polybar.ini"),
+    ] {
+        let (code, out, _) = ql(&env, &["init", name]);
+        assert_eq!(code, 0, "{name}");
+        assert_eq!(
+            out,
+            std::fs::read_to_string(dir.join(file)).unwrap(),
+            "{name}"
+        );
+    }
+    let (code, out, err) = ql(&env, &["init", "csh"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with("quotaline: no snippet for \"csh\" (one of: zsh, bash"),
+        "{err}"
+    );
+}
+
+/// The inner tmux server (started with `conf`) as a client in an outer tmux pane draws it:
+/// the outer pane's screen is what a user of the inner tmux sees, status line included.
+fn tmux_status_line(env: &TestEnv, conf: &Path, width: u32, expected: &str) -> (String, String) {
+    let inner = Tmux::start_sized(env, "inner", conf, "sh", width);
+    let attach = format!("env -u TMUX tmux -S '{}' attach", inner.socket().display());
+    let outer = Tmux::start_sized(env, "outer", Path::new("/dev/null"), &attach, width);
+    let screen = outer.wait_for_screen("the inner status line", |l| l.ends_with(expected));
+    let line = screen.into_iter().find(|l| l.ends_with(expected)).unwrap();
+    let coloured = outer.run(&["capture-pane", "-p", "-e"]);
+    let coloured = coloured.lines().last().unwrap_or_default().to_string();
+    (line, coloured)
+}
+
+#[test]
+fn tmux_renders_the_segment_at_the_end_of_its_status_line() {
+    let (_server, env) = refreshed();
+    let conf = snippet(&env, "tmux");
+    let (status, coloured) = tmux_status_line(&env, &conf, 160, LIMITS_LINE);
+    // The default status-right (pane title, time, date) is kept, before the segment.
+    let today = chrono::Utc::now().format("%d-%b-%y").to_string();
+    assert!(
+        status.ends_with(&format!("{today} {LIMITS_LINE}")),
+        "{status}"
+    );
+    assert!(coloured.contains("opus \x1b[33m81%"), "{coloured:?}");
+}
+
+#[test]
+fn tmux_shows_server_text_literally_and_runs_nothing() {
+    let (_server, env) = refreshed_nasty();
+    let snip = std::fs::read_to_string(snippet(&env, "tmux")).unwrap();
+    let conf = env.home.path().join("wide.conf");
+    std::fs::write(&conf, format!("set -g status-right-length 300\n{snip}")).unwrap();
+    tmux_status_line(&env, &conf, 300, &nasty_models_line());
+    assert_nothing_ran(&env);
+}
+
+fn starship(env: &mut TestEnv, config: &str, args: &[&str]) -> String {
+    let path = env.home.path().join("starship.toml");
+    std::fs::write(&path, config).unwrap();
+    let cache = env.home.path().join("starship-cache");
+    env.set("STARSHIP_CONFIG", path.to_str().unwrap())
+        .set("STARSHIP_CACHE", cache.to_str().unwrap());
+    let (code, out, err) = run_in_home(env, "starship", args);
+    assert_eq!(code, 0, "starship {args:?}: {err}");
+    strip_sgr(&out)
+}
+
+#[test]
+fn starship_shows_the_shipped_custom_module_left_and_right() {
+    let (_server, mut env) = refreshed();
+    let block = std::fs::read_to_string(snippet(&env, "starship")).unwrap();
+    let left = starship(&mut env, &block, &["prompt"]);
+    assert!(left.contains(&format!("{LIMITS_LINE} ")), "{left:?}");
+    let right_config =
+        format!("format = \"$character\"\nright_format = \"${{custom.quotaline}}\"\n{block}");
+    let right = starship(&mut env, &right_config, &["prompt", "--right"]);
+    assert_eq!(right.trim_end(), LIMITS_LINE);
+    let left = starship(&mut env, &right_config, &["prompt"]);
+    assert!(!left.contains("5h"), "{left:?}");
+}
+
+fn waybar(env: &TestEnv, args: &[&str]) -> Value {
+    let mut all = vec!["--target", "waybar"];
+    all.extend_from_slice(args);
+    let out = segment(env, &all);
+    assert!(!out.contains('\n'), "one line: {out:?}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn waybar_gets_one_json_line_with_class_percentage_and_the_report_as_tooltip() {
+    let (_server, env) = refreshed();
+    let v = waybar(&env, &[]);
+    assert_eq!(v["text"], LIMITS_LINE);
+    assert_eq!(v["class"], "warn", "opus 81%");
+    assert_eq!(v["alt"], "warn");
+    assert_eq!(v["percentage"], 81);
+    let tooltip = v["tooltip"].as_str().unwrap();
+    assert!(
+        tooltip.contains("\n  weekly opus    81%  resets "),
+        "{tooltip}"
+    );
+    assert!(tooltip.ends_with("last error: none"), "{tooltip}");
+    assert_eq!(waybar(&env, &["--crit", "80"])["class"], "critical");
+    assert_eq!(waybar(&env, &["--warn", "85"])["class"], "ok");
+}
+
+#[test]
+fn waybar_classes_an_old_line_stale() {
+    let (_server, env) = refreshed();
+    age_cache(&env, 600);
+    let v = waybar(&env, &[]);
+    assert_eq!(
+        (v["class"].as_str(), v["alt"].as_str()),
+        (Some("stale"), Some("stale"))
+    );
+    assert_eq!(v["percentage"], 81);
+    assert!(v["text"].as_str().unwrap().ends_with("· stale 10m"), "{v}");
+}
+
+#[test]
+fn waybar_says_error_when_there_is_no_data_but_a_failure() {
+    let server = FakeServer::claude_ai("usage_limits_array.json");
+    server.route(
+        "/api/account",
+        Reply::json(
+            401,
+            r#"{"type":"error","error":{"type":"authentication_error"}}"#,
+        ),
+    );
+    let env = env_for(&server);
+    assert_eq!(ql(&env, &["refresh"]).0, 1);
+    let v = waybar(&env, &[]);
+    assert_eq!(v["text"], "unauthorized");
+    assert_eq!(
+        (v["class"].as_str(), v["alt"].as_str()),
+        (Some("error"), Some("error"))
+    );
+    assert_eq!(v.get("percentage"), None, "no number is invented");
+    assert!(
+        v["tooltip"].as_str().unwrap().contains("last error: "),
+        "{v}"
+    );
+}
+
+#[test]
+fn waybar_escapes_server_text_for_pango() {
+    let (_server, env) = refreshed_nasty();
+    let v = waybar(&env, &[]);
+    let expected = nasty_models_line()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    assert_eq!(v["text"], expected);
+    assert!(
+        v["tooltip"]
+            .as_str()
+            .unwrap()
+            .contains("weekly &lt;b&gt;&amp;"),
+        "{v}"
+    );
+}

@@ -1,0 +1,137 @@
+//! The prompt path, watched with strace: a `segment` opens the cache file once and nothing
+//! else of its own (no SQLite database, config, locale or time zone file), makes no network
+//! syscall, and on a fresh cache starts no process.
+//! strace is required (scripts/test installs it): a missing strace fails, never skips.
+
+use crate::common::{age_cache, claude_ai, ql, TestEnv, BIN};
+use std::path::Path;
+use std::process::Stdio;
+
+/// Runs `quotaline args` under `strace -e trace=<calls>` (`-f` to follow children) and
+/// returns the trace, one syscall per line.
+fn strace(env: &TestEnv, follow: bool, calls: &str, args: &[&str]) -> String {
+    let log = env.home.path().join("strace.log");
+    let mut cmd = env.command("strace");
+    if follow {
+        cmd.arg("-f");
+    }
+    cmd.args(["-qq", "-e", &format!("trace={calls}"), "-o"])
+        .arg(&log)
+        .arg(BIN)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("strace is required (scripts/test installs it): {e}"));
+    assert!(out.status.success(), "strace failed: {out:?}");
+    std::fs::read_to_string(&log).unwrap()
+}
+
+/// Paths passed to `openat` that exist in the trace, in order.
+fn opened(trace: &str) -> Vec<String> {
+    trace
+        .lines()
+        .filter(|l| l.contains("openat("))
+        .filter_map(|l| l.split('"').nth(1).map(str::to_string))
+        .collect()
+}
+
+fn fresh_cache_env() -> (crate::common::FakeServer, TestEnv) {
+    let server = claude_ai("usage_limits_array.json");
+    let env = TestEnv::with_server(&server);
+    let (code, _, err) = ql(&env, &["refresh"]);
+    assert_eq!(code, 0, "{err}");
+    (server, env)
+}
+
+#[test]
+fn fresh_segment_makes_no_network_syscall_opens_no_db_and_reads_the_cache_once() {
+    let (server, env) = fresh_cache_env();
+    let before = server.requests().len();
+    let trace = strace(&env, true, "network,openat,process", &["segment"]);
+
+    let network: Vec<&str> = trace
+        .lines()
+        .filter(|l| {
+            ["socket(", "connect(", "sendto(", "recvfrom("]
+                .iter()
+                .any(|c| l.contains(c))
+        })
+        .collect();
+    assert_eq!(network, Vec::<&str>::new(), "network syscalls:\n{trace}");
+
+    let paths = opened(&trace);
+    let databases: Vec<&String> = paths
+        .iter()
+        .filter(|p| {
+            let name = Path::new(p)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("");
+            name.ends_with(".db") || name.ends_with(".sqlite") || name == "Cookies"
+        })
+        .collect();
+    assert_eq!(databases, Vec::<&String>::new(), "opened:\n{trace}");
+    let cache = env.cache_dir.join("cache.json").display().to_string();
+    assert_eq!(
+        paths.iter().filter(|p| **p == cache).count(),
+        1,
+        "the cache is read exactly once:\n{trace}"
+    );
+
+    // Nothing else is read: no config, no locale, no time zone database. What remains is the
+    // dynamic loader's and std's own start-up (the main thread's stack bounds).
+    let unexpected: Vec<&String> = paths
+        .iter()
+        .filter(|p| {
+            let system = p.as_str() == "/etc/ld.so.cache"
+                || p.as_str() == "/proc/self/maps"
+                || p.ends_with(".so")
+                || p.contains(".so.");
+            !system && **p != cache
+        })
+        .collect();
+    assert_eq!(unexpected, Vec::<&String>::new(), "opened:\n{trace}");
+
+    // One execve (the binary itself), no fork or clone: a fresh cache starts nothing.
+    let spawned: Vec<&str> = trace
+        .lines()
+        .filter(|l| {
+            ["clone(", "clone3(", "fork(", "vfork("]
+                .iter()
+                .any(|c| l.contains(c))
+        })
+        .collect();
+    assert_eq!(spawned, Vec::<&str>::new(), "{trace}");
+    assert_eq!(trace.matches("execve(").count(), 1, "{trace}");
+    assert_eq!(
+        server.requests().len(),
+        before,
+        "no request reached the server"
+    );
+}
+
+#[test]
+fn stale_segment_itself_makes_no_network_syscall_and_leaves_the_fetch_to_its_child() {
+    let (server, env) = fresh_cache_env();
+    age_cache(&env, 3600);
+    let before = server.count("/api/account");
+    // Not following children: this is the segment process alone.
+    let trace = strace(&env, false, "network,openat", &["segment"]);
+    let network: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.contains("socket(") || l.contains("connect("))
+        .collect();
+    assert_eq!(network, Vec::<&str>::new(), "{trace}");
+    assert!(
+        !opened(&trace).iter().any(|p| p.ends_with(".db")),
+        "{trace}"
+    );
+    // ...while the refresh it started does reach the server.
+    assert!(server.wait_for(
+        "/api/account",
+        before + 1,
+        std::time::Duration::from_secs(10)
+    ));
+}
