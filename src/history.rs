@@ -229,6 +229,9 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
         conn.execute_batch(SCHEMA)?;
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Claude Code's statusLine writes here too, and a status line must stay small: a
+    // refresh touches a few pages, so SQLite's default 2 MiB page cache only costs memory.
+    conn.pragma_update(None, "cache_size", -128)?;
     Ok(conn)
 }
 
