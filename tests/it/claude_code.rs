@@ -807,3 +807,46 @@ fn user_agent_reads_an_npm_install_from_its_package_json() {
     let r = server.requests()[0].clone();
     assert_eq!(r.header("user-agent"), Some("claude-code/2.1.260"));
 }
+
+#[test]
+fn the_oauth_token_never_reaches_the_cache_or_any_output() {
+    let server = oauth_server("usage_flat_windows.json");
+    let env = claude_code_env(&server);
+    let secret = "EXAMPLE-NOT-A-REAL-TOKEN";
+    let mut seen = String::new();
+    for args in [
+        &["refresh"][..],
+        &["json"],
+        &["status"],
+        &["doctor"],
+        &["segment", "--target", "waybar"],
+    ] {
+        let (_, out, err) = ql(&env, args);
+        seen.push_str(&out);
+        seen.push_str(&err);
+    }
+    server.route(
+        OAUTH_USAGE,
+        Reply::json(403, &payload("error_permission.json")),
+    );
+    let (code, out, err) = ql(&env, &["refresh", "--force"]);
+    assert_eq!(code, 1);
+    seen.push_str(&out);
+    seen.push_str(&err);
+    let (_, out, _) = ql(&env, &["doctor"]);
+    assert!(
+        out.contains("sk-ant-oat01-…("),
+        "doctor fingerprints the token:\n{out}"
+    );
+    seen.push_str(&out);
+    assert!(!seen.contains(secret), "the token was printed:\n{seen}");
+    for entry in std::fs::read_dir(&env.cache_dir).unwrap() {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(secret),
+            "{} holds the token",
+            path.display()
+        );
+    }
+}
