@@ -201,7 +201,12 @@ pub fn handle(cache: &Cache, bytes: &[u8], now: DateTime<Utc>) -> Value {
         };
         let result = match joined {
             Ok(snapshot) => {
-                c.snapshot = Some(crate::source::merge(c.snapshot.as_ref(), snapshot, true));
+                // The browser read `/api/account` too: its org list is complete.
+                let mut merged = crate::source::merge(c.snapshot.as_ref(), snapshot, true);
+                // While the browser reports, `refresh` stands back: its readings are the
+                // history that burn rate and pace are computed from.
+                crate::history::annotate(&cache.dir, &mut merged, now);
+                c.snapshot = Some(merged);
                 // The numbers are fresh: an earlier failure of quotaline's own requests is
                 // over as far as the user can tell.
                 c.state.record_success(now);

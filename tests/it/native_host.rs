@@ -454,3 +454,20 @@ fn the_shipped_extension_asks_claude_ai_only_and_its_key_gives_the_id_the_host_a
     assert!(js.contains("const BASE = \"https://claude.ai\";\n"));
     assert!(js.contains("const NATIVE_HOST = \"com.quotaline.bridge\";\n"));
 }
+
+#[test]
+fn extension_readings_join_the_history() {
+    let server = FakeServer::start();
+    let env = TestEnv::with_server(&server);
+    send(&env, &reading("usage_limits_array.json", 0));
+    let (code, out, err) = ql(&env, &["history", "--json", "--org", ORG2]);
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let five_hour: Vec<&Value> = rows.iter().filter(|r| r["window"] == "five_hour").collect();
+    assert_eq!(five_hour.len(), 1, "{out}");
+    assert_eq!(five_hour[0]["utilization"], 23.0);
+    assert_eq!(five_hour[0]["source"], "extension");
+}
