@@ -97,12 +97,20 @@ impl Line<'_> {
         let Some(org) = snapshot.org(self.org) else {
             return Vec::new();
         };
-        let age = self.cache.age(self.now).unwrap_or(0);
-        // Claude Code's statusLine stdin refreshes this org's windows between full refreshes.
-        let age = org
-            .sources
-            .get(crate::source::statusline::PART)
-            .map_or(age, |p| age.min((self.now - p.at).num_seconds().max(0)));
+        // An org is as old as its newest reading of the windows, from whichever source
+        // (a refresh, Claude Code's statusLine stdin, the browser extension): an org whose
+        // own fetch failed keeps its old numbers and shows their age. A cache without
+        // provenance falls back to the snapshot's age.
+        let age = [
+            org.sources.get("usage"),
+            org.sources.get(crate::source::statusline::PART),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|p| (self.now - p.at).num_seconds().max(0))
+        .min()
+        .or_else(|| self.cache.age(self.now))
+        .unwrap_or(0);
         let view = View {
             org,
             now: self.now,

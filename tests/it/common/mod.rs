@@ -86,5 +86,17 @@ pub fn age_cache(env: &TestEnv, secs: i64) {
         let attempt = older(&v["state"]["last_attempt"]);
         v["state"]["last_attempt"] = attempt;
     }
+    // Each org's provenance ages with the clock too: the segment shows an org's own age.
+    if let Some(orgs) = v["snapshot"]["orgs"].as_array_mut() {
+        for org in orgs {
+            if let Some(sources) = org["sources"].as_object_mut() {
+                for p in sources.values_mut() {
+                    if p["at"].is_string() {
+                        p["at"] = older(&p["at"]);
+                    }
+                }
+            }
+        }
+    }
     std::fs::write(env.cache_dir.join("cache.json"), v.to_string()).unwrap();
 }
