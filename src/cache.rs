@@ -4,7 +4,7 @@
 //! for the whole fetch so that only one process talks to the server at a time.
 
 use crate::error::{ErrorKind, FetchError};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Org, Snapshot};
 use chrono::{DateTime, Duration, Utc};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
@@ -99,6 +99,13 @@ pub struct CacheFile {
     pub claude_code_version: Option<String>,
 }
 
+impl ExtensionReport {
+    /// While the extension's reading is younger than this, `quotaline refresh` leaves the
+    /// fetching to the browser: it polls every minute, so two missed minutes mean it stopped
+    /// (browser closed, extension off) and quotaline's own sources take over.
+    pub const FRESH_FOR_SECS: i64 = 120;
+}
+
 /// When the browser extension last handed over a reading, and what became of it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExtensionReport {
@@ -111,11 +118,60 @@ pub struct ExtensionReport {
 }
 
 impl CacheFile {
-    /// Seconds since the snapshot was fetched.
-    pub fn age(&self, now: DateTime<Utc>) -> Option<i64> {
+    /// The org a line shows: the one asked for (`--org`, `QUOTALINE_ORG`), else the active
+    /// one, else the first.
+    pub fn org(&self, wanted: Option<&str>) -> Option<&Org> {
+        self.snapshot.as_ref()?.org(wanted)
+    }
+
+    /// Seconds since the shown org's windows were last read, from any source: the one
+    /// definition of age, used by the segment, `json`, `status`, `check`, waybar and the
+    /// prompt files alike. A snapshot without provenance (an old cache) counts from its
+    /// fetch; `None` when there is no data at all.
+    pub fn age(&self, wanted: Option<&str>, now: DateTime<Utc>) -> Option<i64> {
+        let snapshot = self.snapshot.as_ref()?;
+        let at = snapshot
+            .org(wanted)
+            .and_then(Org::read_at)
+            .unwrap_or(snapshot.fetched_at);
+        Some((now - at).num_seconds().max(0))
+    }
+
+    /// Whether the shown org's numbers are older than the TTL (`settings::ttl`); no data at
+    /// all is not "stale", it is nothing.
+    pub fn is_stale(&self, wanted: Option<&str>, now: DateTime<Utc>) -> bool {
+        self.age(wanted, now)
+            .is_some_and(|age| age >= crate::settings::ttl())
+    }
+
+    /// Whether the last full fetch is younger than the TTL. This is about asking the server
+    /// again, not about what a line shows: an org's age also counts readings that cost no
+    /// request (statusLine stdin).
+    pub fn fetched_recently(&self, now: DateTime<Utc>) -> bool {
         self.snapshot
             .as_ref()
-            .map(|s| (now - s.fetched_at).num_seconds().max(0))
+            .is_some_and(|s| now < s.fetched_at + Duration::seconds(crate::settings::ttl()))
+    }
+
+    /// From when a refresh is due: a TTL after the last fetch and after the last try
+    /// (successful or not), and not before a backoff ends. The one rule that the segment,
+    /// the statusline, `json`, `check` and the shells' prompt files follow.
+    pub fn refresh_due_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let after_ttl =
+            |t: Option<DateTime<Utc>>| t.map(|t| t + Duration::seconds(crate::settings::ttl()));
+        [
+            after_ttl(self.snapshot.as_ref().map(|s| s.fetched_at)),
+            after_ttl(self.state.last_attempt),
+            self.state.backoff_until(now),
+        ]
+        .into_iter()
+        .flatten()
+        .max()
+        .unwrap_or(now)
+    }
+
+    pub fn refresh_due(&self, now: DateTime<Utc>) -> bool {
+        self.refresh_due_at(now) <= now
     }
 }
 
@@ -124,18 +180,11 @@ pub struct Cache {
 }
 
 impl Cache {
-    /// `$QUOTALINE_CACHE_DIR`, else `$XDG_CACHE_HOME/quotaline`, else `~/.cache/quotaline`.
+    /// The cache dir the settings name (`settings::cache_dir`).
     pub fn locate() -> Cache {
-        let env = |k: &str| {
-            std::env::var_os(k)
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        };
-        let dir = env("QUOTALINE_CACHE_DIR")
-            .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("quotaline")))
-            .or_else(|| env("HOME").map(|h| h.join(".cache/quotaline")))
-            .unwrap_or_else(|| PathBuf::from("/tmp/quotaline"));
-        Cache { dir }
+        Cache {
+            dir: crate::settings::cache_dir(),
+        }
     }
 
     pub fn path(&self) -> PathBuf {

@@ -1,16 +1,8 @@
-//! quotaline: Claude Pro/Max plan usage, read from the server, on one line.
-
-mod auth;
-mod cache;
-mod cmd;
-mod error;
-mod history;
-mod render;
-mod settings;
-mod snapshot;
-mod source;
+//! quotaline: the command line. Parses arguments (argh), dispatches to a command in
+//! `cmd/`, exits with its code. Everything else is the library (`lib.rs`).
 
 use argh::FromArgs;
+use quotaline::{cmd, render};
 
 /// Claude plan usage (server truth) on one line, for prompts and status bars.
 #[derive(FromArgs)]
@@ -91,7 +83,7 @@ struct CheckArgs {
     #[argh(option)]
     max: Option<f64>,
     /// also exit 1 when a window is projected to hit 100% within this long, e.g. 30m
-    #[argh(option, from_str_fn(history::parse_duration))]
+    #[argh(option, from_str_fn(render::text::parse_duration))]
     eta: Option<i64>,
     /// only this window: 5h, 7d, opus, or a window key
     #[argh(option)]
@@ -109,7 +101,7 @@ struct HistoryArgs {
     #[argh(option)]
     window: Option<String>,
     /// how far back, e.g. 30m, 24h, 7d (default 24h)
-    #[argh(option, default = "86_400", from_str_fn(history::parse_duration))]
+    #[argh(option, default = "86_400", from_str_fn(render::text::parse_duration))]
     since: i64,
     /// one JSON object per reading, oldest first
     #[argh(switch)]
@@ -163,7 +155,7 @@ fn main() {
     // (Chrome: `chrome-extension://<id>/`; Firefox: the manifest path and the add-on id),
     // so the manifest can name this binary itself, with no wrapper script.
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if cmd::native_host::started_by_browser(&args) {
+    if quotaline::source::extension::started_by_browser(&args) {
         std::process::exit(cmd::native_host::run(args));
     }
     let cli: Cli = argh::from_env();

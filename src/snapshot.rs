@@ -2,6 +2,7 @@
 //! server's payloads. Every field the server may omit is an `Option`: a missing number stays
 //! missing and is never turned into a zero.
 
+use crate::window;
 use chrono::{DateTime, Utc};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -45,6 +46,23 @@ pub struct Subscription {
     pub card: Option<Card>,
 }
 
+/// The names of an org's parts in `Org::sources`, each with its provenance.
+pub mod part {
+    /// The windows from a full reading (claude.ai, OAuth, the browser extension).
+    pub const USAGE: &str = "usage";
+    pub const EXTRA_USAGE: &str = "extra_usage";
+    pub const SUBSCRIPTION: &str = "subscription";
+    /// When Claude Code's statusLine stdin last brought this org's windows (whether or not
+    /// the high-water rule kept an earlier number).
+    pub const STATUSLINE: &str = "statusline";
+
+    /// The part of one window whose number came from stdin; a full reading's windows are
+    /// under `USAGE`.
+    pub fn window(key: &str) -> String {
+        format!("window.{key}")
+    }
+}
+
 /// Where one part of an org's snapshot came from, and when: parts can come from different
 /// sources (claude.ai, OAuth, Claude Code's statusLine stdin) at different times.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -75,16 +93,21 @@ pub struct Org {
     pub windows: BTreeMap<String, Window>,
     pub extra_usage: Option<ExtraUsage>,
     pub subscription: Option<Subscription>,
-    /// Per part ("usage", "extra_usage", "subscription"): which source, and when.
+    /// Per part (`part::USAGE`, ...): which source, and when.
     #[serde(default)]
     pub sources: BTreeMap<String, Provenance>,
     /// Skipped unparsed when the cache is read for display (see [`without_raw`]).
     #[serde(default, deserialize_with = "raw_unless_skipped")]
     pub raw: Raw,
-    /// Per window key: burn rate, ETA and pace, computed from the history at refresh time
-    /// (see `history.rs`) so the prompt path never opens the history.
+    /// Per window key: burn rate, ETA and pace, computed from the history when a reading is
+    /// ingested (`ingest.rs`, `pace.rs`) so the prompt path never opens the history.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pace: BTreeMap<String, Pace>,
+}
+
+impl Pace {
+    /// A rate below this (percentage points per hour) is "not burning": no ETA.
+    pub const MIN_RATE: f64 = 0.1;
 }
 
 /// Where one window is heading, as of the reading it was computed with. Every part is
@@ -156,17 +179,30 @@ impl Snapshot {
     }
 }
 
-/// Window keys that are products or codenames rather than models: they are shown only when
-/// a template names them.
-const NOT_MODELS: &[&str] = &["oauth_apps", "cowork", "omelette"];
-
 impl Org {
     /// Per-model weekly windows, as (lowercased model name, window), e.g. ("opus", ...).
     pub fn model_windows(&self) -> impl Iterator<Item = (&str, &Window)> {
-        self.windows.iter().filter_map(|(key, w)| {
-            let model = key.strip_prefix("seven_day_")?;
-            (!NOT_MODELS.contains(&model)).then_some((model, w))
-        })
+        self.windows
+            .iter()
+            .filter_map(|(key, w)| Some((window::model(key)?, w)))
+    }
+
+    /// The highest utilization among the windows (the badge's and the bar's number).
+    pub fn worst(&self) -> Option<f64> {
+        self.windows
+            .values()
+            .map(|w| w.utilization)
+            .fold(None, |m: Option<f64>, u| Some(m.map_or(u, |m| m.max(u))))
+    }
+
+    /// When this org's windows were last read, from whichever source (a refresh, Claude
+    /// Code's statusLine stdin, the browser extension): the one definition of an org's age.
+    pub fn read_at(&self) -> Option<DateTime<Utc>> {
+        [part::USAGE, part::STATUSLINE]
+            .into_iter()
+            .filter_map(|p| self.sources.get(p))
+            .map(|p| p.at)
+            .max()
     }
 }
 
@@ -205,7 +241,7 @@ pub fn parse_usage(body: &Value) -> Result<Usage, String> {
         if NOT_WINDOWS.contains(&key.as_str()) {
             continue;
         }
-        let known = key == "five_hour" || key == "seven_day" || key.starts_with("seven_day_");
+        let known = window::is_known(key);
         recognized |= known;
         let Some(fields) = value.as_object() else {
             continue;
@@ -255,11 +291,11 @@ pub fn parse_usage(body: &Value) -> Result<Usage, String> {
 /// weekly_scoped -> seven_day_<model display name, lowercased>.
 fn parse_limit(limit: &Value) -> Option<(String, Window)> {
     let key = match limit.get("kind")?.as_str()? {
-        "session" => "five_hour".to_string(),
-        "weekly_all" => "seven_day".to_string(),
+        "session" => window::FIVE_HOUR.to_string(),
+        "weekly_all" => window::SEVEN_DAY.to_string(),
         "weekly_scoped" => {
             let name = limit.pointer("/scope/model/display_name")?.as_str()?;
-            format!("seven_day_{}", window_key_part(name)?)
+            window::model_key(name)?
         }
         _ => return None,
     };
@@ -268,18 +304,6 @@ fn parse_limit(limit: &Value) -> Option<(String, Window)> {
         resets_at: limit.get("resets_at").and_then(parse_time),
     };
     Some((key, window))
-}
-
-/// A model display name as a window-key suffix: "Opus 4" -> "opus_4". Nothing else is
-/// changed: the renderers escape per target, so even a hostile name shows literally.
-pub fn window_key_part(display_name: &str) -> Option<String> {
-    let part: String = display_name
-        .trim()
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_whitespace() { '_' } else { c })
-        .collect();
-    (!part.is_empty()).then_some(part)
 }
 
 pub fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
@@ -439,7 +463,7 @@ mod tests {
     use super::*;
 
     fn payload(name: &str) -> Value {
-        let path = format!("{}/../shared/payloads/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         serde_json::from_str(&text).unwrap()
     }
@@ -568,15 +592,5 @@ mod tests {
         assert_eq!(orgs.len(), 2);
         assert_eq!(orgs[0].plan.as_deref(), Some("Max 20x"));
         assert_eq!(orgs[1].plan.as_deref(), Some("Pro"));
-    }
-
-    #[test]
-    fn model_display_names_become_lowercased_keys_kept_literal() {
-        assert_eq!(window_key_part("Opus 4").as_deref(), Some("opus_4"));
-        assert_eq!(
-            window_key_part("#(touch $HOME/pwned)").as_deref(),
-            Some("#(touch_$home/pwned)")
-        );
-        assert_eq!(window_key_part("  "), None);
     }
 }

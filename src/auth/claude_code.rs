@@ -3,6 +3,7 @@
 //! rotate, and refreshing behind Claude Code's back would log the user out of Claude Code.
 
 use crate::error::{ErrorKind, FetchError};
+use crate::settings::{self, Secret};
 use crate::snapshot::plan_from_tier;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
@@ -75,31 +76,15 @@ impl OauthToken {
     }
 }
 
-/// A secret as something a user can recognise without seeing it:
-/// `sk-ant-oat01-…(108 chars)`.
-pub fn fingerprint(secret: &str) -> String {
-    let prefix: String = match secret.match_indices('-').nth(2) {
-        Some((i, _)) if i <= 16 => secret[..=i].to_string(),
-        _ => secret.chars().take(4).collect(),
-    };
-    format!("{prefix}…({} chars)", secret.chars().count())
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn home() -> Option<PathBuf> {
-    env("HOME").map(PathBuf::from)
-}
+use crate::redact::fingerprint;
 
 /// The credential files in the order Claude Code itself prefers them.
 fn credential_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    if let Some(dir) = env("CLAUDE_CONFIG_DIR") {
+    if let Some(dir) = settings::claude_config_dir() {
         files.push(PathBuf::from(dir).join(".credentials.json"));
     }
-    if let Some(h) = home() {
+    if let Some(h) = settings::home() {
         let default = h.join(".claude/.credentials.json");
         if !files.contains(&default) {
             files.push(default);
@@ -161,7 +146,7 @@ fn checked_token(token: &str, origin: &str) -> Result<String, FetchError> {
 fn keychain_services() -> Vec<String> {
     use sha2::{Digest, Sha256};
     let mut services = Vec::new();
-    if let Some(dir) = env("CLAUDE_CONFIG_DIR") {
+    if let Some(dir) = settings::claude_config_dir() {
         let hash = Sha256::digest(dir.as_bytes());
         let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
         services.push(format!("{KEYCHAIN_SERVICE}-{hex}"));
@@ -196,7 +181,7 @@ enum Found {
 /// Every place Claude Code may keep its login, in order, stopping at the first token.
 fn search() -> Vec<Found> {
     let mut found = Vec::new();
-    if let Some(token) = env("CLAUDE_CODE_OAUTH_TOKEN") {
+    if let Some(token) = Secret::ClaudeCodeToken.get() {
         let origin = "CLAUDE_CODE_OAUTH_TOKEN";
         found.push(match checked_token(&token, origin) {
             Ok(token) => Found::Token(OauthToken {
@@ -308,10 +293,10 @@ struct OauthAccount {
 /// `$CLAUDE_CONFIG_DIR/.claude.json`, else `~/.claude.json`.
 fn claude_json_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    if let Some(dir) = env("CLAUDE_CONFIG_DIR") {
+    if let Some(dir) = settings::claude_config_dir() {
         files.push(PathBuf::from(dir).join(".claude.json"));
     }
-    files.extend(home().map(|h| h.join(".claude.json")));
+    files.extend(settings::home().map(|h| h.join(".claude.json")));
     files
 }
 
@@ -411,7 +396,7 @@ mod tests {
     use super::*;
 
     fn payload(name: &str) -> String {
-        let path = format!("{}/../shared/payloads/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
@@ -456,6 +441,7 @@ mod tests {
         assert_eq!(t.plan().as_deref(), Some("Pro"));
         assert!(!t.may_read_usage());
         assert_eq!(t.expires_at, None);
-        assert_eq!(fingerprint("abcdefgh"), "abcd…(8 chars)");
+        // One rule for every secret (`redact.rs`): no structural prefix, nothing shown.
+        assert_eq!(fingerprint("abcdefgh"), "…(8 chars)");
     }
 }

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod claude_code;
 
 use crate::error::{ErrorKind, FetchError};
+use crate::settings::{self, Secret};
 use std::fmt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
@@ -58,16 +59,9 @@ fn cookie_value(header: &str, name: &str) -> Option<String> {
     })
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
 /// `$XDG_CONFIG_HOME/quotaline/session`, else `~/.config/quotaline/session`.
 pub fn session_file() -> Option<PathBuf> {
-    let base = env("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| env("HOME").map(|h| PathBuf::from(h).join(".config")))?;
-    Some(base.join("quotaline").join("session"))
+    Some(settings::config_home()?.join("quotaline").join("session"))
 }
 
 /// A session key or a whole Cookie header, as the user gave it.
@@ -83,11 +77,11 @@ fn as_cookie(value: &str) -> String {
 /// The credentials the user set explicitly: `QUOTALINE_COOKIE`, `QUOTALINE_SESSION_KEY`,
 /// or the session file (refused unless private). `Ok(None)` when none is set.
 pub fn explicit() -> Result<Option<Credentials>, FetchError> {
-    if let Some(cookie) = env("QUOTALINE_COOKIE") {
-        return Credentials::new(cookie, "QUOTALINE_COOKIE".into()).map(Some);
+    if let Some(cookie) = Secret::Cookie.get() {
+        return Credentials::new(cookie, Secret::Cookie.var().into()).map(Some);
     }
-    if let Some(key) = env("QUOTALINE_SESSION_KEY") {
-        return Credentials::new(as_cookie(&key), "QUOTALINE_SESSION_KEY".into()).map(Some);
+    if let Some(key) = Secret::SessionKey.get() {
+        return Credentials::new(as_cookie(&key), Secret::SessionKey.var().into()).map(Some);
     }
     let Some(path) = session_file() else {
         return Ok(None);
@@ -111,19 +105,14 @@ pub fn explicit() -> Result<Option<Credentials>, FetchError> {
     Credentials::new(as_cookie(&text), path.display().to_string()).map(Some)
 }
 
-/// The browser profile `QUOTALINE_BROWSER` pins ("chrome", "brave:Profile 2", ...).
-pub fn browser_pin() -> Option<String> {
-    env("QUOTALINE_BROWSER")
-}
-
 /// Picks the jar a refresh uses: the pinned one; else, with `QUOTALINE_ORG` set, a jar whose
 /// `lastActiveOrg` is that org (several accounts in several browsers); else the most recently
 /// used one.
 pub fn pick_jar(found: &browser::Discovery) -> Option<&browser::Jar> {
-    if let Some(pin) = browser_pin() {
+    if let Some(pin) = settings::browser_pin() {
         return browser::pick(found, Some(&pin));
     }
-    let org = env("QUOTALINE_ORG");
+    let org = settings::org(None);
     org.as_deref()
         .and_then(|org| found.jars.iter().find(|j| j.last_active_org() == Some(org)))
         .or_else(|| browser::pick(found, None))
@@ -131,7 +120,7 @@ pub fn pick_jar(found: &browser::Discovery) -> Option<&browser::Jar> {
 
 /// Why no browser session could be used, naming what was searched and what went wrong.
 pub fn no_browser_session(found: &browser::Discovery) -> FetchError {
-    let mut message = match browser_pin() {
+    let mut message = match settings::browser_pin() {
         Some(pin) => format!(
             "QUOTALINE_BROWSER={pin} matches no browser profile logged in to claude.ai \
              (searched {})",

@@ -2,10 +2,11 @@
 //! below the limit, 1 at or over it or projected to reach 100% within `--eta` (saying which
 //! window and when), 2 when there is no data.
 
-use super::json::load_fresh;
 use crate::cache::Cache;
+use crate::refresh::load_fresh;
 use crate::render::{text, View};
 use crate::settings;
+use crate::window;
 use chrono::Utc;
 
 pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Option<String>) -> i32 {
@@ -15,11 +16,7 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
     let file = load_fresh(&cache);
     let now = Utc::now();
     let org_id = settings::org(org);
-    let Some(org) = file
-        .snapshot
-        .as_ref()
-        .and_then(|s| s.org(org_id.as_deref()))
-    else {
+    let Some(org) = file.org(org_id.as_deref()) else {
         let why = file
             .state
             .error
@@ -29,8 +26,8 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
         eprintln!("quotaline: cannot check: {why}");
         return 2;
     };
-    let age = file.age(now).unwrap_or(0);
-    if age >= settings::ttl() {
+    let age = file.age(org_id.as_deref(), now).unwrap_or(0);
+    if file.is_stale(org_id.as_deref(), now) {
         eprintln!(
             "quotaline: checking numbers from {} ago (refresh failed or backing off)",
             text::short_duration(age)
@@ -56,7 +53,7 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
     let mut any_rate = false;
     for (name, w) in windows {
         if let Some(within) = eta {
-            let key = crate::history::window_key(org.windows.keys(), &name).unwrap_or(&name);
+            let key = window::resolve(org.windows.keys(), &name).unwrap_or(&name);
             let pace = org.pace.get(key);
             any_rate |= pace.is_some_and(|p| p.rate_per_hour.is_some());
             over |= looks_ahead(&name, w, pace, within, now);
@@ -72,11 +69,11 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
                 ),
                 None => String::new(),
             };
-            println!(
-                "{name} at {} (limit {}){reset}",
+            super::out(&format!(
+                "{name} at {} (limit {}){reset}\n",
                 text::percent(w.utilization),
                 text::percent(max)
-            );
+            ));
         }
     }
     if eta.is_some() && !any_rate {
@@ -122,11 +119,11 @@ fn looks_ahead(
         .map(|r| {
             format!(
                 " (at {}, now {})",
-                crate::history::rate_text(r),
+                text::rate_text(r),
                 text::percent(w.utilization)
             )
         })
         .unwrap_or_default();
-    println!("{when}{reset}{rate}");
+    super::out(&format!("{when}{reset}{rate}\n"));
     true
 }

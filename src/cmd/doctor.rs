@@ -4,24 +4,27 @@
 
 use crate::auth::{self, browser};
 use crate::cache::Cache;
+use crate::redact::fingerprint;
+use crate::render::report::extension_report;
+use crate::settings::{self, Secret};
 use chrono::Utc;
 use std::fmt::Write;
 use std::os::unix::fs::PermissionsExt;
 
-fn env_line(out: &mut String, name: &str) {
-    let shown = match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
-        Some(v) => format!("set, {}", browser::fingerprint(v.trim())),
+fn secret_line(out: &mut String, secret: Secret) {
+    let shown = match secret.get() {
+        Some(v) => format!("set, {}", fingerprint(v.trim())),
         None => "not set".to_string(),
     };
-    let _ = writeln!(out, "  {name:<22} {shown}");
+    let _ = writeln!(out, "  {:<22} {shown}", secret.var());
 }
 
 pub fn report() -> (String, bool) {
     let mut out = String::new();
     let _ = writeln!(out, "quotaline {} doctor\n", env!("CARGO_PKG_VERSION"));
     let _ = writeln!(out, "explicit credentials");
-    env_line(&mut out, "QUOTALINE_COOKIE");
-    env_line(&mut out, "QUOTALINE_SESSION_KEY");
+    secret_line(&mut out, Secret::Cookie);
+    secret_line(&mut out, Secret::SessionKey);
     if let Some(path) = auth::session_file() {
         let shown = match std::fs::metadata(&path) {
             Ok(meta) => {
@@ -37,7 +40,7 @@ pub fn report() -> (String, bool) {
         };
         let _ = writeln!(out, "  {:<22} {shown}", path.display());
     }
-    let pin = auth::browser_pin();
+    let pin = settings::browser_pin();
     let _ = writeln!(
         out,
         "  {:<22} {}",
@@ -64,12 +67,7 @@ pub fn report() -> (String, bool) {
     }
     for jar in &found.jars {
         if let Some(key) = jar.session_key() {
-            let _ = writeln!(
-                out,
-                "  {} sessionKey {}",
-                jar.label(),
-                browser::fingerprint(key)
-            );
+            let _ = writeln!(out, "  {} sessionKey {}", jar.label(), fingerprint(key));
         }
     }
     let _ = writeln!(
@@ -149,8 +147,7 @@ pub fn report() -> (String, bool) {
         None => "none".to_string(),
     };
     let _ = writeln!(out, "backoff: {backoff}");
-    let extension = crate::cmd::native_host::last_report(&file, now)
-        .unwrap_or_else(|| "never reported".to_string());
+    let extension = extension_report(&file, now).unwrap_or_else(|| "never reported".to_string());
     let _ = writeln!(out, "browser extension: {extension}");
     (out, usable)
 }

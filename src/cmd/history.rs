@@ -7,6 +7,7 @@ use crate::history::{self, Reading};
 use crate::render::text;
 use crate::settings;
 use crate::snapshot::Snapshot;
+use crate::window;
 use chrono::{DateTime, Duration, Local, Utc};
 use std::collections::BTreeMap;
 
@@ -56,7 +57,7 @@ pub fn run(o: Options) -> i32 {
     };
     if let Some(name) = &o.window {
         let keys: Vec<String> = rows.iter().map(|r| r.window.clone()).collect();
-        let Some(key) = history::window_key(keys.iter(), name).map(str::to_string) else {
+        let Some(key) = window::resolve(keys.iter(), name).map(str::to_string) else {
             eprintln!(
                 "quotaline: no `{name}` readings in the last {}",
                 text::short_duration(o.since)
@@ -74,11 +75,10 @@ pub fn run(o: Options) -> i32 {
     }
     if o.json {
         rows.sort_by(|a, b| (a.at, &a.org_uuid, &a.window).cmp(&(b.at, &b.org_uuid, &b.window)));
-        for r in &rows {
-            println!("{}", json_line(r));
-        }
+        let lines: String = rows.iter().map(|r| format!("{}\n", json_line(r))).collect();
+        super::out(&lines);
     } else {
-        print!("{}", table(&rows, snapshot.as_ref(), since, now));
+        super::out(&table(&rows, snapshot.as_ref(), since, now));
     }
     0
 }
@@ -130,7 +130,7 @@ fn table(
             let rate = org
                 .and_then(|o| o.pace.get(key))
                 .and_then(|p| p.rate_per_hour)
-                .map(history::rate_text)
+                .map(text::rate_text)
                 .unwrap_or_else(|| "–".into());
             let (first, last) = (readings[0], readings[readings.len() - 1]);
             out.push_str(&format!(

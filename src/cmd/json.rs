@@ -1,7 +1,7 @@
 //! `quotaline json [--org UUID]`: the snapshot for scripts (schema 1).
 
-use super::refresh;
-use crate::cache::{Cache, CacheFile, ErrorRecord, SCHEMA};
+use crate::cache::{Cache, ErrorRecord, SCHEMA};
+use crate::refresh::load_fresh;
 use crate::settings;
 use crate::snapshot::Org;
 use chrono::{DateTime, Utc};
@@ -20,18 +20,6 @@ struct Output<'a> {
     orgs: Vec<&'a Org>,
 }
 
-/// Reads the cache, refreshing first (synchronously) when it is stale and no backoff binds.
-pub fn load_fresh(cache: &Cache) -> CacheFile {
-    let file = cache.read();
-    let now = Utc::now();
-    let stale = file.age(now).is_none_or(|age| age >= settings::ttl());
-    if stale && file.state.backoff_until(now).is_none() {
-        let _ = refresh::refresh(cache, false);
-        return cache.read();
-    }
-    file
-}
-
 pub fn run(org: Option<String>) -> i32 {
     let cache = Cache::locate();
     let file = load_fresh(&cache);
@@ -45,12 +33,14 @@ pub fn run(org: Option<String>) -> i32 {
                 .collect()
         })
         .unwrap_or_default();
-    let age = file.age(now);
+    // The age of the org `--org` names, else of the one a segment shows (`CacheFile::age`).
+    let shown = settings::org(org.clone());
+    let age = file.age(shown.as_deref(), now);
     let out = Output {
         schema: SCHEMA,
         source: snapshot.map(|s| s.source.as_str()),
         fetched_at: snapshot.map(|s| s.fetched_at),
-        stale: age.is_none_or(|a| a >= settings::ttl()),
+        stale: age.is_none() || file.is_stale(shown.as_deref(), now),
         age_seconds: age,
         error: file.state.error.as_ref(),
         active_org: snapshot.and_then(|s| s.active_org.as_deref()),

@@ -3,16 +3,13 @@
 //! stale it starts one detached background refresh and does not wait for it. No network, no
 //! SQLite, no TLS here.
 
-use super::refresh::{self, LOCK_ON_STDIN};
-use super::status;
-use crate::cache::{Cache, CacheFile};
+use crate::cache::Cache;
+use crate::refresh;
 use crate::render::markup::{self, Target};
-use crate::render::Line;
+use crate::render::{report, Line};
 use crate::settings;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use std::io::Write;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
 
 pub struct Options {
     pub format: Option<String>,
@@ -45,12 +42,11 @@ pub fn run(opts: Options) -> i32 {
         org: org.as_deref(),
         format: format.as_deref(),
         now,
-        ttl: settings::ttl(),
         thresholds: settings::thresholds(opts.warn, opts.crit),
     };
     let spans = line.spans();
     let text = match target {
-        Target::Waybar => markup::waybar(&line, &spans, &status::report(&file, now)),
+        Target::Waybar => markup::waybar(&line, &spans, &report::report(&file, now)),
         t => markup::markup(&spans, t, settings::color()),
     };
     let mut out = std::io::stdout().lock();
@@ -58,40 +54,7 @@ pub fn run(opts: Options) -> i32 {
     let _ = out.flush();
     drop(out);
     if !opts.wait {
-        spawn_refresh_if_due(&cache, &file, now);
+        refresh::spawn_if_due(&cache, &file, now);
     }
     0
-}
-
-/// A refresh is due when neither a success nor a failure happened within the TTL and no
-/// backoff is in force.
-pub fn refresh_due(file: &CacheFile, now: DateTime<Utc>) -> bool {
-    let ttl = settings::ttl();
-    let recent = |t: Option<DateTime<Utc>>| t.is_some_and(|t| (now - t).num_seconds() < ttl);
-    !recent(file.snapshot.as_ref().map(|s| s.fetched_at))
-        && !recent(file.state.last_attempt)
-        && file.state.backoff_until(now).is_none()
-}
-
-/// Starts `quotaline refresh` detached: own process group, stdout and stderr on /dev/null
-/// (starship and tmux wait for stdout to close), stdin the refresh lock it holds. Every
-/// failure here is silent: the prompt must not print garbage.
-pub fn spawn_refresh_if_due(cache: &Cache, file: &CacheFile, now: DateTime<Utc>) {
-    if !refresh_due(file, now) {
-        return;
-    }
-    let Ok(Some(lock)) = cache.try_refresh_lock() else {
-        return; // a refresh is already running, or the cache dir is unusable
-    };
-    let Ok(exe) = std::env::current_exe() else {
-        return;
-    };
-    let _ = Command::new(exe)
-        .arg("refresh")
-        .env(LOCK_ON_STDIN, "1")
-        .stdin(Stdio::from(lock))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .spawn();
 }

@@ -3,9 +3,10 @@
 //! prints one segment line. Exits 0 whatever it was fed. No network here: a refresh, when
 //! one is due and stdin brought no numbers, runs detached as for `segment`.
 
-use super::segment::spawn_refresh_if_due;
 use crate::auth::claude_code;
 use crate::cache::{Cache, CacheFile};
+use crate::ingest::{self, Arrival};
+use crate::refresh;
 use crate::render::{self, Line};
 use crate::settings;
 use crate::source::statusline::{self, Reading};
@@ -27,32 +28,19 @@ pub fn run(format: Option<String>) -> i32 {
     let cache = Cache::locate();
     let now = Utc::now();
     let account = claude_code::account();
-    // Only shown, never written back: `update` below reads the whole cache itself.
+    // Only shown, never written back: `ingest` reads the whole cache itself.
     let mut file = cache.read_for_display();
 
     let version_news = reading.version.is_some() && reading.version != file.claude_code_version;
     if statusline::worth_writing(&file.snapshot, &reading, account.as_ref(), now) || version_news {
-        let change = |c: &mut CacheFile| {
-            statusline::apply(&mut c.snapshot, &reading, account.as_ref(), now);
-            if reading.version.is_some() {
-                c.claude_code_version = reading.version.clone();
-            }
+        let arrival = Arrival::Statusline {
+            reading: &reading,
+            account: account.as_ref(),
         };
-        match cache.update(|c| {
-            change(c);
-            // Stdin's readings join the history; pace lands in the same update.
-            if let Some(snapshot) = c.snapshot.as_mut() {
-                crate::history::annotate(&cache.dir, snapshot, now);
-            }
-            c.clone()
-        }) {
-            Ok(updated) => {
-                file = updated;
-                // Every pre-rendered prompt line picks up stdin's numbers at once.
-                let _ = render::prerender::write_all(&cache, &file);
-            }
+        match ingest::ingest(&cache, arrival, now) {
+            Ok((written, _)) => file = written,
             // An unwritable cache still gets this reading on the line.
-            Err(_) => change(&mut file),
+            Err(_) => statusline::apply(&mut file.snapshot, &reading, account.as_ref(), now),
         }
     } else {
         // Nothing new: the line still shows this reading, without a write.
@@ -61,7 +49,7 @@ pub fn run(format: Option<String>) -> i32 {
 
     print_line(&file, &reading, account.as_ref(), format);
     if reading.windows.is_empty() {
-        spawn_refresh_if_due(&cache, &file, now);
+        refresh::spawn_if_due(&cache, &file, now);
     }
     0
 }
@@ -88,7 +76,6 @@ fn print_line(
         org: org.as_deref(),
         format: format.as_deref(),
         now: Utc::now(),
-        ttl: settings::ttl(),
         thresholds: settings::thresholds(None, None),
     };
     // Claude Code shows ANSI colour from a pipe, so no terminal check here.

@@ -196,13 +196,8 @@ pub fn markup(spans: &[Span], target: Target, color: bool) -> String {
 /// left out when it has none). Waybar parses both texts as Pango markup, so they are escaped
 /// for it; the tooltip keeps its newlines.
 pub fn waybar(line: &Line, spans: &[Span], tooltip: &str) -> String {
-    let org = line.cache.snapshot.as_ref().and_then(|s| s.org(line.org));
-    let worst = org.and_then(|o| {
-        o.windows
-            .values()
-            .map(|w| w.utilization)
-            .fold(None, |m: Option<f64>, u| Some(m.map_or(u, |m| m.max(u))))
-    });
+    let org = line.cache.org(line.org);
+    let worst = org.and_then(|o| o.worst());
     let error = line.cache.state.error.as_ref();
     let (text, class) = match (org, error) {
         // Nothing to show but a reason: say which, so the bar is not silently empty.

@@ -4,11 +4,13 @@
 
 pub mod markup;
 pub mod prerender;
+pub mod report;
 pub mod template;
 pub mod text;
 
 use crate::cache::CacheFile;
 use crate::snapshot::{Org, Window};
+use crate::window;
 use chrono::{DateTime, Utc};
 
 /// How a piece of the line should be coloured.
@@ -84,33 +86,18 @@ pub struct Line<'a> {
     pub org: Option<&'a str>,
     pub format: Option<&'a str>,
     pub now: DateTime<Utc>,
-    pub ttl: i64,
     pub thresholds: Thresholds,
 }
 
 impl Line<'_> {
     /// The segment as spans; empty when there has never been data.
     pub fn spans(&self) -> Vec<Span> {
-        let Some(snapshot) = &self.cache.snapshot else {
+        let Some(org) = self.cache.org(self.org) else {
             return Vec::new();
         };
-        let Some(org) = snapshot.org(self.org) else {
-            return Vec::new();
-        };
-        // An org is as old as its newest reading of the windows, from whichever source
-        // (a refresh, Claude Code's statusLine stdin, the browser extension): an org whose
-        // own fetch failed keeps its old numbers and shows their age. A cache without
-        // provenance falls back to the snapshot's age.
-        let age = [
-            org.sources.get("usage"),
-            org.sources.get(crate::source::statusline::PART),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|p| (self.now - p.at).num_seconds().max(0))
-        .min()
-        .or_else(|| self.cache.age(self.now))
-        .unwrap_or(0);
+        // An org is as old as its newest reading (`CacheFile::age`): an org whose own fetch
+        // failed keeps its old numbers and shows their age.
+        let age = self.cache.age(self.org, self.now).unwrap_or(0);
         let view = View {
             org,
             now: self.now,
@@ -118,8 +105,8 @@ impl Line<'_> {
             thresholds: self.thresholds,
         };
         let format = self.format.unwrap_or_else(|| {
-            let no_windows =
-                !org.windows.contains_key("five_hour") && !org.windows.contains_key("seven_day");
+            let no_windows = !org.windows.contains_key(window::FIVE_HOUR)
+                && !org.windows.contains_key(window::SEVEN_DAY);
             if no_windows && view.extra().is_some() {
                 CREDITS_FORMAT
             } else {
@@ -127,7 +114,7 @@ impl Line<'_> {
             }
         });
         let mut spans = template::render(format, &|name| view.value(name));
-        if age >= self.ttl {
+        if self.cache.is_stale(self.org, self.now) {
             spans.push(Span::colored(
                 format!(" · stale {}", text::short_duration(age)),
                 Severity::Stale,
@@ -148,15 +135,8 @@ pub struct View<'a> {
 impl View<'_> {
     /// `5h`, `7d`, a model name (`opus`), or a raw window key.
     pub fn window(&self, name: &str) -> Option<&Window> {
-        let key = match name {
-            "5h" => "five_hour",
-            "7d" => "seven_day",
-            other => other,
-        };
-        let windows = &self.org.windows;
-        windows
-            .get(key)
-            .or_else(|| windows.get(&format!("seven_day_{key}")))
+        let key = window::resolve(self.org.windows.keys(), name)?;
+        self.org.windows.get(key)
     }
 
     fn pct_span(&self, w: &Window) -> Span {
@@ -177,7 +157,7 @@ impl View<'_> {
 
     /// The soonest reset among the windows a default line shows.
     fn next_reset(&self) -> Option<DateTime<Utc>> {
-        let shown = ["five_hour", "seven_day"]
+        let shown = [window::FIVE_HOUR, window::SEVEN_DAY]
             .iter()
             .filter_map(|k| self.org.windows.get(*k))
             .chain(self.org.model_windows().map(|(_, w)| w));
@@ -230,7 +210,7 @@ impl View<'_> {
             _ => {
                 if let Some(window) = name.strip_suffix("_eta") {
                     // Empty unless the wall comes before the reset: nothing to say otherwise.
-                    let key = crate::history::window_key(self.org.windows.keys(), window)?;
+                    let key = window::resolve(self.org.windows.keys(), window)?;
                     let pace = self.org.pace.get(key)?;
                     if pace.hits_before_reset == Some(false) {
                         return None;
@@ -238,9 +218,9 @@ impl View<'_> {
                     return Some(vec![Span::text(&self.countdown(pace.eta?))]);
                 }
                 if let Some(window) = name.strip_suffix("_pace") {
-                    let key = crate::history::window_key(self.org.windows.keys(), window)?;
+                    let key = window::resolve(self.org.windows.keys(), window)?;
                     let delta = self.org.pace.get(key)?.delta?;
-                    return Some(vec![Span::text(&crate::history::delta_text(delta))]);
+                    return Some(vec![Span::text(&text::delta_text(delta))]);
                 }
                 if let Some(window) = name.strip_suffix("_reset") {
                     let at = self.window(window)?.resets_at?;

@@ -1,7 +1,7 @@
 //! Pre-rendered prompt lines, so that a shell prompt never starts a process when nothing
-//! changed. Whoever updates the cache (a refresh, Claude Code's statusLine, the browser
-//! extension) calls `write_all` afterwards; the snippets of `quotaline init zsh|bash|fish`
-//! read `segment.<shell>` with shell builtins only.
+//! changed. `ingest` calls `write_all` after every cache update, from the cache it just
+//! wrote (a refresh, Claude Code's statusLine, the browser extension alike); the snippets of
+//! `quotaline init zsh|bash|fish` read `segment.<shell>` with shell builtins only.
 //!
 //! Each file holds two lines:
 //!
@@ -34,21 +34,12 @@ pub fn path(cache: &Cache, shell: Target) -> PathBuf {
     cache.dir.join(format!("segment.{}", shell.name()))
 }
 
-/// When a shell showing a line rendered from `file` at `now` should start a refresh: when
-/// the snapshot and the last attempt are a TTL old and no backoff binds (as the segment
-/// decides), and, while the line is stale, within a minute so its age keeps up.
-pub fn due(file: &CacheFile, now: DateTime<Utc>, ttl: i64) -> DateTime<Utc> {
-    let after_ttl = |t: Option<DateTime<Utc>>| t.map(|t| t + Duration::seconds(ttl));
-    let refresh_at = [
-        after_ttl(file.snapshot.as_ref().map(|s| s.fetched_at)),
-        after_ttl(file.state.last_attempt),
-        file.state.backoff_until(now),
-    ]
-    .into_iter()
-    .flatten()
-    .max()
-    .unwrap_or(now);
-    if file.age(now).is_some_and(|age| age >= ttl) {
+/// When a shell showing a line rendered from `file` at `now` should start a refresh: when a
+/// refresh is due (`CacheFile::refresh_due_at`, as the segment decides), and, while the
+/// shown org's line is stale, within a minute so its age keeps up.
+pub fn due(file: &CacheFile, org: Option<&str>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let refresh_at = file.refresh_due_at(now);
+    if file.is_stale(org, now) {
         refresh_at.min(now + Duration::seconds(STALE_RERENDER_SECS))
     } else {
         refresh_at
@@ -62,7 +53,6 @@ pub fn due(file: &CacheFile, now: DateTime<Utc>, ttl: i64) -> DateTime<Utc> {
 pub fn write_all(cache: &Cache, file: &CacheFile) -> io::Result<()> {
     cache.ensure_dir()?;
     let now = Utc::now();
-    let ttl = settings::ttl();
     let org = settings::org(None);
     let format = settings::format(None);
     let line = Line {
@@ -70,11 +60,10 @@ pub fn write_all(cache: &Cache, file: &CacheFile) -> io::Result<()> {
         org: org.as_deref(),
         format: format.as_deref(),
         now,
-        ttl,
         thresholds: settings::thresholds(None, None),
     };
     let spans = line.spans();
-    let due = due(file, now, ttl).timestamp();
+    let due = due(file, org.as_deref(), now).timestamp();
     for shell in SHELLS {
         let text = markup(&spans, shell, settings::color());
         write_atomic(&path(cache, shell), format!("{due}\n{text}\n").as_bytes())?;
@@ -113,7 +102,7 @@ mod tests {
 
     #[test]
     fn fresh_line_is_due_one_ttl_after_the_fetch() {
-        assert_eq!(due(&fetched(0), at(5), 60), at(60));
+        assert_eq!(due(&fetched(0), None, at(5)), at(60));
     }
 
     #[test]
@@ -125,12 +114,12 @@ mod tests {
         file.state
             .record_failure(&FetchError::new(ErrorKind::Http, "HTTP 502"), at(600));
         assert_eq!(file.state.backoff_until(at(600)), Some(at(600 + 1800)));
-        assert_eq!(due(&file, at(600), 60), at(660));
+        assert_eq!(due(&file, None, at(600)), at(660));
     }
 
     #[test]
     fn no_data_and_no_attempt_is_due_at_once() {
-        assert_eq!(due(&CacheFile::default(), at(0), 60), at(0));
+        assert_eq!(due(&CacheFile::default(), None, at(0)), at(0));
     }
 
     #[test]
@@ -140,6 +129,6 @@ mod tests {
             &FetchError::new(ErrorKind::Network, "connection refused"),
             at(0),
         );
-        assert_eq!(due(&file, at(1), 60), at(60));
+        assert_eq!(due(&file, None, at(1)), at(60));
     }
 }

@@ -1,4 +1,8 @@
-//! Small formatting rules shared by every output: durations, percents, money.
+//! Small formatting rules shared by every output: durations (printed and parsed), percents,
+//! money, burn rates and pace.
+
+use crate::snapshot::Pace;
+use chrono::{DateTime, Utc};
 
 /// `1h12m`, `3d4h`, `12m`, `45s`: short enough for a prompt.
 pub fn short_duration(secs: i64) -> String {
@@ -32,6 +36,91 @@ pub fn money(amount: f64, currency: Option<&str>) -> String {
     }
 }
 
+/// `30m`, `24h`, `7d`, `90s`, `1h30m`. A bare number is refused: `30` could mean either.
+pub fn parse_duration(s: &str) -> Result<i64, String> {
+    let bad = || format!("`{s}` is not a duration (e.g. 30m, 24h, 7d, 1h30m)");
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(bad());
+    }
+    let mut total: i64 = 0;
+    let mut digits = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3_600,
+            'd' => 86_400,
+            'w' => 7 * 86_400,
+            _ => return Err(bad()),
+        };
+        let n: i64 = digits.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+        digits.clear();
+    }
+    if !digits.is_empty() {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
+/// A burn rate as shown: `12%/h`, `0.8%/h`.
+pub fn rate_text(rate: f64) -> String {
+    if rate < 9.95 {
+        format!("{rate:.1}%/h")
+    } else {
+        format!("{}%/h", rate.round() as i64)
+    }
+}
+
+/// Ahead of or behind pace: `+12%`, `-5%`, `±0%`.
+pub fn delta_text(delta: f64) -> String {
+    match delta.round() as i64 {
+        0 => "±0%".to_string(),
+        n if n > 0 => format!("+{n}%"),
+        n => format!("{n}%"),
+    }
+}
+
+/// One window's outlook as `status` shows it:
+/// `burning 12%/h · 100% in 1h12m, before the reset · pace +5% (steady: 32%)`.
+pub fn pace_text(pace: &Pace, now: DateTime<Utc>) -> String {
+    let mut parts = Vec::new();
+    match pace.rate_per_hour {
+        None => parts.push("burn rate: not enough history yet".to_string()),
+        Some(r) if r < Pace::MIN_RATE => parts.push("not burning".to_string()),
+        Some(r) => parts.push(format!("burning {}", rate_text(r))),
+    }
+    if let Some(eta) = pace.eta {
+        let secs = (eta - now).num_seconds();
+        let when = if secs <= 0 {
+            "at 100% now".to_string()
+        } else {
+            format!("100% in {}", short_duration(secs))
+        };
+        parts.push(match pace.hits_before_reset {
+            Some(true) => format!("{when}, before the reset"),
+            Some(false) => format!("{when}, after the reset"),
+            None => when,
+        });
+    }
+    if let (Some(delta), Some(expected)) = (pace.delta, pace.expected) {
+        parts.push(format!(
+            "pace {} (steady: {})",
+            delta_text(delta),
+            percent(expected)
+        ));
+    }
+    parts.join(" · ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +139,22 @@ mod tests {
         assert_eq!(money(50.0, Some("USD")), "$50");
         assert_eq!(money(3.1, Some("EUR")), "€3.10");
         assert_eq!(money(12.0, Some("CHF")), "12 CHF");
+    }
+
+    #[test]
+    fn durations_and_texts() {
+        assert_eq!(parse_duration("30m"), Ok(1_800));
+        assert_eq!(parse_duration("1h30m"), Ok(5_400));
+        assert_eq!(parse_duration("7d"), Ok(604_800));
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("30").is_err());
+        assert!(parse_duration("3x").is_err());
+        assert!(parse_duration("h").is_err());
+        assert_eq!(rate_text(12.4), "12%/h");
+        assert_eq!(rate_text(0.84), "0.8%/h");
+        assert_eq!(delta_text(12.4), "+12%");
+        assert_eq!(delta_text(-4.6), "-5%");
+        assert_eq!(delta_text(-0.4), "±0%");
     }
 }

@@ -4,9 +4,10 @@
 use super::http::{check_base_url, Client, Optional};
 use crate::auth::Credentials;
 use crate::error::{ErrorKind, FetchError};
+use crate::settings;
 use crate::snapshot::{
-    merge_extra, parse_account, parse_overage, parse_subscription, parse_usage, Membership, Org,
-    Provenance, Raw, Snapshot,
+    merge_extra, parse_account, parse_overage, parse_subscription, parse_usage, part, Membership,
+    Org, Provenance, Raw, Snapshot,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -19,11 +20,8 @@ const USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KH
                           Chrome/142.0.0.0 Safari/537.36";
 
 pub fn client(creds: &Credentials) -> Result<Client, FetchError> {
-    let base = std::env::var("QUOTALINE_CLAUDE_AI_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "https://claude.ai".to_string());
-    let base = check_base_url("QUOTALINE_CLAUDE_AI_URL", &base)?;
+    let (var, base) = settings::claude_ai_url();
+    let base = check_base_url(var, &base)?;
     Ok(Client::new(
         "claude.ai",
         base,
@@ -92,9 +90,7 @@ pub fn join(
     cookie_org: Option<String>,
     previous: Option<&Snapshot>,
 ) -> Result<Snapshot, FetchError> {
-    let pinned = std::env::var("QUOTALINE_ORG")
-        .ok()
-        .filter(|v| !v.is_empty());
+    let pinned = settings::org(None);
 
     let (email, memberships) = match client
         .get_json("/api/account")
@@ -162,7 +158,7 @@ fn fetch_org(
     let usage_body = client.get_json(&format!("{base}/usage"))?;
     let usage = parse_usage(&usage_body)
         .map_err(|msg| FetchError::new(ErrorKind::Parse, format!("{msg} (from {base}/usage)")))?;
-    let mut sources = BTreeMap::from([("usage".to_string(), here.clone())]);
+    let mut sources = BTreeMap::from([(part::USAGE.to_string(), here.clone())]);
     let mut raw = Raw {
         usage: usage_body,
         ..Raw::default()
@@ -175,14 +171,14 @@ fn fetch_org(
         Some(Some(body)) => {
             let extra = merge_extra(parse_overage(&body), usage.extra_usage);
             raw.overage_spend_limit = body;
-            sources.insert("extra_usage".into(), here.clone());
+            sources.insert(part::EXTRA_USAGE.into(), here.clone());
             extra
         }
         Some(None) => {
-            sources.insert("extra_usage".into(), here.clone());
+            sources.insert(part::EXTRA_USAGE.into(), here.clone());
             usage.extra_usage
         }
-        None => carry(before, &mut sources, "extra_usage", |o| {
+        None => carry(before, &mut sources, part::EXTRA_USAGE, |o| {
             o.extra_usage.clone()
         })
         .or(usage.extra_usage),
@@ -191,14 +187,14 @@ fn fetch_org(
         Some(Some(body)) => {
             let sub = parse_subscription(&body);
             raw.subscription_details = body;
-            sources.insert("subscription".into(), here.clone());
+            sources.insert(part::SUBSCRIPTION.into(), here.clone());
             sub
         }
         Some(None) => {
-            sources.insert("subscription".into(), here);
+            sources.insert(part::SUBSCRIPTION.into(), here);
             None
         }
-        None => carry(before, &mut sources, "subscription", |o| {
+        None => carry(before, &mut sources, part::SUBSCRIPTION, |o| {
             o.subscription.clone()
         }),
     };

@@ -11,12 +11,7 @@ pub const MAX_BODY: u64 = 1 << 20;
 
 /// Per-request timeout; a server that accepts and never answers fails within it.
 pub fn timeout() -> std::time::Duration {
-    let secs = std::env::var("QUOTALINE_TIMEOUT")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(10)
-        .clamp(1, 60);
-    std::time::Duration::from_secs(secs)
+    std::time::Duration::from_secs(crate::settings::timeout_secs())
 }
 
 /// A base URL must be https, except http to a loopback address (which tests use): a cookie

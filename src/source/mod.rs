@@ -2,12 +2,13 @@
 //! format anything and never touch the cache.
 
 pub mod claude_ai;
+pub mod extension;
 pub mod http;
 pub mod oauth;
 pub mod statusline;
 
 use crate::error::{ErrorKind, FetchError};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{part, Snapshot};
 
 /// The sources a refresh may use, in order (`QUOTALINE_SOURCES`).
 pub const DEFAULT_SOURCES: &str = "claude.ai,oauth";
@@ -15,10 +16,7 @@ const KNOWN: &[&str] = &[claude_ai::SOURCE, oauth::SOURCE];
 
 /// `QUOTALINE_SOURCES`, checked before any request: a typo must not silently drop a source.
 pub fn sources() -> Result<Vec<String>, FetchError> {
-    let value = std::env::var("QUOTALINE_SOURCES")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_SOURCES.to_string());
+    let value = crate::settings::sources().unwrap_or_else(|| DEFAULT_SOURCES.to_string());
     let names: Vec<String> = value
         .split(',')
         .map(|s| s.trim().to_string())
@@ -117,15 +115,15 @@ pub fn merge(previous: Option<&Snapshot>, mut new: Snapshot, complete_org_list: 
         org.email = org.email.take().or_else(|| old.email.clone());
         org.plan = org.plan.take().or_else(|| old.plan.clone());
         statusline::keep_high_water(old, org);
-        for part in ["extra_usage", "subscription"] {
-            if org.sources.contains_key(part) {
+        for name in [part::EXTRA_USAGE, part::SUBSCRIPTION] {
+            if org.sources.contains_key(name) {
                 continue;
             }
-            if let Some(p) = old.sources.get(part) {
-                org.sources.insert(part.to_string(), p.clone());
+            if let Some(p) = old.sources.get(name) {
+                org.sources.insert(name.to_string(), p.clone());
             }
-            match part {
-                "extra_usage" => {
+            match name {
+                part::EXTRA_USAGE => {
                     org.extra_usage = old.extra_usage.clone();
                     org.raw.overage_spend_limit = old.raw.overage_spend_limit.clone();
                 }
@@ -141,7 +139,7 @@ pub fn merge(previous: Option<&Snapshot>, mut new: Snapshot, complete_org_list: 
         // Code's org, known from OAuth or statusLine stdin, may belong to another account.
         let owned = old
             .sources
-            .get("usage")
+            .get(part::USAGE)
             .is_some_and(|p| p.source == new.source);
         if (!complete_org_list || !owned) && new.org(Some(&old.org_uuid)).is_none() {
             new.orgs.push(old.clone());

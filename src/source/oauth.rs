@@ -5,7 +5,7 @@
 use super::http::{check_base_url, printable, Client};
 use crate::auth::claude_code::{self, Account, OauthToken, PROFILE_SCOPE};
 use crate::error::{ErrorKind, FetchError};
-use crate::snapshot::{parse_usage, Org, Provenance, Raw, Snapshot};
+use crate::snapshot::{parse_usage, part, Org, Provenance, Raw, Snapshot};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -26,11 +26,8 @@ pub const RATE_LIMIT_FLOOR_SECS: i64 = 5 * 60;
 pub const UNKNOWN_ORG: &str = "claude-code";
 
 fn base_url() -> Result<String, FetchError> {
-    let base = std::env::var("QUOTALINE_ANTHROPIC_API_URL")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "https://api.anthropic.com".to_string());
-    check_base_url("QUOTALINE_ANTHROPIC_API_URL", &base)
+    let (var, base) = crate::settings::anthropic_api_url();
+    check_base_url(var, &base)
 }
 
 /// A version string safe to put in a header: digits and dots only.
@@ -48,7 +45,7 @@ pub fn clean_version(v: &str) -> Option<String> {
 /// install's `cli.js` sits next to its `package.json`, and the "local" install's wrapper
 /// script points into `~/.claude/local`.
 fn installed_version() -> Option<String> {
-    let path = std::env::var_os("PATH")?;
+    let path = crate::settings::path_var()?;
     let exe = std::env::split_paths(&path)
         .map(|dir| dir.join("claude"))
         .find(|p| p.is_file());
@@ -62,10 +59,8 @@ fn installed_version() -> Option<String> {
             return Some(v);
         }
     }
-    let home = std::env::var_os("HOME")?;
-    package_version(
-        &Path::new(&home).join(".claude/local/node_modules/@anthropic-ai/claude-code/package.json"),
-    )
+    let home = crate::settings::home()?;
+    package_version(&home.join(".claude/local/node_modules/@anthropic-ai/claude-code/package.json"))
 }
 
 fn package_version(package: &Path) -> Option<String> {
@@ -182,14 +177,14 @@ fn snapshot(
         source: SOURCE.to_string(),
         at: now,
     };
-    let mut sources = BTreeMap::from([("usage".to_string(), here.clone())]);
+    let mut sources = BTreeMap::from([(part::USAGE.to_string(), here.clone())]);
     let before = previous.and_then(|p| p.org(Some(&account.org_uuid)));
     // claude.ai's overage endpoint says more (out of credits, paused until): its value is
     // kept by the merge, with its own age, whenever there is one.
-    let known_better = before.is_some_and(|o| o.sources.contains_key("extra_usage"));
+    let known_better = before.is_some_and(|o| o.sources.contains_key(part::EXTRA_USAGE));
     let extra_usage = match usage.extra_usage {
         Some(extra) if !known_better => {
-            sources.insert("extra_usage".to_string(), here);
+            sources.insert(part::EXTRA_USAGE.to_string(), here);
             Some(extra)
         }
         _ => None,

@@ -9,22 +9,13 @@
 
 use super::oauth::UNKNOWN_ORG;
 use crate::auth::claude_code::Account;
-use crate::snapshot::{parse_time, Org, Provenance, Raw, Snapshot, Window};
+use crate::snapshot::{parse_time, part, Org, Provenance, Raw, Snapshot, Window};
+use crate::window;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub const SOURCE: &str = "statusline";
-
-/// The `sources` entry saying when stdin last brought this org's windows (whether or not
-/// the high-water rule kept an earlier number).
-pub const PART: &str = "statusline";
-
-/// The `sources` entry for one window: which source its number came from. Present only for
-/// windows whose number came from stdin; a full refresh's windows are under `usage`.
-pub fn window_part(key: &str) -> String {
-    format!("window.{key}")
-}
 
 /// Two `resets_at` closer than this name the same window: claude.ai sends microseconds,
 /// stdin whole seconds, and real windows are hours apart.
@@ -51,8 +42,7 @@ pub fn parse(input: &[u8]) -> Reading {
     let mut windows = BTreeMap::new();
     if let Some(limits) = doc.get("rate_limits").and_then(Value::as_object) {
         for (key, value) in limits {
-            let known = key == "five_hour" || key == "seven_day" || key.starts_with("seven_day_");
-            if !known {
+            if !window::is_known(key) {
                 continue;
             }
             let Some(utilization) = value
@@ -161,9 +151,9 @@ pub fn apply(
             continue;
         }
         org.windows.insert(key.clone(), new.clone());
-        org.sources.insert(window_part(key), here.clone());
+        org.sources.insert(part::window(key), here.clone());
     }
-    org.sources.insert(PART.to_string(), here);
+    org.sources.insert(part::STATUSLINE.to_string(), here);
 }
 
 /// A reading that repeats what the cache holds is written at most this often: Claude Code
@@ -199,7 +189,7 @@ pub fn worth_writing(
     let last = snapshot
         .as_ref()
         .and_then(|s| s.orgs.iter().find(|o| o.org_uuid == uuid))
-        .and_then(|o| o.sources.get(PART))
+        .and_then(|o| o.sources.get(part::STATUSLINE))
         .map(|p| p.at);
     visible(snapshot) != visible(&after)
         || last.is_none_or(|t| (now - t).num_seconds() >= HEARTBEAT_SECS)
@@ -210,7 +200,7 @@ pub fn worth_writing(
 /// a lagging source and a fresher one. The time of the last stdin reading stays too.
 pub fn keep_high_water(old: &Org, new: &mut Org) {
     for (key, old_window) in &old.windows {
-        let part = window_part(key);
+        let part = part::window(key);
         let Some(p) = old.sources.get(&part).filter(|p| p.source == SOURCE) else {
             continue;
         };
@@ -223,9 +213,9 @@ pub fn keep_high_water(old: &Org, new: &mut Org) {
             new.sources.insert(part, p.clone());
         }
     }
-    if let Some(p) = old.sources.get(PART) {
+    if let Some(p) = old.sources.get(part::STATUSLINE) {
         new.sources
-            .entry(PART.to_string())
+            .entry(part::STATUSLINE.to_string())
             .or_insert_with(|| p.clone());
     }
 }
@@ -244,7 +234,7 @@ mod tests {
     #[test]
     fn stdin_payload_gives_windows_and_version() {
         let path = format!(
-            "{}/../shared/payloads/statusline_stdin.json",
+            "{}/tests/fixtures/statusline_stdin.json",
             env!("CARGO_MANIFEST_DIR")
         );
         let r = parse(&std::fs::read(path).unwrap());

@@ -722,9 +722,13 @@ fn stdin_keeps_its_org_fresh_when_full_refreshes_fail() {
     assert_eq!(out, "5h 39% · 7d 60% · opus 71% · ↻1h12m\n");
     let (_, line, _) = ql(&env, &["segment"]);
     assert_eq!(line, out);
-    // `json` still tells the full refresh's age and the backoff.
+    // `json` agrees with the line (one definition of age: the org's newest reading), and
+    // still tells when the last full refresh was and why the next one waits.
     let v = json_of(&env);
-    assert_eq!(v["stale"], true);
+    assert_eq!(v["stale"], false);
+    assert!(v["age_seconds"].as_i64().unwrap() < 60, "{v}");
+    let fetched = chrono::DateTime::parse_from_rfc3339(v["fetched_at"].as_str().unwrap()).unwrap();
+    assert!((chrono::Utc::now() - fetched.with_timezone(&chrono::Utc)).num_seconds() >= 600);
     assert_eq!(v["error"]["kind"], "rate_limited");
     assert_eq!(server.count(OAUTH_USAGE), 2);
 }

@@ -9,5 +9,6 @@ mod core;
 mod extension_browser;
 mod history;
 mod hotpath;
+mod house;
 mod native_host;
 mod shells;

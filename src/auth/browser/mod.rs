@@ -44,17 +44,9 @@ pub struct Env {
 
 impl Env {
     pub fn from_process() -> Env {
-        let home = std::env::var_os("HOME")
-            .or_else(|| std::env::var_os("USERPROFILE"))
-            .map(PathBuf::from)
-            .unwrap_or_default();
-        // The XDG spec says a relative value is invalid and must be ignored.
-        let xdg_config_home = std::env::var_os("XDG_CONFIG_HOME")
-            .map(PathBuf::from)
-            .filter(|path| path.is_absolute());
-        let appdata = std::env::var_os("APPDATA")
-            .map(PathBuf::from)
-            .filter(|path| path.is_absolute());
+        let home = crate::settings::home().unwrap_or_default();
+        let xdg_config_home = crate::settings::xdg_config_home();
+        let appdata = crate::settings::appdata();
         let now_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|elapsed| elapsed.as_secs() as i64)
@@ -64,7 +56,7 @@ impl Env {
             xdg_config_home,
             appdata,
             platform: Platform::current(),
-            path_var: std::env::var_os("PATH"),
+            path_var: crate::settings::path_var(),
             now_unix,
         }
     }
@@ -369,24 +361,6 @@ fn profile_dir_of(db_path: &Path) -> &Path {
     }
 }
 
-/// A secret's fingerprint for display: "sk-ant-sid01-…(108 chars)". Shows the structural
-/// prefix (up to three `-` groups) but never more than 13 characters, and never more than
-/// half of the secret.
-pub fn fingerprint(secret: &str) -> String {
-    const MAX_PREFIX: usize = 13;
-    let length = secret.chars().count();
-    let mut prefix_len = 0;
-    for (dashes, (index, _)) in secret.match_indices('-').enumerate() {
-        let end = index + 1;
-        if dashes >= 3 || end > MAX_PREFIX || end * 2 > length {
-            break;
-        }
-        prefix_len = end;
-    }
-    // Dashes are ASCII, so `prefix_len` is a char boundary and counts characters.
-    format!("{}…({length} chars)", &secret[..prefix_len])
-}
-
 const CLAUDE_HOST: &str = "claude.ai";
 
 /// `claude.ai`, `.claude.ai` and its subdomains; never `notclaude.ai` or
@@ -617,23 +591,6 @@ mod tests {
             path: PathBuf::from(path),
             outcome,
         }
-    }
-
-    #[test]
-    fn fingerprint_shows_the_structural_prefix_and_length_only() {
-        let secret = format!("sk-ant-sid01-{}", "A".repeat(95));
-        assert_eq!(fingerprint(&secret), "sk-ant-sid01-…(108 chars)");
-    }
-
-    #[test]
-    fn fingerprint_never_shows_more_than_thirteen_chars_or_half_a_short_secret() {
-        assert_eq!(fingerprint("abcdefghijklmnop-qrstuvwxyz"), "…(27 chars)");
-        assert_eq!(
-            fingerprint("0b1c2d3e-4f5a-6b7c-8d9e-0f1a2b3c4d5e"),
-            "0b1c2d3e-…(36 chars)"
-        );
-        assert_eq!(fingerprint("ab-cd"), "…(5 chars)");
-        assert_eq!(fingerprint(""), "…(0 chars)");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! `NativeMessagingHosts` folder.
 
 use crate::cache::write_atomic;
-use crate::cmd::native_host::{EXTENSION_ID, GECKO_ID, HOST_NAME};
+use crate::source::extension::{EXTENSION_ID, GECKO_ID, HOST_NAME};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -57,12 +57,6 @@ const BROWSERS: &[Browser] = &[
     },
 ];
 
-fn env_dir(name: &str) -> Option<PathBuf> {
-    std::env::var_os(name)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-}
-
 impl Browser {
     /// The browser's per-user data folder (its presence means "installed and used").
     fn data_dir(&self, home: &Path) -> PathBuf {
@@ -71,7 +65,7 @@ impl Browser {
         } else if self.firefox {
             home.join(self.linux)
         } else {
-            env_dir("XDG_CONFIG_HOME")
+            crate::settings::xdg_config_home()
                 .unwrap_or_else(|| home.join(".config"))
                 .join(self.linux)
         }
@@ -106,7 +100,7 @@ impl Browser {
 /// `quotaline init native-host [--browser NAME]`: writes the host manifest for the named
 /// browser, or for every supported browser whose profile folder exists.
 pub fn install(browser: Option<&str>) -> i32 {
-    let Some(home) = env_dir("HOME") else {
+    let Some(home) = crate::settings::home() else {
         eprintln!("quotaline: HOME is not set: cannot find the browser's folders");
         return 1;
     };

@@ -38,13 +38,11 @@ const READ_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
-/// Reads a file from the shared payload folder (`../shared/payloads/` next to
-/// the crate). Panics with the full path if it is missing, because a missing
-/// fixture is a broken checkout, not a test outcome.
+/// Reads a payload from the repository's fixtures (`tests/fixtures/`). Panics with the full
+/// path if it is missing, because a missing fixture is a broken checkout, not a test outcome.
 #[allow(dead_code)]
 pub fn payload(name: &str) -> String {
-    let path =
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/payloads/")).join(name);
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/")).join(name);
     match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) => panic!("missing test payload {}: {e}", path.display()),

@@ -1,0 +1,177 @@
+//! When to fetch, and one fetch at a time. `refresh` is the only path that talks to a server:
+//! it holds `refresh.lock` for the whole fetch, so concurrent callers wait and reuse its
+//! result, and hands what it got to `ingest`. The prompt path only asks whether one is due
+//! (`CacheFile::refresh_due`) and starts a detached refresh ([`spawn_if_due`]); it never
+//! waits for one.
+
+use crate::cache::{Cache, CacheFile, ExtensionReport};
+use crate::error::FetchError;
+use crate::ingest::{self, Arrival};
+use crate::settings::{self, LOCK_ON_STDIN};
+use crate::source::{self, extension};
+use chrono::{DateTime, Utc};
+use std::fs::File;
+use std::io;
+use std::os::fd::AsFd;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    Fetched,
+    /// Fresh enough already; nothing asked.
+    Fresh,
+    /// Another process refreshed while this one waited; its result is this one's.
+    Reused,
+}
+
+/// Why a refresh did not produce new numbers.
+#[derive(Debug)]
+pub enum Failure {
+    Fetch(FetchError),
+    /// Not tried: a backoff is in force, or the refresh waited for failed.
+    Skipped(String),
+    Cache(io::Error),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Fetch(e) => write!(f, "{e}"),
+            Failure::Skipped(m) => f.write_str(m),
+            Failure::Cache(e) => write!(f, "cannot use the cache: {e}"),
+        }
+    }
+}
+
+/// Whether the shown org holds an extension reading young enough that `refresh` should not
+/// fetch on its own: the browser polls every minute through the CDN that may challenge
+/// quotaline.
+pub fn browser_is_fresh(file: &CacheFile, now: DateTime<Utc>) -> bool {
+    file.org(settings::org(None).as_deref())
+        .and_then(|o| o.sources.get(crate::snapshot::part::USAGE))
+        .is_some_and(|p| {
+            p.source == extension::SOURCE
+                && (now - p.at).num_seconds() < ExtensionReport::FRESH_FOR_SECS
+        })
+}
+
+fn inherited_lock() -> Option<File> {
+    if !settings::lock_on_stdin() {
+        return None;
+    }
+    let fd = io::stdin().as_fd().try_clone_to_owned().ok()?;
+    let file = File::from(fd);
+    // The lock belongs to the open file the segment handed over; taking it again on the
+    // same open file succeeds at once, and fails if stdin is something else entirely.
+    fs4::fs_std::FileExt::try_lock_exclusive(&file)
+        .ok()
+        .filter(|&locked| locked)
+        .map(|_| file)
+}
+
+/// Refreshes, then (through `ingest`) re-renders the shells' prompt lines whatever the
+/// outcome: a skipped refresh (backoff, fresh) still brings a stale line's age up to date,
+/// and a shell that asked for a refresh always sees its file change.
+pub fn refresh(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
+    let outcome = fetch_under_lock(cache, force);
+    if !matches!(outcome, Ok(Outcome::Fetched) | Err(Failure::Fetch(_))) {
+        let _ = ingest::ingest(cache, Arrival::Nothing, Utc::now());
+    }
+    outcome
+}
+
+fn fetch_under_lock(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
+    let _lock = match inherited_lock() {
+        Some(lock) => lock,
+        None => match cache.try_refresh_lock().map_err(Failure::Cache)? {
+            Some(lock) => lock,
+            None => {
+                // Another refresh is under way: wait for it and take its result as ours.
+                let _lock = cache.refresh_lock().map_err(Failure::Cache)?;
+                let file = cache.read();
+                let fetched = file.snapshot.as_ref().map(|s| s.fetched_at);
+                return match file.state.error {
+                    Some(e) if fetched.is_none_or(|f| e.at >= f) => Err(Failure::Skipped(format!(
+                        "the refresh this one waited for failed: {}",
+                        e.message
+                    ))),
+                    _ => Ok(Outcome::Reused),
+                };
+            }
+        },
+    };
+
+    let now = Utc::now();
+    let current = cache.read();
+    if let Some(until) = current.state.backoff_until(now) {
+        let why = current
+            .state
+            .error
+            .as_ref()
+            .map(|e| e.message.as_str())
+            .unwrap_or("earlier failures");
+        return Err(Failure::Skipped(format!(
+            "backing off until {} ({}s) after: {why}",
+            until.format("%Y-%m-%d %H:%M:%S UTC"),
+            (until - now).num_seconds()
+        )));
+    }
+    if !force && current.fetched_recently(now) {
+        return Ok(Outcome::Fresh);
+    }
+    // The browser extension fetched within two minutes: leave it to the browser. `--force`
+    // still fetches.
+    if !force && browser_is_fresh(&current, now) {
+        return Ok(Outcome::Fresh);
+    }
+
+    let fetched = source::fetch(
+        current.snapshot.as_ref(),
+        current.claude_code_version.as_deref(),
+    );
+    match fetched {
+        Ok(snapshot) => {
+            ingest::ingest(cache, Arrival::Fetched(snapshot), now).map_err(Failure::Cache)?;
+            Ok(Outcome::Fetched)
+        }
+        Err(e) => {
+            ingest::ingest(cache, Arrival::Failed(&e), now).map_err(Failure::Cache)?;
+            Err(Failure::Fetch(e))
+        }
+    }
+}
+
+/// Reads the cache, refreshing first (synchronously) when a refresh is due: for the
+/// scripting commands (`json`, `check`), which may wait.
+pub fn load_fresh(cache: &Cache) -> CacheFile {
+    let file = cache.read();
+    if file.refresh_due(Utc::now()) {
+        let _ = refresh(cache, false);
+        return cache.read();
+    }
+    file
+}
+
+/// Starts `quotaline refresh` detached when one is due: own process group, stdout and stderr
+/// on /dev/null (starship and tmux wait for stdout to close), stdin the refresh lock it holds.
+/// Every failure here is silent: the prompt must not print garbage.
+pub fn spawn_if_due(cache: &Cache, file: &CacheFile, now: DateTime<Utc>) {
+    if !file.refresh_due(now) {
+        return;
+    }
+    let Ok(Some(lock)) = cache.try_refresh_lock() else {
+        return; // a refresh is already running, or the cache dir is unusable
+    };
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let _ = Command::new(exe)
+        .arg("refresh")
+        .env(LOCK_ON_STDIN, "1")
+        .stdin(Stdio::from(lock))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn();
+}

@@ -1,0 +1,148 @@
+//! The one vocabulary for windows: what a key means, what the short names in templates and
+//! `--window` stand for, how long a window runs and what a person calls it. Every module
+//! that needs to know "is this a window, and which" asks here.
+//!
+//! Keys are the server's (`five_hour`, `seven_day`, `seven_day_opus`, ...). Per-model weekly
+//! windows are `seven_day_<model>`; `limits[]` entries name their model by display name, which
+//! becomes the key's suffix through [`model_key`].
+
+use chrono::Duration;
+
+pub const FIVE_HOUR: &str = "five_hour";
+pub const SEVEN_DAY: &str = "seven_day";
+/// Prefix of the weekly windows scoped to one model or product.
+const WEEKLY_PREFIX: &str = "seven_day_";
+
+/// Weekly keys that are products or codenames rather than models: they are shown only when a
+/// template names them.
+const NOT_MODELS: &[&str] = &["oauth_apps", "cowork", "omelette"];
+
+/// Whether the server's `key` names a rolling window quotaline knows how to read.
+pub fn is_known(key: &str) -> bool {
+    key == FIVE_HOUR || key == SEVEN_DAY || key.starts_with(WEEKLY_PREFIX)
+}
+
+/// The key a short name stands for: `5h` -> `five_hour`, `7d` -> `seven_day`; anything else
+/// is itself.
+pub fn alias(name: &str) -> &str {
+    match name {
+        "5h" => FIVE_HOUR,
+        "7d" => SEVEN_DAY,
+        other => other,
+    }
+}
+
+/// Resolves a name as templates and `--window` use it (`5h`, `7d`, `opus`, or a key) to one
+/// of `keys`: the key itself, else the model's weekly window.
+pub fn resolve<'a>(keys: impl Iterator<Item = &'a String> + Clone, name: &str) -> Option<&'a str> {
+    let key = alias(name);
+    let weekly = format!("{WEEKLY_PREFIX}{key}");
+    keys.clone()
+        .find(|k| k.as_str() == key)
+        .or_else(|| keys.clone().find(|k| **k == weekly))
+        .map(String::as_str)
+}
+
+/// The model a per-model weekly key is about (`seven_day_opus` -> `opus`); `None` for the
+/// general windows and for products and codenames.
+pub fn model(key: &str) -> Option<&str> {
+    let model = key.strip_prefix(WEEKLY_PREFIX)?;
+    (!NOT_MODELS.contains(&model)).then_some(model)
+}
+
+/// The weekly key of a model's display name: "Opus 4" -> `seven_day_opus_4`. Nothing else is
+/// changed: the renderers escape per target, so even a hostile name shows literally.
+pub fn model_key(display_name: &str) -> Option<String> {
+    let part: String = display_name
+        .trim()
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_whitespace() { '_' } else { c })
+        .collect();
+    (!part.is_empty()).then(|| format!("{WEEKLY_PREFIX}{part}"))
+}
+
+/// How long a window runs (for the pace); `None` for keys of unknown length.
+pub fn length(key: &str) -> Option<Duration> {
+    if key == FIVE_HOUR {
+        Some(Duration::hours(5))
+    } else if key == SEVEN_DAY || key.starts_with(WEEKLY_PREFIX) {
+        Some(Duration::days(7))
+    } else {
+        None
+    }
+}
+
+/// The span a burn rate looks back on: recent enough to follow a change of pace, long enough
+/// to smooth whole-percent steps. An hour of a five-hour window, a day of a weekly one (a day
+/// also evens out sleep).
+pub fn rate_span(key: &str) -> Duration {
+    match length(key) {
+        Some(l) if l >= Duration::days(1) => Duration::hours(24),
+        _ => Duration::minutes(60),
+    }
+}
+
+/// What a person calls the window: `5-hour`, `weekly`, `weekly opus`.
+pub fn label(key: &str) -> String {
+    match key {
+        FIVE_HOUR => "5-hour".into(),
+        SEVEN_DAY => "weekly".into(),
+        k => match k.strip_prefix(WEEKLY_PREFIX) {
+            Some(rest) => format!("weekly {}", rest.replace('_', " ")),
+            None => k.replace('_', " "),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_models_and_weekly_names_resolve_to_keys() {
+        let keys: Vec<String> = ["five_hour", "seven_day", "seven_day_opus"]
+            .iter()
+            .map(|k| k.to_string())
+            .collect();
+        assert_eq!(resolve(keys.iter(), "5h"), Some("five_hour"));
+        assert_eq!(resolve(keys.iter(), "7d"), Some("seven_day"));
+        assert_eq!(resolve(keys.iter(), "opus"), Some("seven_day_opus"));
+        assert_eq!(
+            resolve(keys.iter(), "seven_day_opus"),
+            Some("seven_day_opus")
+        );
+        assert_eq!(resolve(keys.iter(), "sonnet"), None);
+    }
+
+    #[test]
+    fn models_exclude_products_and_codenames() {
+        assert_eq!(model("seven_day_opus"), Some("opus"));
+        assert_eq!(model("seven_day_oauth_apps"), None);
+        assert_eq!(model("seven_day"), None);
+        assert_eq!(model("five_hour"), None);
+    }
+
+    #[test]
+    fn model_display_names_become_lowercased_keys_kept_literal() {
+        assert_eq!(model_key("Opus 4").as_deref(), Some("seven_day_opus_4"));
+        assert_eq!(
+            model_key("#(touch $HOME/pwned)").as_deref(),
+            Some("seven_day_#(touch_$home/pwned)")
+        );
+        assert_eq!(model_key("  "), None);
+    }
+
+    #[test]
+    fn lengths_spans_and_labels() {
+        assert_eq!(length("five_hour"), Some(Duration::hours(5)));
+        assert_eq!(length("seven_day_opus"), Some(Duration::days(7)));
+        assert_eq!(length("tangelo"), None);
+        assert_eq!(rate_span("five_hour"), Duration::minutes(60));
+        assert_eq!(rate_span("seven_day"), Duration::hours(24));
+        assert_eq!(rate_span("tangelo"), Duration::minutes(60));
+        assert_eq!(label("five_hour"), "5-hour");
+        assert_eq!(label("seven_day_opus"), "weekly opus");
+        assert_eq!(label("oauth_apps"), "oauth apps");
+    }
+}
