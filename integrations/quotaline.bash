@@ -10,17 +10,26 @@
 __quotaline_segment=''
 __quotaline_shown=''
 __quotaline_next_spawn=0
+__quotaline_next_render=0
 
 __quotaline_prompt() {
   local file=${QUOTALINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/quotaline}/segment.bash
+  local conf=${QUOTALINE_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/quotaline/config.toml}
   local due=0 line='' now
+  printf -v now '%(%s)T' -1
+  # An edited config.toml shows at this prompt: one synchronous `quotaline refresh
+  # --render-only` (no fetch, a few milliseconds) renders the line again. A fork only after
+  # an edit, and at most every 5 s should the render fail.
+  if [[ $conf -nt $file ]] && ((now >= __quotaline_next_render)); then
+    __quotaline_next_render=$((now + 5))
+    quotaline refresh --render-only </dev/null >/dev/null 2>&1
+  fi
   if [[ -r $file ]]; then
     { IFS= read -r due; IFS= read -r line; } <"$file" 2>/dev/null
   fi
   # The file is quotaline's own, but an arithmetic context must never see anything else.
   [[ $due =~ ^[0-9]+$ ]] || due=0
   __quotaline_segment=$line
-  printf -v now '%(%s)T' -1
   # At most one background refresh a minute from this shell, and only when the line is due.
   # The subshell keeps the job out of this shell's job table: no "[1] 1234", no "Done".
   if ((now >= due && now >= __quotaline_next_spawn)); then

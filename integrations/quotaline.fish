@@ -11,6 +11,7 @@ set -g __quotaline_segment ''
 set -g __quotaline_mtime ''
 set -g __quotaline_due 0
 set -g __quotaline_next_spawn 0
+set -g __quotaline_next_render 0
 
 if functions -q fish_right_prompt; and not functions -q __quotaline_user_right_prompt
     functions -c fish_right_prompt __quotaline_user_right_prompt
@@ -21,9 +22,24 @@ function __quotaline_update
     test -n "$XDG_CACHE_HOME"; and set dir $XDG_CACHE_HOME/quotaline
     test -n "$QUOTALINE_CACHE_DIR"; and set dir $QUOTALINE_CACHE_DIR
     set -l file $dir/segment.fish
+    set -l conf $HOME/.config/quotaline/config.toml
+    test -n "$XDG_CONFIG_HOME"; and set conf $XDG_CONFIG_HOME/quotaline/config.toml
+    test -n "$QUOTALINE_CONFIG"; and set conf $QUOTALINE_CONFIG
     set -l mtime (path mtime -- $file 2>/dev/null)
     # fish has no clock builtin: now is the mtime of / plus its age, both from `path`.
     set -l now (math (path mtime /) + (path mtime --relative /))
+    # An edited config.toml shows at this prompt: one synchronous `quotaline refresh
+    # --render-only` (no fetch, a few milliseconds) renders the line again. A fork only
+    # after an edit, and at most every 5 s should the render fail.
+    set -l conf_mtime (path mtime -- $conf 2>/dev/null)
+    if test -n "$conf_mtime" -a $now -ge $__quotaline_next_render
+        if test -z "$mtime"; or test $conf_mtime -gt $mtime
+            set -g __quotaline_next_render (math $now + 5)
+            command quotaline refresh --render-only </dev/null >/dev/null 2>&1
+            set mtime (path mtime -- $file 2>/dev/null)
+            set -g __quotaline_mtime ''
+        end
+    end
     # mtime has only seconds: once the line is due it is read again anyway, before
     # starting a refresh.
     if test "$mtime" != "$__quotaline_mtime" -o $now -ge $__quotaline_due

@@ -11,7 +11,7 @@ zmodload zsh/datetime 2>/dev/null
 zmodload -F zsh/stat b:zstat 2>/dev/null
 
 typeset -g __quotaline_segment='' __quotaline_mtime='' __quotaline_shown=''
-typeset -gi __quotaline_due=0 __quotaline_next_spawn=0
+typeset -gi __quotaline_due=0 __quotaline_next_spawn=0 __quotaline_next_render=0
 
 __quotaline_precmd() {
   # Read before `emulate` resets it: with prompt_subst a prompt must not carry the text
@@ -20,8 +20,17 @@ __quotaline_precmd() {
   [[ -o promptsubst ]] && subst=1
   emulate -L zsh
   local file=${QUOTALINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/quotaline}/segment.zsh
+  local conf=${QUOTALINE_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/quotaline/config.toml}
   local -a st
   local due line
+  # An edited config.toml shows at this prompt: one synchronous `quotaline refresh
+  # --render-only` (no fetch, a few milliseconds) renders the line again. A fork only after
+  # an edit, and at most every 5 s should the render fail.
+  if [[ $conf -nt $file ]] && (( EPOCHSECONDS >= __quotaline_next_render )); then
+    __quotaline_next_render=$(( EPOCHSECONDS + 5 ))
+    quotaline refresh --render-only </dev/null >/dev/null 2>&1
+    __quotaline_mtime=''
+  fi
   if zstat -A st -- "$file" 2>/dev/null; then
     # Inode and mtime: every write replaces the file (new inode), and mtime has only
     # seconds. Once the line is due it is read again anyway, before starting a refresh.

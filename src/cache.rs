@@ -97,6 +97,13 @@ pub struct CacheFile {
     /// its User-Agent when the installed one cannot be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claude_code_version: Option<String>,
+    /// The config file as last read, so the prompt path reads it again only after an edit
+    /// (`settings::prime`). Every ingest brings it up to date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<crate::settings::Loaded>,
+    /// Claude Code's account as last read from `.claude.json` (`claude_code::account_cached`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claude_account: Option<crate::auth::claude_code::AccountMemo>,
 }
 
 impl ExtensionReport {
@@ -194,11 +201,13 @@ impl Cache {
     /// The cache as it is; missing, unreadable or corrupt all read as empty (a refresh then
     /// replaces it).
     pub fn read(&self) -> CacheFile {
-        fs::read(self.path())
+        let file = fs::read(self.path())
             .ok()
             .and_then(|bytes| serde_json::from_slice::<CacheFile>(&bytes).ok())
             .filter(|c| c.schema == SCHEMA)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        crate::settings::prime(file.config.as_ref());
+        file
     }
 
     /// The cache as the prompt path shows it: like [`Cache::read`] but without the servers'

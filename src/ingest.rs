@@ -7,7 +7,7 @@
 //! Commands get their reading (fetch, parse stdin, decode a message), call [`ingest`], and
 //! print. A new source is one more [`Arrival`].
 
-use crate::auth::claude_code::Account;
+use crate::auth::claude_code::AccountMemo;
 use crate::cache::{Cache, CacheFile, ExtensionReport};
 use crate::error::FetchError;
 use crate::render::prerender;
@@ -25,10 +25,11 @@ pub enum Arrival<'a> {
     Failed(&'a FetchError),
     /// The browser extension's answers (`quotaline native-host`).
     Extension(&'a extension::Message),
-    /// Claude Code's statusLine stdin, for the org of Claude Code's account.
+    /// Claude Code's statusLine stdin, for the org of Claude Code's account (as read from
+    /// `.claude.json`, kept so the next call need not read it again).
     Statusline {
         reading: &'a statusline::Reading,
-        account: Option<&'a Account>,
+        account: &'a AccountMemo,
     },
     /// No new reading (fresh already, backing off, or another process's refresh reused):
     /// only the prompt files are brought up to date, so a stale line's age keeps moving.
@@ -58,12 +59,22 @@ pub fn ingest(
     now: DateTime<Utc>,
 ) -> io::Result<(CacheFile, Verdict)> {
     if let Arrival::Nothing = arrival {
-        let file = cache.read();
-        let _ = prerender::write_all(cache, &file);
+        let mut file = cache.read();
+        // After an edit of config.toml, keep the new settings for the prompt path: the one
+        // write this arrival makes, and only then.
+        if file.config.as_ref() != Some(crate::settings::config()) {
+            file = cache.update(|c| {
+                c.config = Some(crate::settings::config().clone());
+                c.clone()
+            })?;
+        }
+        prerender::write_all(cache, &file)?;
         return Ok((file, Verdict::Nothing));
     }
     let (file, verdict) = cache.update(|c| {
         let verdict = fold(cache, c, arrival, now);
+        // The config as this process read it: the next prompt need not read the file.
+        c.config = Some(crate::settings::config().clone());
         (c.clone(), verdict)
     })?;
     // Every pre-rendered prompt line follows the cache just written, whoever wrote it.
@@ -120,8 +131,9 @@ fn fold(cache: &Cache, c: &mut CacheFile, arrival: Arrival, now: DateTime<Utc>) 
             verdict
         }
         Arrival::Statusline { reading, account } => {
+            c.claude_account = Some(account.clone());
             let mut snapshot = c.snapshot.take();
-            statusline::apply(&mut snapshot, reading, account, now);
+            statusline::apply(&mut snapshot, reading, account.account.as_ref(), now);
             if reading.version.is_some() {
                 c.claude_code_version = reading.version.clone();
             }

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod cache;
 pub mod cmd;
+pub mod config;
 pub mod error;
 pub mod history;
 pub mod ingest;

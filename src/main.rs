@@ -24,6 +24,17 @@ enum Command {
     NativeHost(NativeHostArgs),
     Statusline(StatuslineArgs),
     History(HistoryArgs),
+    Config(ConfigArgs),
+}
+
+/// The settings in force and where each came from (config.toml, environment, default); exit
+/// 1 when the config file has an error.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "config")]
+struct ConfigArgs {
+    /// print a complete, commented config.toml to start from
+    #[argh(switch)]
+    default: bool,
 }
 
 /// Print the one-line segment from the cache (never waits on the network; always exits 0).
@@ -58,6 +69,10 @@ struct RefreshArgs {
     /// fetch even when the cache is fresh (a backoff still binds)
     #[argh(switch)]
     force: bool,
+    /// fetch nothing: only re-render the shells' prompt files from the cache and config.toml
+    /// (the zsh, bash and fish snippets run it once after config.toml changed)
+    #[argh(switch)]
+    render_only: bool,
 }
 
 /// Print the snapshot as JSON (exit 1 when there is no data).
@@ -176,7 +191,7 @@ fn main() {
             warn: a.warn,
             crit: a.crit,
         }),
-        Some(Command::Refresh(a)) => cmd::refresh::run(a.force),
+        Some(Command::Refresh(a)) => cmd::refresh::run(a.force, a.render_only),
         Some(Command::Json(a)) => cmd::json::run(a.org),
         Some(Command::Status(_)) => cmd::status::run(),
         Some(Command::Check(a)) => cmd::check::run(a.max, a.eta, a.window, a.org),
@@ -190,6 +205,7 @@ fn main() {
         Some(Command::Doctor(_)) => cmd::doctor::run(),
         Some(Command::NativeHost(a)) => cmd::native_host::run(a.browser_args),
         Some(Command::Statusline(a)) => cmd::statusline::run(a.format),
+        Some(Command::Config(a)) => cmd::config::run(a.default),
     };
     std::process::exit(code);
 }

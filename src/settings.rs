@@ -1,13 +1,19 @@
 //! Settings, and the only reader of the process environment. Every command asks here, so a
-//! variable has one name, one rule for an empty value (empty or blank is unset) and one
+//! setting has one name, one rule for an empty value (empty or blank is unset), one default,
+//! and one order: a flag, then the environment, then `config.toml` (`config.rs`), then the
 //! default. Secrets (`QUOTALINE_COOKIE`, `QUOTALINE_SESSION_KEY`, `CLAUDE_CODE_OAUTH_TOKEN`)
 //! are read here too, but only handed to `auth`; nothing here prints them.
 
+use crate::config::{self, At, FileSettings, TargetSettings};
 use crate::render::markup::Target;
 use crate::render::Thresholds;
+use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
+use std::fmt;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// A variable's value, unless it is unset, empty or blank.
 fn var(name: &str) -> Option<String> {
@@ -21,25 +27,255 @@ fn var_path(name: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// Seconds a snapshot counts as fresh (`QUOTALINE_TTL`, default 60, at least 30: the
+/// Where a setting's value came from, for `quotaline config`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Origin {
+    Default,
+    /// The config file, at this line.
+    File(usize),
+    Env(&'static str),
+    Flag,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Default => f.write_str("default"),
+            Origin::File(line) => write!(f, "config.toml:{line}"),
+            Origin::Env(name) => write!(f, "env {name}"),
+            Origin::Flag => f.write_str("flag"),
+        }
+    }
+}
+
+/// A value and where it came from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Setting<T> {
+    pub value: T,
+    pub origin: Origin,
+}
+
+/// Who a rendered line is for. The shells' prompt files (and the extension's popup line) are
+/// written by whichever process ingested last (tmux, waybar, the browser's host, Claude
+/// Code), so they follow the config file only: the writer's environment must not leak into a
+/// line every surface shares. A command printing its own line honours its flags and
+/// environment too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Process,
+    Shared,
+}
+
+/// The config file as in force: where it is, which version of it (so the prompt path can tell
+/// it did not change without reading it), the settings (the last good ones when the file has
+/// an error), the error and the warnings. Kept in the cache (`CacheFile::config`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Loaded {
+    pub path: Option<PathBuf>,
+    /// `None` when there is no file.
+    pub id: Option<FileId>,
+    #[serde(default)]
+    pub file: FileSettings,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A file's identity: a changed file has another inode (an editor's rename), size or mtime.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+}
+
+impl FileId {
+    /// One `stat`; `None` when there is nothing there.
+    pub fn of(path: &Path) -> Option<FileId> {
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+        })
+    }
+}
+
+/// A config file larger than this is not one.
+const MAX_CONFIG: u64 = 256 * 1024;
+
+/// `$QUOTALINE_CONFIG`, else `$XDG_CONFIG_HOME/quotaline/config.toml`, else
+/// `~/.config/quotaline/config.toml`.
+pub fn config_path() -> Option<PathBuf> {
+    var_path("QUOTALINE_CONFIG").or_else(|| Some(config_home()?.join("quotaline/config.toml")))
+}
+
+impl Loaded {
+    /// Reads and checks the file at `path`; on an error, `last_good` stays in force.
+    fn read(path: Option<PathBuf>, last_good: Option<&FileSettings>) -> Loaded {
+        let id = path.as_deref().and_then(FileId::of);
+        let mut loaded = Loaded {
+            path: path.clone(),
+            id: id.clone(),
+            ..Loaded::default()
+        };
+        let (Some(path), Some(_)) = (path, id) else {
+            return loaded;
+        };
+        let text = match std::fs::metadata(&path) {
+            Ok(m) if !m.is_file() => Err("not a regular file".to_string()),
+            Ok(m) if m.len() > MAX_CONFIG => Err(format!(
+                "{} bytes: a config file is at most {MAX_CONFIG}",
+                m.len()
+            )),
+            _ => std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_string())),
+        };
+        let parsed = match text {
+            Ok(text) => config::parse(&text),
+            Err(why) => {
+                loaded.error = Some(format!("{}: {why}", path.display()));
+                loaded.file = last_good.cloned().unwrap_or_default();
+                return loaded;
+            }
+        };
+        loaded.warnings = parsed.warnings.iter().map(|w| w.display(&path)).collect();
+        match parsed.settings {
+            Ok(file) => loaded.file = file,
+            Err(problem) => {
+                loaded.error = Some(problem.display(&path));
+                loaded.file = last_good.cloned().unwrap_or_default();
+            }
+        }
+        loaded
+    }
+}
+
+static CONFIG: OnceLock<Loaded> = OnceLock::new();
+
+/// Hands the config kept in the cache to this process: when the file is the same version
+/// (one `stat`), it is used as it is and the file is not read; otherwise the file is read
+/// now, with the cached settings as the last good ones. The first read of the cache calls
+/// this, so the prompt path parses TOML only after an edit.
+pub fn prime(kept: Option<&Loaded>) {
+    CONFIG.get_or_init(|| {
+        let path = config_path();
+        match kept {
+            Some(k) if k.path == path && k.id == path.as_deref().and_then(FileId::of) => k.clone(),
+            _ => Loaded::read(path, kept.map(|k| &k.file)),
+        }
+    });
+}
+
+/// The config in force (read now if nothing primed it).
+pub fn config() -> &'static Loaded {
+    CONFIG.get_or_init(|| Loaded::read(config_path(), None))
+}
+
+/// The first of: a flag, an environment variable, the file, the default.
+fn pick<T>(
+    flag: Option<T>,
+    env: Option<(&'static str, Option<T>)>,
+    file: Option<(T, usize)>,
+    default: T,
+) -> Setting<T> {
+    if let Some(value) = flag {
+        return Setting {
+            value,
+            origin: Origin::Flag,
+        };
+    }
+    if let Some((name, Some(value))) = env {
+        return Setting {
+            value,
+            origin: Origin::Env(name),
+        };
+    }
+    match file {
+        Some((value, line)) => Setting {
+            value,
+            origin: Origin::File(line),
+        },
+        None => Setting {
+            value: default,
+            origin: Origin::Default,
+        },
+    }
+}
+
+/// An environment variable for `pick`, unless the scope is shared.
+fn env_for<T>(
+    scope: Scope,
+    name: &'static str,
+    parse: impl FnOnce(String) -> Option<T>,
+) -> Option<(&'static str, Option<T>)> {
+    (scope == Scope::Process).then(|| (name, var(name).and_then(parse)))
+}
+
+fn file_at<T: Clone>(at: &Option<At<T>>) -> Option<(T, usize)> {
+    at.as_ref().map(|a| (a.value.clone(), a.line))
+}
+
+fn target_file(target: Option<Target>) -> Option<&'static TargetSettings> {
+    config().file.target.get(target?.name())
+}
+
+/// Seconds a snapshot counts as fresh (`QUOTALINE_TTL`, `ttl`, default 60, at least 30: the
 /// server's numbers move slowly and polling faster only invites rate limits).
+pub fn ttl_setting() -> Setting<i64> {
+    let mut s = pick(
+        None,
+        env_for(Scope::Process, "QUOTALINE_TTL", |v| v.trim().parse().ok()),
+        file_at(&config().file.ttl),
+        60,
+    );
+    s.value = s.value.max(30);
+    s
+}
+
 pub fn ttl() -> i64 {
-    var("QUOTALINE_TTL")
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .unwrap_or(60)
-        .max(30)
+    ttl_setting().value
 }
 
-/// The org a line shows: `--org`, else `QUOTALINE_ORG`, else the active one.
+/// The org a line shows: `--org`, `QUOTALINE_ORG`, `org`, else the active one.
+pub fn org_setting(flag: Option<String>, scope: Scope) -> Setting<Option<String>> {
+    let clean = |v: String| Some(v.trim().to_string()).filter(|v| !v.is_empty());
+    pick(
+        flag.and_then(clean).map(Some),
+        env_for(scope, "QUOTALINE_ORG", |v| clean(v).map(Some)),
+        file_at(&config().file.org).and_then(|(v, l)| Some((Some(clean(v)?), l))),
+        None,
+    )
+}
+
 pub fn org(flag: Option<String>) -> Option<String> {
-    flag.filter(|f| !f.trim().is_empty())
-        .or_else(|| var("QUOTALINE_ORG"))
-        .map(|o| o.trim().to_string())
+    org_setting(flag, Scope::Process).value
 }
 
-/// `--format`, else `QUOTALINE_FORMAT`.
-pub fn format(flag: Option<String>) -> Option<String> {
-    flag.or_else(|| var("QUOTALINE_FORMAT"))
+/// The line's template: `--format`, `QUOTALINE_FORMAT`, `[target.X] format`, `format`;
+/// `None` is the built-in default.
+pub fn format_setting(
+    target: Option<Target>,
+    flag: Option<String>,
+    scope: Scope,
+) -> Setting<Option<String>> {
+    let file = target_file(target)
+        .and_then(|t| file_at(&t.format))
+        .or_else(|| file_at(&config().file.format));
+    pick(
+        flag.map(Some),
+        env_for(scope, "QUOTALINE_FORMAT", |v| Some(Some(v))),
+        file.map(|(v, l)| (Some(v), l)),
+        None,
+    )
+}
+
+pub fn format(target: Option<Target>, flag: Option<String>, scope: Scope) -> Option<String> {
+    format_setting(target, flag, scope).value
 }
 
 /// `--target`, else `QUOTALINE_TARGET`, else ANSI colour on a terminal and plain text
@@ -55,37 +291,123 @@ pub fn target(flag: Option<String>) -> Result<Target, String> {
     }
 }
 
-/// Colour unless `NO_COLOR` is set to anything non-empty (no-color.org).
-pub fn color() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+/// Colour unless `NO_COLOR` is set to anything non-empty (no-color.org), or `color = false`
+/// (for the target, or for all).
+pub fn color_setting(target: Option<Target>, scope: Scope) -> Setting<bool> {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let file = target_file(target)
+        .and_then(|t| file_at(&t.color))
+        .or_else(|| file_at(&config().file.color));
+    pick(
+        None,
+        (scope == Scope::Process).then_some(("NO_COLOR", no_color.then_some(false))),
+        file,
+        true,
+    )
 }
 
-/// `--warn` / `--crit`, else `QUOTALINE_WARN` / `QUOTALINE_CRIT`, else 75 / 90. The
-/// variables matter for pre-rendered prompt lines, which a background refresh renders.
-pub fn thresholds(warn: Option<f64>, crit: Option<f64>) -> Thresholds {
-    let pick = |flag: Option<f64>, name: &str, default: f64| {
-        flag.or_else(|| var(name).and_then(|v| v.trim().parse().ok()))
-            .filter(|v: &f64| v.is_finite())
-            .unwrap_or(default)
-    };
+pub fn color(target: Option<Target>, scope: Scope) -> bool {
+    color_setting(target, scope).value
+}
+
+/// `--warn` / `--crit`, `QUOTALINE_WARN` / `QUOTALINE_CRIT`, `[target.X]`, the file, else
+/// 75 / 90.
+pub fn threshold_settings(
+    target: Option<Target>,
+    warn: Option<f64>,
+    crit: Option<f64>,
+    scope: Scope,
+) -> (Setting<f64>, Setting<f64>) {
+    let number = |v: String| v.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+    let t = target_file(target);
+    let f = &config().file;
     let defaults = Thresholds::default();
+    (
+        pick(
+            warn.filter(|v| v.is_finite()),
+            env_for(scope, "QUOTALINE_WARN", number),
+            t.and_then(|t| file_at(&t.warn))
+                .or_else(|| file_at(&f.warn)),
+            defaults.warn,
+        ),
+        pick(
+            crit.filter(|v| v.is_finite()),
+            env_for(scope, "QUOTALINE_CRIT", number),
+            t.and_then(|t| file_at(&t.crit))
+                .or_else(|| file_at(&f.crit)),
+            defaults.crit,
+        ),
+    )
+}
+
+pub fn thresholds(
+    target: Option<Target>,
+    warn: Option<f64>,
+    crit: Option<f64>,
+    scope: Scope,
+) -> Thresholds {
+    let (warn, crit) = threshold_settings(target, warn, crit, scope);
     Thresholds {
-        warn: pick(warn, "QUOTALINE_WARN", defaults.warn),
-        crit: pick(crit, "QUOTALINE_CRIT", defaults.crit),
+        warn: warn.value,
+        crit: crit.value,
     }
 }
 
-/// `QUOTALINE_SOURCES` as written (`source::sources` checks the names).
-pub fn sources() -> Option<String> {
-    var("QUOTALINE_SOURCES")
+/// The sources a refresh tries, in order: `QUOTALINE_SOURCES` (checked here: a typo must not
+/// silently drop a source), `sources`, else claude.ai then OAuth.
+pub fn sources_setting() -> Result<Setting<Vec<String>>, String> {
+    let env = match var("QUOTALINE_SOURCES") {
+        Some(v) => {
+            let names: Vec<String> = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            if let Some(bad) = names
+                .iter()
+                .find(|n| !config::KNOWN_SOURCES.contains(&n.as_str()))
+            {
+                return Err(format!(
+                    "QUOTALINE_SOURCES: unknown source `{}` (known: {})",
+                    bad.escape_debug(),
+                    config::KNOWN_SOURCES.join(", ")
+                ));
+            }
+            if names.is_empty() {
+                return Err("QUOTALINE_SOURCES names no source".into());
+            }
+            Some(names)
+        }
+        None => None,
+    };
+    let default = config::KNOWN_SOURCES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    Ok(pick(
+        None,
+        Some(("QUOTALINE_SOURCES", env)),
+        file_at(&config().file.sources),
+        default,
+    ))
 }
 
-/// Per-request timeout in seconds (`QUOTALINE_TIMEOUT`, default 10, 1 to 60).
+/// Per-request timeout in seconds (`QUOTALINE_TIMEOUT`, `timeout`, default 10, 1 to 60).
+pub fn timeout_setting() -> Setting<u64> {
+    let mut s = pick(
+        None,
+        env_for(Scope::Process, "QUOTALINE_TIMEOUT", |v| {
+            v.trim().parse().ok()
+        }),
+        file_at(&config().file.timeout).map(|(v, l)| (v.max(0) as u64, l)),
+        10,
+    );
+    s.value = s.value.clamp(1, 60);
+    s
+}
+
 pub fn timeout_secs() -> u64 {
-    var("QUOTALINE_TIMEOUT")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(10)
-        .clamp(1, 60)
+    timeout_setting().value
 }
 
 /// A base URL override and the variable it came from: `QUOTALINE_CLAUDE_AI_URL`.
@@ -106,9 +428,20 @@ pub fn anthropic_api_url() -> (&'static str, String) {
     )
 }
 
-/// The browser profile `QUOTALINE_BROWSER` pins ("chrome", "brave:Profile 2", ...).
+/// The browser profile pinned by `QUOTALINE_BROWSER` or `browser` ("chrome",
+/// "brave:Profile 2", ...).
+pub fn browser_setting() -> Setting<Option<String>> {
+    let clean = |v: String| Some(v.trim().to_string()).filter(|v| !v.is_empty());
+    pick(
+        None,
+        env_for(Scope::Process, "QUOTALINE_BROWSER", |v| clean(v).map(Some)),
+        file_at(&config().file.browser).and_then(|(v, l)| Some((Some(clean(v)?), l))),
+        None,
+    )
+}
+
 pub fn browser_pin() -> Option<String> {
-    var("QUOTALINE_BROWSER").map(|v| v.trim().to_string())
+    browser_setting().value
 }
 
 /// `$QUOTALINE_CACHE_DIR`, else `$XDG_CACHE_HOME/quotaline`, else `~/.cache/quotaline`.

@@ -3,10 +3,10 @@
 //! rotate, and refreshing behind Claude Code's back would log the user out of Claude Code.
 
 use crate::error::{ErrorKind, FetchError};
-use crate::settings::{self, Secret};
+use crate::settings::{self, FileId, Secret};
 use crate::snapshot::plan_from_tier;
 use chrono::{DateTime, TimeZone, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 use std::path::PathBuf;
@@ -262,7 +262,7 @@ pub fn token(now: DateTime<Utc>) -> Result<OauthToken, FetchError> {
 /// `oauthAccount` from Claude Code's `.claude.json`: which account and org it is logged in
 /// to. It maps Claude Code's numbers (OAuth or statusLine stdin) to an org without any
 /// request.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Account {
     pub org_uuid: String,
     pub org_name: Option<String>,
@@ -302,19 +302,51 @@ fn claude_json_files() -> Vec<PathBuf> {
 
 /// Claude Code's account, if `.claude.json` names one with an org.
 pub fn account() -> Option<Account> {
-    claude_json_files().into_iter().find_map(|path| {
-        let bytes = std::fs::read(path).ok()?;
-        let doc: ClaudeJson = serde_json::from_slice(&bytes).ok()?;
-        let a = doc.oauth_account?;
-        Some(Account {
-            org_uuid: a.organization_uuid.filter(|u| !u.is_empty())?,
-            org_name: a.organization_name,
-            email: a.email_address,
-            plan: a
-                .organization_rate_limit_tier
-                .as_deref()
-                .and_then(plan_from_tier),
+    claude_json_files()
+        .into_iter()
+        .find_map(|path| read_account(&path))
+}
+
+/// The account as last read from `.claude.json`, and which versions of the files it was read
+/// from. Claude Code's file is often megabytes of project history: the status line reads it
+/// again only when one of them changed (`stat` each), so its cost does not grow with it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccountMemo {
+    files: Vec<(PathBuf, Option<FileId>)>,
+    pub account: Option<Account>,
+}
+
+/// [`account`], from `kept` when no candidate file changed since; the memo to keep next.
+pub fn account_cached(kept: Option<&AccountMemo>) -> AccountMemo {
+    let files: Vec<(PathBuf, Option<FileId>)> = claude_json_files()
+        .into_iter()
+        .map(|p| {
+            let id = FileId::of(&p);
+            (p, id)
         })
+        .collect();
+    if let Some(k) = kept.filter(|k| k.files == files) {
+        return k.clone();
+    }
+    let account = files
+        .iter()
+        .filter(|(_, id)| id.is_some())
+        .find_map(|(p, _)| read_account(p));
+    AccountMemo { files, account }
+}
+
+fn read_account(path: &std::path::Path) -> Option<Account> {
+    let bytes = std::fs::read(path).ok()?;
+    let doc: ClaudeJson = serde_json::from_slice(&bytes).ok()?;
+    let a = doc.oauth_account?;
+    Some(Account {
+        org_uuid: a.organization_uuid.filter(|u| !u.is_empty())?,
+        org_name: a.organization_name,
+        email: a.email_address,
+        plan: a
+            .organization_rate_limit_tier
+            .as_deref()
+            .and_then(plan_from_tier),
     })
 }
 

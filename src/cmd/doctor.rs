@@ -5,7 +5,7 @@
 use crate::auth::{self, browser};
 use crate::cache::Cache;
 use crate::redact::fingerprint;
-use crate::render::report::extension_report;
+use crate::render::report::{config_report, extension_report};
 use crate::settings::{self, Secret};
 use chrono::Utc;
 use std::fmt::Write;
@@ -21,7 +21,20 @@ fn secret_line(out: &mut String, secret: Secret) {
 
 pub fn report() -> (String, bool) {
     let mut out = String::new();
+    // Read first: the cache carries the config's last good settings.
+    let cache = Cache::locate();
+    let file = cache.read();
     let _ = writeln!(out, "quotaline {} doctor\n", env!("CARGO_PKG_VERSION"));
+    let config = settings::config();
+    let state = match (&config.path, &config.id, &config.error) {
+        (None, _, _) => "none (no HOME or XDG_CONFIG_HOME)".to_string(),
+        (Some(p), None, _) => format!("{} (absent: defaults)", p.display()),
+        (Some(p), Some(_), None) => format!("{} (ok)", p.display()),
+        (Some(p), Some(_), Some(_)) => format!("{} (HAS AN ERROR)", p.display()),
+    };
+    let _ = writeln!(out, "config: {state}");
+    out.push_str(&config_report());
+    out.push('\n');
     let _ = writeln!(out, "explicit credentials");
     secret_line(&mut out, Secret::Cookie);
     secret_line(&mut out, Secret::SessionKey);
@@ -124,8 +137,6 @@ pub fn report() -> (String, bool) {
     let next = next.unwrap_or_else(|| format!("nothing ({})", why_not.join("; ")));
     let _ = writeln!(out, "\nnext refresh uses: {next}");
 
-    let cache = Cache::locate();
-    let file = cache.read();
     let now = Utc::now();
     let _ = writeln!(out, "cache: {}", cache.path().display());
     let last = match (&file.snapshot, &file.state.error) {

@@ -8,7 +8,7 @@
 use crate::cache::{Cache, CacheFile};
 use crate::ingest::{self, Arrival, Verdict};
 use crate::render::{self, Line, Severity};
-use crate::settings;
+use crate::settings::{self, Scope};
 use crate::source::extension::{Message, MAX_MESSAGE};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -32,13 +32,17 @@ pub fn handle(cache: &Cache, bytes: &[u8], now: DateTime<Utc>) -> Value {
 /// The `ok` reply: the segment line and the worst window, so the extension's badge shows
 /// what the prompt shows without parsing anything itself.
 fn summary(file: &CacheFile, now: DateTime<Utc>) -> Value {
-    let org = settings::org(None);
-    let thresholds = settings::thresholds(None, None);
+    // The popup shows what every surface shows: the config file's settings, not this
+    // process's environment (the browser started it).
+    let target = Some(render::markup::Target::Plain);
+    let org = settings::org_setting(None, Scope::Shared).value;
+    let format = settings::format(target, None, Scope::Shared);
+    let thresholds = settings::thresholds(target, None, None, Scope::Shared);
     let line = render::markup::markup(
         &Line {
             cache: file,
             org: org.as_deref(),
-            format: None,
+            format: format.as_deref(),
             now,
             thresholds,
         }

@@ -7,7 +7,7 @@ use crate::cache::Cache;
 use crate::refresh;
 use crate::render::markup::{self, Target};
 use crate::render::{report, Line};
-use crate::settings;
+use crate::settings::{self, Scope};
 use chrono::Utc;
 use std::io::Write;
 
@@ -34,20 +34,21 @@ pub fn run(opts: Options) -> i32 {
         let _ = refresh::refresh(&cache, false);
     }
     let now = Utc::now();
+    // Read before any setting: the cache carries the parsed config file.
     let file = cache.read_for_display();
     let org = settings::org(opts.org);
-    let format = settings::format(opts.format);
+    let format = settings::format(Some(target), opts.format, Scope::Process);
     let line = Line {
         cache: &file,
         org: org.as_deref(),
         format: format.as_deref(),
         now,
-        thresholds: settings::thresholds(opts.warn, opts.crit),
+        thresholds: settings::thresholds(Some(target), opts.warn, opts.crit, Scope::Process),
     };
     let spans = line.spans();
     let text = match target {
         Target::Waybar => markup::waybar(&line, &spans, &report::report(&file, now)),
-        t => markup::markup(&spans, t, settings::color()),
+        t => markup::markup(&spans, t, settings::color(Some(t), Scope::Process)),
     };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");

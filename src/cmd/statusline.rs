@@ -7,8 +7,9 @@ use crate::auth::claude_code;
 use crate::cache::{Cache, CacheFile};
 use crate::ingest::{self, Arrival};
 use crate::refresh;
+use crate::render::markup::Target;
 use crate::render::{self, Line};
-use crate::settings;
+use crate::settings::{self, Scope};
 use crate::source::statusline::{self, Reading};
 use chrono::Utc;
 use std::io::{Read, Write};
@@ -27,15 +28,20 @@ pub fn run(format: Option<String>) -> i32 {
     let reading = statusline::parse(&input);
     let cache = Cache::locate();
     let now = Utc::now();
-    let account = claude_code::account();
     // Only shown, never written back: `ingest` reads the whole cache itself.
     let mut file = cache.read_for_display();
+    let memo = claude_code::account_cached(file.claude_account.as_ref());
+    let account = memo.account.clone();
 
     let version_news = reading.version.is_some() && reading.version != file.claude_code_version;
-    if statusline::worth_writing(&file.snapshot, &reading, account.as_ref(), now) || version_news {
+    let account_news = file.claude_account.as_ref() != Some(&memo);
+    if statusline::worth_writing(&file.snapshot, &reading, account.as_ref(), now)
+        || version_news
+        || account_news
+    {
         let arrival = Arrival::Statusline {
             reading: &reading,
-            account: account.as_ref(),
+            account: &memo,
         };
         match ingest::ingest(&cache, arrival, now) {
             Ok((written, _)) => file = written,
@@ -70,19 +76,20 @@ fn print_line(
         None => None,
     };
     let org = pinned.or(claude_code_org);
-    let format = settings::format(format);
+    // Claude Code shows ANSI colour from a pipe, so no terminal check here.
+    let target = Some(Target::Ansi);
+    let format = settings::format(target, format, Scope::Process);
     let line = Line {
         cache: file,
         org: org.as_deref(),
         format: format.as_deref(),
         now: Utc::now(),
-        thresholds: settings::thresholds(None, None),
+        thresholds: settings::thresholds(target, None, None, Scope::Process),
     };
-    // Claude Code shows ANSI colour from a pipe, so no terminal check here.
     let text = render::markup::markup(
         &line.spans(),
-        render::markup::Target::Ansi,
-        settings::color(),
+        Target::Ansi,
+        settings::color(target, Scope::Process),
     );
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");

@@ -120,6 +120,10 @@ impl Line<'_> {
                 Severity::Stale,
             ));
         }
+        // The line still follows the last good settings; `quotaline config` says what is wrong.
+        if crate::settings::config().error.is_some() {
+            spans.push(Span::colored(" · config error".into(), Severity::Error));
+        }
         spans
     }
 }

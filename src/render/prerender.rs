@@ -16,7 +16,7 @@
 use super::markup::{markup, Target};
 use super::Line;
 use crate::cache::{write_atomic, Cache, CacheFile};
-use crate::settings;
+use crate::settings::{self, Scope};
 use chrono::{DateTime, Duration, Utc};
 use std::io;
 use std::path::PathBuf;
@@ -47,25 +47,25 @@ pub fn due(file: &CacheFile, org: Option<&str>, now: DateTime<Utc>) -> DateTime<
 }
 
 /// Renders the line for every shell in `SHELLS` from `file` (the cache as just written) and
-/// replaces each file atomically (0600). The line follows the environment of the calling
-/// process: `QUOTALINE_FORMAT`, `QUOTALINE_ORG`, `QUOTALINE_WARN`, `QUOTALINE_CRIT`,
-/// `NO_COLOR`.
+/// replaces each file atomically (0600). The line follows the config file only (`[target.zsh]`
+/// and so on, then the top level), never the writer's environment: whichever process
+/// ingested last, every shell sees the same line (`Scope::Shared`).
 pub fn write_all(cache: &Cache, file: &CacheFile) -> io::Result<()> {
     cache.ensure_dir()?;
     let now = Utc::now();
-    let org = settings::org(None);
-    let format = settings::format(None);
-    let line = Line {
-        cache: file,
-        org: org.as_deref(),
-        format: format.as_deref(),
-        now,
-        thresholds: settings::thresholds(None, None),
-    };
-    let spans = line.spans();
+    let org = settings::org_setting(None, Scope::Shared).value;
     let due = due(file, org.as_deref(), now).timestamp();
     for shell in SHELLS {
-        let text = markup(&spans, shell, settings::color());
+        let target = Some(shell);
+        let format = settings::format(target, None, Scope::Shared);
+        let line = Line {
+            cache: file,
+            org: org.as_deref(),
+            format: format.as_deref(),
+            now,
+            thresholds: settings::thresholds(target, None, None, Scope::Shared),
+        };
+        let text = markup(&line.spans(), shell, settings::color(target, Scope::Shared));
         write_atomic(&path(cache, shell), format!("{due}\n{text}\n").as_bytes())?;
     }
     Ok(())

@@ -165,6 +165,23 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> String {
     if let Some(line) = extension_report(file, now) {
         let _ = writeln!(out, "browser extension: {line}");
     }
+    out.push_str(&config_report());
+    out
+}
+
+/// The config file's error and warnings, one line each; nothing when all is well.
+pub fn config_report() -> String {
+    let config = settings::config();
+    let mut out = String::new();
+    if let Some(e) = &config.error {
+        let _ = writeln!(
+            out,
+            "config error: {e} (the last good settings stay in force)"
+        );
+    }
+    for w in &config.warnings {
+        let _ = writeln!(out, "config warning: {w}");
+    }
     out
 }
 

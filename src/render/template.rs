@@ -47,6 +47,60 @@ fn parse_until(chars: &mut std::iter::Peekable<std::str::Chars>, in_group: bool)
     nodes
 }
 
+/// Checks a format before it is saved as a setting: every `(` closed, every `{` closed, and
+/// every placeholder a name (lowercase letters, digits, `_`: `5h`, `opus`, `seven_day_eta`).
+/// Window names are open-ended (the server adds models), so a well-formed unknown name is
+/// not an error: it shows as missing.
+pub fn check(format: &str) -> Result<(), String> {
+    let mut open_groups = Vec::new();
+    let mut chars = format.chars().enumerate();
+    while let Some((i, c)) = chars.next() {
+        let column = i + 1;
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '{' => {
+                let name: String = chars
+                    .by_ref()
+                    .map(|(_, c)| c)
+                    .take_while(|&c| c != '}')
+                    .collect();
+                let closed = format.chars().nth(i + 1 + name.chars().count()) == Some('}');
+                if !closed {
+                    return Err(format!(
+                        "unbalanced {{ }}: the placeholder at character {column} is never closed"
+                    ));
+                }
+                let name = name.trim();
+                let known = !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+                if !known {
+                    return Err(format!(
+                        "unknown placeholder {{{name}}} at character {column} (e.g. {{5h}}, {{7d}}, {{opus}}, {{reset}})"
+                    ));
+                }
+            }
+            '(' => open_groups.push(column),
+            // Every `)` closes the innermost group; one with none open is the error.
+            ')' if open_groups.pop().is_none() => {
+                return Err(format!(
+                    "unbalanced ( ): the `)` at character {column} closes no group (write \\) for a literal one)"
+                ));
+            }
+            _ => {}
+        }
+    }
+    match open_groups.last() {
+        Some(column) => Err(format!(
+            "unbalanced ( ): the group opened at character {column} is never closed"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Renders `format`, asking `lookup` for each placeholder's spans.
 pub fn render(format: &str, lookup: &dyn Fn(&str) -> Option<Vec<Span>>) -> Vec<Span> {
     let mut out = Vec::new();

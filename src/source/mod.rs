@@ -10,29 +10,11 @@ pub mod statusline;
 use crate::error::{ErrorKind, FetchError};
 use crate::snapshot::{part, Snapshot};
 
-/// The sources a refresh may use, in order (`QUOTALINE_SOURCES`).
-pub const DEFAULT_SOURCES: &str = "claude.ai,oauth";
-const KNOWN: &[&str] = &[claude_ai::SOURCE, oauth::SOURCE];
-
-/// `QUOTALINE_SOURCES`, checked before any request: a typo must not silently drop a source.
+/// The sources to try, in order (`settings::sources_setting`), checked before any request.
 pub fn sources() -> Result<Vec<String>, FetchError> {
-    let value = crate::settings::sources().unwrap_or_else(|| DEFAULT_SOURCES.to_string());
-    let names: Vec<String> = value
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect();
-    if let Some(bad) = names.iter().find(|n| !KNOWN.contains(&n.as_str())) {
-        return Err(FetchError::new(
-            ErrorKind::Config,
-            format!(
-                "QUOTALINE_SOURCES: unknown source `{}` (known: {})",
-                http::printable(bad),
-                KNOWN.join(", ")
-            ),
-        ));
-    }
-    Ok(names)
+    crate::settings::sources_setting()
+        .map(|s| s.value)
+        .map_err(|e| FetchError::new(ErrorKind::Config, e))
 }
 
 /// Failures that say "this source cannot answer here", not "stop asking": the next source
@@ -71,7 +53,7 @@ pub fn fetch(
     if failed.is_empty() {
         return Err(FetchError::new(
             ErrorKind::Config,
-            "QUOTALINE_SOURCES names no source",
+            "no source to fetch from",
         ));
     }
     Err(combined(failed))
@@ -149,4 +131,15 @@ pub fn merge(previous: Option<&Snapshot>, mut new: Snapshot, complete_org_list: 
         new.active_org = previous.active_org.clone();
     }
     new
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_settings_know_every_source() {
+        assert_eq!(
+            crate::config::KNOWN_SOURCES,
+            [super::claude_ai::SOURCE, super::oauth::SOURCE]
+        );
+    }
 }

@@ -135,3 +135,55 @@ fn stale_segment_itself_makes_no_network_syscall_and_leaves_the_fetch_to_its_chi
         std::time::Duration::from_secs(10)
     ));
 }
+
+/// With a config.toml, the prompt path reads it only after an edit: the settings parsed at
+/// the last ingest live in the cache, and one `stat` tells the file did not change.
+#[test]
+fn segment_with_a_config_file_does_not_open_it_until_it_changes() {
+    let (_server, env) = fresh_cache_env();
+    let conf = env.config("format = \"{5h}\"\n");
+    // An ingest keeps the parsed file in the cache.
+    assert_eq!(ql(&env, &["refresh", "--render-only"]).0, 0);
+    let name = conf.to_str().unwrap().to_string();
+    let trace = strace(&env, false, "openat", &["segment"]);
+    assert!(!opened(&trace).contains(&name), "{trace}");
+    let (_, out, _) = ql(&env, &["segment"]);
+    assert_eq!(out, "23%\n");
+
+    env.config("format = \"{7d} \"\n");
+    let trace = strace(&env, false, "openat", &["segment"]);
+    assert!(opened(&trace).contains(&name), "an edit is read: {trace}");
+}
+
+/// Claude Code's `.claude.json` is often megabytes of project history: the status line reads
+/// it again only when it changed, so its cost does not grow with the file.
+#[test]
+fn statusline_reads_a_large_claude_json_only_after_it_changed() {
+    let (_server, env) = fresh_cache_env();
+    let path = env.home.path().join(".claude.json");
+    let projects: String = (0..20_000)
+        .map(|i| {
+            format!(
+                "\"/home/dev/project-{i}\": {{\"history\": [\"{}\"]}},",
+                "x".repeat(200)
+            )
+        })
+        .collect();
+    let account = format!(
+        "{{\"projects\": {{{} \"last\": {{}}}}, \"oauthAccount\": {{\"organizationUuid\": \"{}\", \
+         \"organizationName\": \"Big\"}}}}",
+        projects,
+        crate::common::ORG_IDS[0]
+    );
+    std::fs::write(&path, &account).unwrap();
+    assert!(account.len() > 4_000_000);
+    let name = path.to_str().unwrap().to_string();
+    let first = strace(&env, false, "openat", &["statusline"]);
+    assert!(opened(&first).contains(&name), "{first}");
+    let second = strace(&env, false, "openat", &["statusline"]);
+    assert!(!opened(&second).contains(&name), "{second}");
+    // Changed: read again.
+    std::fs::write(&path, account.replace("\"Big\"", "\"Bigger\"")).unwrap();
+    let third = strace(&env, false, "openat", &["statusline"]);
+    assert!(opened(&third).contains(&name), "{third}");
+}

@@ -5,6 +5,7 @@ mod bars;
 mod browsers;
 mod claude_code;
 mod common;
+mod config;
 mod core;
 mod extension_browser;
 mod history;

@@ -286,3 +286,38 @@ fn interactive_fish_shows_the_line_and_refreshes_silently_in_the_background() {
         "function fish_prompt; printf '> '; end; ",
     );
 }
+
+/// Each shell's prompt after config.toml was edited (made newer than the prompt file): the
+/// very next prompt follows the file, and the one after reads the re-rendered file alone.
+#[test]
+fn an_edited_config_shows_at_the_next_prompt_in_every_shell() {
+    let (_server, env) = refreshed();
+    let conf = env.config("format = \"{5h}/{7d}\"\n");
+    // The edit comes after the prompt files were written.
+    let later = std::time::SystemTime::now() + Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&conf)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let plain = |s: &str| strip_sgr(s).replace(['\x01', '\x02'], "");
+
+    let snip = snippet(&env, "zsh");
+    let out = zsh(
+        &env,
+        "source $1; __quotaline_precmd; print -Pn -- \"$RPROMPT\"",
+        &snip,
+    );
+    assert_eq!(plain(&out), "23%/64%");
+    let snip = snippet(&env, "bash");
+    let out = bash(
+        &env,
+        "PS1='> '; source \"$1\"; __quotaline_prompt; printf '%s' \"${PS1@P}\"",
+        &snip,
+    );
+    assert_eq!(plain(&out), "23%/64% > ");
+    let snip = snippet(&env, "fish");
+    let out = fish(&env, "source $argv[1]; fish_right_prompt", &snip);
+    assert_eq!(plain(&out), "23%/64%");
+}

@@ -514,6 +514,15 @@ impl TestEnv {
         env
     }
 
+    /// Writes `config.toml` where quotaline looks for it (`$XDG_CONFIG_HOME/quotaline`).
+    pub fn config(&self, text: &str) -> PathBuf {
+        let dir = self.home.path().join(".config/quotaline");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("config.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
     /// Sets (or replaces) a variable.
     pub fn set(&mut self, k: &str, v: &str) -> &mut Self {
         self.vars.retain(|(name, _)| name != k);

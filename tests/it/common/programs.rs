@@ -98,8 +98,9 @@ pub fn refreshed_nasty() -> (FakeServer, TestEnv) {
             Reply::json(200, &usage.to_string()),
         );
     }
-    let mut env = env_for(&server);
-    env.set("QUOTALINE_FORMAT", "{models}");
+    let env = env_for(&server);
+    // The prompt files every shell reads follow config.toml (whoever refreshes).
+    env.config("format = \"{models}\"\n");
     let (code, _, err) = ql(&env, &["refresh"]);
     assert_eq!(code, 0, "refresh failed: {err}");
     (server, env)

@@ -1,0 +1,140 @@
+//! `quotaline config [--default]`: the settings in force and where each came from (a flag
+//! is per command, so only the environment, the file and the defaults show here), or a
+//! complete commented file to start from. Exit 1 when the file has an error.
+
+use crate::cache::Cache;
+use crate::config::DEFAULT_FILE;
+use crate::render::markup::Target;
+use crate::render::text::short_duration;
+use crate::settings::{self, Origin, Scope, Setting};
+use std::fmt::Write;
+
+fn row<T>(out: &mut String, key: &str, setting: &Setting<T>, shown: String) {
+    let _ = writeln!(out, "{key:<10} {shown:<46} {}", setting.origin);
+}
+
+fn quoted(value: &Option<String>, none: &str) -> String {
+    match value {
+        Some(v) => format!("{v:?}"),
+        None => none.to_string(),
+    }
+}
+
+pub fn run(default: bool) -> i32 {
+    if default {
+        super::out(DEFAULT_FILE);
+        return 0;
+    }
+    // Read first: the cache carries the last good settings, in force while the file has an
+    // error.
+    let _ = Cache::locate().read();
+    let config = settings::config();
+    let mut out = String::new();
+    match (&config.path, &config.id) {
+        (Some(p), Some(_)) => {
+            let _ = writeln!(out, "config file: {}", p.display());
+        }
+        (Some(p), None) => {
+            let _ = writeln!(
+                out,
+                "config file: {} (not present: defaults; `quotaline config --default` prints one)",
+                p.display()
+            );
+        }
+        (None, _) => out.push_str("config file: none (no HOME or XDG_CONFIG_HOME)\n"),
+    }
+    if let Some(e) = &config.error {
+        let _ = writeln!(
+            out,
+            "error: {e}\n  (the last good settings below stay in force)"
+        );
+    }
+    for w in &config.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out.push('\n');
+
+    let format = settings::format_setting(None, None, Scope::Process);
+    row(
+        &mut out,
+        "format",
+        &format,
+        quoted(&format.value, "(built in)"),
+    );
+    let org = settings::org_setting(None, Scope::Process);
+    row(
+        &mut out,
+        "org",
+        &org,
+        quoted(&org.value, "(the active org)"),
+    );
+    match settings::sources_setting() {
+        Ok(s) => row(&mut out, "sources", &s, s.value.join(", ")),
+        Err(e) => {
+            let _ = writeln!(out, "{:<10} error: {e}", "sources");
+        }
+    }
+    let browser = settings::browser_setting();
+    row(
+        &mut out,
+        "browser",
+        &browser,
+        quoted(&browser.value, "(most recent profile)"),
+    );
+    let ttl = settings::ttl_setting();
+    row(&mut out, "ttl", &ttl, short_duration(ttl.value));
+    let timeout = settings::timeout_setting();
+    row(
+        &mut out,
+        "timeout",
+        &timeout,
+        short_duration(timeout.value as i64),
+    );
+    let (warn, crit) = settings::threshold_settings(None, None, None, Scope::Process);
+    row(&mut out, "warn", &warn, warn.value.to_string());
+    row(&mut out, "crit", &crit, crit.value.to_string());
+    let color = settings::color_setting(None, Scope::Process);
+    row(&mut out, "color", &color, color.value.to_string());
+
+    for name in config.file.target.keys() {
+        let Some(target) = Target::from_name(name) else {
+            continue;
+        };
+        let t = Some(target);
+        let _ = writeln!(out, "\n[target.{name}]");
+        let f = settings::format_setting(t, None, Scope::Process);
+        row(&mut out, "  format", &f, quoted(&f.value, "(built in)"));
+        let (w, c) = settings::threshold_settings(t, None, None, Scope::Process);
+        row(&mut out, "  warn", &w, w.value.to_string());
+        row(&mut out, "  crit", &c, c.value.to_string());
+        let colored = settings::color_setting(t, Scope::Process);
+        row(&mut out, "  color", &colored, colored.value.to_string());
+    }
+
+    // Display settings taken from this environment: shown so that a line in another surface
+    // (which does not have it) is no surprise.
+    let from_env: Vec<&str> = [
+        format.origin,
+        org.origin,
+        warn.origin,
+        crit.origin,
+        color.origin,
+    ]
+    .into_iter()
+    .filter_map(|o| match o {
+        Origin::Env(name) => Some(name),
+        _ => None,
+    })
+    .collect();
+    if !from_env.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nthe environment wins over the file for commands started with it: {}. The shells' \
+             prompt files and the extension's line are shared by every surface, so they \
+             follow the file only.",
+            from_env.join(", ")
+        );
+    }
+    super::out(&out);
+    i32::from(config.error.is_some())
+}

@@ -1,0 +1,493 @@
+//! `config.toml`: the one file every surface reads the same way (the shell, tmux, waybar, the
+//! browser's host, Claude Code), whatever environment started it. This module parses and
+//! checks the file; `settings.rs` resolves each setting (flag, environment, this file,
+//! default) and says where it came from.
+//!
+//! Errors name the file, line, column and key. A bad value is an error (the last good
+//! settings stay in force); an unknown key is a warning and is ignored.
+
+use crate::render::markup::Target;
+use crate::render::template;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+/// The file as quotaline understands it: every key optional, each with the line it was on.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FileSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<At<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<At<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources: Option<At<Vec<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<At<String>>,
+    /// Seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<At<i64>>,
+    /// Seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<At<i64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn: Option<At<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crit: Option<At<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<At<bool>>,
+    /// `[target.NAME]`: the display settings for one target.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub target: BTreeMap<String, TargetSettings>,
+}
+
+/// What `[target.NAME]` may override.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<At<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn: Option<At<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crit: Option<At<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<At<bool>>,
+}
+
+/// A value and the line of the file it was set on (for `quotaline config`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct At<T> {
+    pub value: T,
+    pub line: usize,
+}
+
+/// Why the file cannot be used, where.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    /// The key concerned (`target.tmux.format`), when there is one.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl Problem {
+    /// `config.toml:3:7: warn: must be a number from 0 to 100, not "high"`.
+    pub fn display(&self, path: &Path) -> String {
+        let key = self
+            .key
+            .as_deref()
+            .map(|k| format!("{k}: "))
+            .unwrap_or_default();
+        format!(
+            "{}:{}:{}: {key}{}",
+            path.display(),
+            self.line,
+            self.column,
+            self.message
+        )
+    }
+}
+
+/// A parse: the settings, or the first error; and the warnings (unknown keys) either way.
+#[derive(Debug, PartialEq)]
+pub struct Parsed {
+    pub settings: Result<FileSettings, Problem>,
+    pub warnings: Vec<Problem>,
+}
+
+/// Keys that would hold a secret: refused, with where the secret belongs instead.
+const SECRET_KEYS: &[&str] = &[
+    "session_key",
+    "sessionkey",
+    "session",
+    "cookie",
+    "token",
+    "oauth_token",
+    "access_token",
+];
+
+const TOP_KEYS: &[&str] = &[
+    "format", "org", "sources", "browser", "ttl", "timeout", "warn", "crit", "color", "target",
+];
+const TARGET_KEYS: &[&str] = &["format", "warn", "crit", "color"];
+
+/// The sources a refresh may use (`sources`).
+pub const KNOWN_SOURCES: &[&str] = &["claude.ai", "oauth"];
+
+/// Byte offset to 1-based line and column (columns count characters).
+fn position(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    warnings: Vec<Problem>,
+}
+
+type Value<'i> = Spanned<DeValue<'i>>;
+
+impl Reader<'_> {
+    fn problem(&self, span: std::ops::Range<usize>, key: &str, message: String) -> Problem {
+        let (line, column) = position(self.text, span.start);
+        Problem {
+            line,
+            column,
+            key: (!key.is_empty()).then(|| key.to_string()),
+            message,
+        }
+    }
+
+    fn line(&self, value: &Value) -> usize {
+        position(self.text, value.span().start).0
+    }
+
+    fn wrong_type(&self, value: &Value, key: &str, expected: &str) -> Problem {
+        self.problem(
+            value.span(),
+            key,
+            format!("must be {expected}, not {}", value.get_ref().type_str()),
+        )
+    }
+
+    fn string(&self, value: &Value, key: &str) -> Result<At<String>, Problem> {
+        match value.get_ref().as_str() {
+            Some(s) => Ok(At {
+                value: s.to_string(),
+                line: self.line(value),
+            }),
+            None => Err(self.wrong_type(value, key, "a string")),
+        }
+    }
+
+    fn boolean(&self, value: &Value, key: &str) -> Result<At<bool>, Problem> {
+        match value.get_ref().as_bool() {
+            Some(b) => Ok(At {
+                value: b,
+                line: self.line(value),
+            }),
+            None => Err(self.wrong_type(value, key, "true or false")),
+        }
+    }
+
+    fn percent(&self, value: &Value, key: &str) -> Result<At<f64>, Problem> {
+        let number = match value.get_ref() {
+            DeValue::Integer(i) => i.as_str().replace('_', "").parse::<f64>().ok(),
+            DeValue::Float(f) => f.as_str().replace('_', "").parse::<f64>().ok(),
+            _ => return Err(self.wrong_type(value, key, "a percent (a number from 0 to 100)")),
+        };
+        match number {
+            Some(n) if (0.0..=100.0).contains(&n) => Ok(At {
+                value: n,
+                line: self.line(value),
+            }),
+            _ => Err(self.problem(value.span(), key, "must be a percent from 0 to 100".into())),
+        }
+    }
+
+    /// `"60s"`, `"5m"`, or a whole number of seconds.
+    fn seconds(&self, value: &Value, key: &str, min: i64, max: i64) -> Result<At<i64>, Problem> {
+        let secs = match value.get_ref() {
+            DeValue::Integer(i) if i.radix() == 10 => i.as_str().replace('_', "").parse().ok(),
+            DeValue::String(s) => crate::render::text::parse_duration(s).ok(),
+            _ => None,
+        };
+        match secs {
+            Some(n) if (min..=max).contains(&n) => Ok(At {
+                value: n,
+                line: self.line(value),
+            }),
+            _ => Err(self.problem(
+                value.span(),
+                key,
+                format!(
+                    "must be a duration from {} to {} (e.g. \"60s\", \"5m\")",
+                    crate::render::text::short_duration(min),
+                    crate::render::text::short_duration(max)
+                ),
+            )),
+        }
+    }
+
+    fn format(&self, value: &Value, key: &str) -> Result<At<String>, Problem> {
+        let at = self.string(value, key)?;
+        template::check(&at.value).map_err(|e| self.problem(value.span(), key, e))?;
+        Ok(at)
+    }
+
+    fn unknown(&mut self, name: &Spanned<std::borrow::Cow<str>>, prefix: &str, known: &[&str]) {
+        let problem = self.problem(
+            name.span(),
+            &format!("{prefix}{}", name.get_ref()),
+            format!("unknown key, ignored (known: {})", known.join(", ")),
+        );
+        self.warnings.push(problem);
+    }
+
+    fn table<'t, 'i>(&self, value: &'t Value<'i>, key: &str) -> Result<&'t DeTable<'i>, Problem> {
+        value
+            .get_ref()
+            .as_table()
+            .ok_or_else(|| self.wrong_type(value, key, "a table"))
+    }
+
+    fn read(&mut self, table: &DeTable) -> Result<FileSettings, Problem> {
+        let mut s = FileSettings::default();
+        for (name, value) in table {
+            let key = name.get_ref().as_ref();
+            if SECRET_KEYS.contains(&key.to_ascii_lowercase().as_str()) {
+                return Err(self.problem(
+                    name.span(),
+                    key,
+                    "secrets never go in config.toml: put the session key in \
+                     ~/.config/quotaline/session (chmod 600) or QUOTALINE_SESSION_KEY"
+                        .into(),
+                ));
+            }
+            match key {
+                "format" => s.format = Some(self.format(value, key)?),
+                "org" => s.org = Some(self.string(value, key)?),
+                "browser" => s.browser = Some(self.string(value, key)?),
+                "ttl" => s.ttl = Some(self.seconds(value, key, 30, 86_400)?),
+                "timeout" => s.timeout = Some(self.seconds(value, key, 1, 60)?),
+                "warn" => s.warn = Some(self.percent(value, key)?),
+                "crit" => s.crit = Some(self.percent(value, key)?),
+                "color" => s.color = Some(self.boolean(value, key)?),
+                "sources" => s.sources = Some(self.sources(value, key)?),
+                "target" => {
+                    for (target, body) in self.table(value, key)? {
+                        let name = target.get_ref().as_ref();
+                        let path = format!("target.{name}");
+                        if Target::from_name(name).is_none() {
+                            let known: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
+                            return Err(self.problem(
+                                target.span(),
+                                &path,
+                                format!("unknown target (one of: {})", known.join(", ")),
+                            ));
+                        }
+                        let t = self.target(self.table(body, &path)?, &path)?;
+                        s.target.insert(name.to_string(), t);
+                    }
+                }
+                _ => self.unknown(name, "", TOP_KEYS),
+            }
+        }
+        Ok(s)
+    }
+
+    fn target(&mut self, table: &DeTable, path: &str) -> Result<TargetSettings, Problem> {
+        let mut t = TargetSettings::default();
+        for (name, value) in table {
+            let key = format!("{path}.{}", name.get_ref());
+            match name.get_ref().as_ref() {
+                "format" => t.format = Some(self.format(value, &key)?),
+                "warn" => t.warn = Some(self.percent(value, &key)?),
+                "crit" => t.crit = Some(self.percent(value, &key)?),
+                "color" => t.color = Some(self.boolean(value, &key)?),
+                _ => self.unknown(name, &format!("{path}."), TARGET_KEYS),
+            }
+        }
+        Ok(t)
+    }
+
+    fn sources(&self, value: &Value, key: &str) -> Result<At<Vec<String>>, Problem> {
+        let expected = "a list of sources, e.g. [\"claude.ai\", \"oauth\"]";
+        let items = value
+            .get_ref()
+            .as_array()
+            .ok_or_else(|| self.wrong_type(value, key, expected))?;
+        let mut names = Vec::new();
+        for item in items {
+            let name = self.string(item, key)?.value;
+            if !KNOWN_SOURCES.contains(&name.as_str()) {
+                return Err(self.problem(
+                    item.span(),
+                    key,
+                    format!(
+                        "unknown source {name:?} (known: {})",
+                        KNOWN_SOURCES.join(", ")
+                    ),
+                ));
+            }
+            names.push(name);
+        }
+        if names.is_empty() {
+            return Err(self.problem(value.span(), key, "names no source".into()));
+        }
+        Ok(At {
+            value: names,
+            line: self.line(value),
+        })
+    }
+}
+
+/// Parses and checks the file's text.
+pub fn parse(text: &str) -> Parsed {
+    let mut reader = Reader {
+        text,
+        warnings: Vec::new(),
+    };
+    let settings = match DeTable::parse(text) {
+        Ok(table) => reader.read(table.get_ref()),
+        Err(e) => {
+            let (line, column) = position(text, e.span().map_or(0, |s| s.start));
+            Err(Problem {
+                line,
+                column,
+                key: None,
+                message: format!("not valid TOML: {}", e.message().trim()),
+            })
+        }
+    };
+    // The settings checks above stop at the first error; warnings after it are not known.
+    let settings = settings.inspect(|s| {
+        if let (Some(w), Some(c)) = (&s.warn, &s.crit) {
+            if w.value > c.value {
+                reader.warnings.push(Problem {
+                    line: c.line,
+                    column: 1,
+                    key: Some("crit".into()),
+                    message: format!(
+                        "below warn ({}): every coloured window is critical",
+                        w.value
+                    ),
+                });
+            }
+        }
+    });
+    Parsed {
+        settings,
+        warnings: reader.warnings,
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {}, column {}: {}",
+            self.line, self.column, self.message
+        )
+    }
+}
+
+/// `quotaline config --default`: a complete, commented file to start from. Every key is
+/// shown with its default, commented out, so the file changes nothing until edited.
+pub const DEFAULT_FILE: &str = include_str!("../integrations/config.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> FileSettings {
+        let parsed = parse(text);
+        parsed.settings.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn err(text: &str) -> Problem {
+        parse(text).settings.unwrap_err()
+    }
+
+    #[test]
+    fn every_key_is_read_with_its_line() {
+        let s = ok(
+            "format = \"{5h}\"\norg = \"a1\"\nsources = [\"oauth\"]\nbrowser = \"firefox\"\n\
+                    ttl = \"2m\"\ntimeout = 5\nwarn = 70\ncrit = 85.5\ncolor = false\n\
+                    [target.tmux]\nformat = \"{5h}/{7d}\"\nwarn = 60\n",
+        );
+        assert_eq!(
+            s.format.unwrap(),
+            At {
+                value: "{5h}".into(),
+                line: 1
+            }
+        );
+        assert_eq!(s.sources.unwrap().value, ["oauth"]);
+        assert_eq!(s.ttl.unwrap().value, 120);
+        assert_eq!(s.timeout.unwrap().value, 5);
+        assert_eq!(s.crit.unwrap().value, 85.5);
+        assert!(!s.color.unwrap().value);
+        let tmux = &s.target["tmux"];
+        assert_eq!(tmux.format.as_ref().unwrap().line, 11);
+        assert_eq!(tmux.warn.as_ref().unwrap().value, 60.0);
+    }
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let e = err("warn = 70\ncrit = = 3\n");
+        assert_eq!((e.line, e.key.as_deref()), (2, None));
+        assert!(e.message.starts_with("not valid TOML"), "{e:?}");
+    }
+
+    #[test]
+    fn wrong_types_and_ranges_name_the_key() {
+        let e = err("\nwarn = \"high\"\n");
+        assert_eq!((e.line, e.column, e.key.as_deref()), (2, 8, Some("warn")));
+        assert_eq!(
+            e.message,
+            "must be a percent (a number from 0 to 100), not string"
+        );
+        let e = err("[target.tmux]\ncrit = 140\n");
+        assert_eq!(e.key.as_deref(), Some("target.tmux.crit"));
+        let e = err("ttl = \"1s\"\n");
+        assert!(e.message.contains("duration from 30s"), "{e:?}");
+        let e = err("sources = [\"claude.ai\", \"oath\"]\n");
+        assert!(e.message.contains("unknown source \"oath\""), "{e:?}");
+        let e = err("[target.kitty]\nformat = \"{5h}\"\n");
+        assert_eq!(e.key.as_deref(), Some("target.kitty"));
+    }
+
+    #[test]
+    fn formats_are_checked() {
+        let e = err("format = \"5h {5h} (· {7d}\"\n");
+        assert_eq!(e.key.as_deref(), Some("format"));
+        assert!(e.message.contains("unbalanced"), "{e:?}");
+        let e = err("format = \"{5 h}\"\n");
+        assert!(e.message.contains("unknown placeholder"), "{e:?}");
+    }
+
+    #[test]
+    fn unknown_keys_are_warnings_and_secrets_are_refused() {
+        let parsed = parse("fromat = \"x\"\nwarn = 70\n[target.tmux]\nstyle = 1\n");
+        assert_eq!(parsed.settings.unwrap().warn.unwrap().value, 70.0);
+        let keys: Vec<_> = parsed
+            .warnings
+            .iter()
+            .map(|w| w.key.clone().unwrap())
+            .collect();
+        assert_eq!(keys, ["fromat", "target.tmux.style"]);
+        let e = err("session_key = \"sk-ant-sid01-x\"\n");
+        assert!(e.message.contains("~/.config/quotaline/session"), "{e:?}");
+        assert!(!e.message.contains("sk-ant"), "{e:?}");
+    }
+
+    #[test]
+    fn the_default_file_parses_to_nothing_set() {
+        let parsed = parse(DEFAULT_FILE);
+        assert_eq!(parsed.settings, Ok(FileSettings::default()));
+        assert_eq!(parsed.warnings, []);
+        // Uncommented, every key it shows parses too.
+        let uncommented: String = DEFAULT_FILE
+            .lines()
+            .map(|l| {
+                l.strip_prefix('#')
+                    .filter(|l| !l.starts_with(' '))
+                    .unwrap_or(l)
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let parsed = parse(&uncommented);
+        assert!(parsed.settings.is_ok(), "{:?}", parsed.settings);
+        assert_eq!(parsed.warnings, []);
+    }
+}
