@@ -386,7 +386,61 @@ fn main() {
     statusline.stdin = stdin;
     // No reset between statusline runs: Claude Code sends the same numbers again and again,
     // and an identical reading is not written (a write, with its fsync, is the first run's).
-    let mut scenarios = vec![floor, segment, stale, waybar, statusline];
+
+    // A config.toml in place: its parsed settings ride in the cache, so the segment only
+    // `stat`s it (a build without configuration ignores the file).
+    let mut config_env = TestEnv::with_server(&server);
+    config_env.set("QUOTALINE_TTL", "3600");
+    config_env.config(
+        "format = \"5h {5h} · 7d {7d}( · {models})( · ↻{reset})\"\nwarn = 70\ncrit = 90\n\
+         [target.tmux]\nformat = \"{5h}/{7d}\"\n",
+    );
+    let (code, _, err) = common::ql(&config_env, &["refresh"]);
+    assert_eq!(code, 0, "refresh against the fake failed: {err}");
+    let configured = Scenario::new(
+        "segment, fresh cache, config.toml present",
+        Path::new(&bin),
+        &["segment"],
+        config_env,
+    );
+
+    // Claude Code's `.claude.json` at 5 MB of project history, as real ones grow: the
+    // statusline's cost must not depend on it.
+    let big_env = env_with_cache(&server);
+    let projects: String = (0..24_000)
+        .map(|i| {
+            format!(
+                "\"/home/dev/project-{i}\": {{\"history\": [\"{}\"]}},",
+                "x".repeat(180)
+            )
+        })
+        .collect();
+    std::fs::write(
+        big_env.home.path().join(".claude.json"),
+        format!(
+            "{{\"projects\": {{{projects} \"last\": {{}}}}, \"oauthAccount\": \
+             {{\"organizationUuid\": \"{}\", \"organizationName\": \"Dev Org\"}}}}",
+            common::ORG_IDS[0]
+        ),
+    )
+    .expect("write .claude.json");
+    let mut big_statusline = Scenario::new(
+        &format!("{} < stdin, 5 MB ~/.claude.json", statusline_args.join(" ")),
+        Path::new(&bin),
+        statusline_args,
+        big_env,
+    );
+    big_statusline.stdin = Some(payload("statusline_stdin.json").into_bytes());
+
+    let mut scenarios = vec![
+        floor,
+        segment,
+        stale,
+        waybar,
+        statusline,
+        configured,
+        big_statusline,
+    ];
     let started = Instant::now();
     let n = scenarios.len();
     for round in 0..WARMUP + runs + RSS_RUNS {

@@ -18,8 +18,9 @@ use toml::Spanned;
 /// The file as quotaline understands it: every key optional, each with the line it was on.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileSettings {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub format: Option<At<String>>,
+    /// `format`, `warn`, `crit`, `color` at the top level: for every target.
+    #[serde(flatten)]
+    pub display: Display,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<At<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,20 +33,14 @@ pub struct FileSettings {
     /// Seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<At<i64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warn: Option<At<f64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub crit: Option<At<f64>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub color: Option<At<bool>>,
-    /// `[target.NAME]`: the display settings for one target.
+    /// `[target.NAME]`: the display settings for one target, over the top level's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub target: BTreeMap<String, TargetSettings>,
+    pub target: BTreeMap<String, Display>,
 }
 
-/// What `[target.NAME]` may override.
+/// How a line looks: at the top level, and per target.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct TargetSettings {
+pub struct Display {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<At<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,7 +107,7 @@ const SECRET_KEYS: &[&str] = &[
 const TOP_KEYS: &[&str] = &[
     "format", "org", "sources", "browser", "ttl", "timeout", "warn", "crit", "color", "target",
 ];
-const TARGET_KEYS: &[&str] = &["format", "warn", "crit", "color"];
+const DISPLAY_KEYS: &[&str] = &["format", "warn", "crit", "color"];
 
 /// The sources a refresh may use (`sources`).
 pub const KNOWN_SOURCES: &[&str] = &["claude.ai", "oauth"];
@@ -253,15 +248,14 @@ impl Reader<'_> {
                         .into(),
                 ));
             }
+            if self.display(&mut s.display, key, value, key)? {
+                continue;
+            }
             match key {
-                "format" => s.format = Some(self.format(value, key)?),
                 "org" => s.org = Some(self.string(value, key)?),
                 "browser" => s.browser = Some(self.string(value, key)?),
                 "ttl" => s.ttl = Some(self.seconds(value, key, 30, 86_400)?),
                 "timeout" => s.timeout = Some(self.seconds(value, key, 1, 60)?),
-                "warn" => s.warn = Some(self.percent(value, key)?),
-                "crit" => s.crit = Some(self.percent(value, key)?),
-                "color" => s.color = Some(self.boolean(value, key)?),
                 "sources" => s.sources = Some(self.sources(value, key)?),
                 "target" => {
                     for (target, body) in self.table(value, key)? {
@@ -285,19 +279,33 @@ impl Reader<'_> {
         Ok(s)
     }
 
-    fn target(&mut self, table: &DeTable, path: &str) -> Result<TargetSettings, Problem> {
-        let mut t = TargetSettings::default();
+    fn target(&mut self, table: &DeTable, path: &str) -> Result<Display, Problem> {
+        let mut t = Display::default();
         for (name, value) in table {
             let key = format!("{path}.{}", name.get_ref());
-            match name.get_ref().as_ref() {
-                "format" => t.format = Some(self.format(value, &key)?),
-                "warn" => t.warn = Some(self.percent(value, &key)?),
-                "crit" => t.crit = Some(self.percent(value, &key)?),
-                "color" => t.color = Some(self.boolean(value, &key)?),
-                _ => self.unknown(name, &format!("{path}."), TARGET_KEYS),
+            if !self.display(&mut t, name.get_ref(), value, &key)? {
+                self.unknown(name, &format!("{path}."), DISPLAY_KEYS);
             }
         }
         Ok(t)
+    }
+
+    /// Reads `name` into `d` when it is a display key; false when it is not one.
+    fn display(
+        &self,
+        d: &mut Display,
+        name: &str,
+        value: &Value,
+        key: &str,
+    ) -> Result<bool, Problem> {
+        match name {
+            "format" => d.format = Some(self.format(value, key)?),
+            "warn" => d.warn = Some(self.percent(value, key)?),
+            "crit" => d.crit = Some(self.percent(value, key)?),
+            "color" => d.color = Some(self.boolean(value, key)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
     }
 
     fn sources(&self, value: &Value, key: &str) -> Result<At<Vec<String>>, Problem> {
@@ -351,7 +359,7 @@ pub fn parse(text: &str) -> Parsed {
     };
     // The settings checks above stop at the first error; warnings after it are not known.
     let settings = settings.inspect(|s| {
-        if let (Some(w), Some(c)) = (&s.warn, &s.crit) {
+        if let (Some(w), Some(c)) = (&s.display.warn, &s.display.crit) {
             if w.value > c.value {
                 reader.warnings.push(Problem {
                     line: c.line,
@@ -406,7 +414,7 @@ mod tests {
                     [target.tmux]\nformat = \"{5h}/{7d}\"\nwarn = 60\n",
         );
         assert_eq!(
-            s.format.unwrap(),
+            s.display.format.unwrap(),
             At {
                 value: "{5h}".into(),
                 line: 1
@@ -415,8 +423,8 @@ mod tests {
         assert_eq!(s.sources.unwrap().value, ["oauth"]);
         assert_eq!(s.ttl.unwrap().value, 120);
         assert_eq!(s.timeout.unwrap().value, 5);
-        assert_eq!(s.crit.unwrap().value, 85.5);
-        assert!(!s.color.unwrap().value);
+        assert_eq!(s.display.crit.unwrap().value, 85.5);
+        assert!(!s.display.color.unwrap().value);
         let tmux = &s.target["tmux"];
         assert_eq!(tmux.format.as_ref().unwrap().line, 11);
         assert_eq!(tmux.warn.as_ref().unwrap().value, 60.0);
@@ -459,7 +467,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_warnings_and_secrets_are_refused() {
         let parsed = parse("fromat = \"x\"\nwarn = 70\n[target.tmux]\nstyle = 1\n");
-        assert_eq!(parsed.settings.unwrap().warn.unwrap().value, 70.0);
+        assert_eq!(parsed.settings.unwrap().display.warn.unwrap().value, 70.0);
         let keys: Vec<_> = parsed
             .warnings
             .iter()

@@ -4,7 +4,7 @@
 //! default. Secrets (`QUOTALINE_COOKIE`, `QUOTALINE_SESSION_KEY`, `CLAUDE_CODE_OAUTH_TOKEN`)
 //! are read here too, but only handed to `auth`; nothing here prints them.
 
-use crate::config::{self, At, FileSettings, TargetSettings};
+use crate::config::{self, At, Display, FileSettings};
 use crate::render::markup::Target;
 use crate::render::Thresholds;
 use serde::{Deserialize, Serialize};
@@ -220,7 +220,7 @@ fn file_at<T: Clone>(at: &Option<At<T>>) -> Option<(T, usize)> {
     at.as_ref().map(|a| (a.value.clone(), a.line))
 }
 
-fn target_file(target: Option<Target>) -> Option<&'static TargetSettings> {
+fn target_file(target: Option<Target>) -> Option<&'static Display> {
     config().file.target.get(target?.name())
 }
 
@@ -265,7 +265,7 @@ pub fn format_setting(
 ) -> Setting<Option<String>> {
     let file = target_file(target)
         .and_then(|t| file_at(&t.format))
-        .or_else(|| file_at(&config().file.format));
+        .or_else(|| file_at(&config().file.display.format));
     pick(
         flag.map(Some),
         env_for(scope, "QUOTALINE_FORMAT", |v| Some(Some(v))),
@@ -297,7 +297,7 @@ pub fn color_setting(target: Option<Target>, scope: Scope) -> Setting<bool> {
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let file = target_file(target)
         .and_then(|t| file_at(&t.color))
-        .or_else(|| file_at(&config().file.color));
+        .or_else(|| file_at(&config().file.display.color));
     pick(
         None,
         (scope == Scope::Process).then_some(("NO_COLOR", no_color.then_some(false))),
@@ -320,7 +320,7 @@ pub fn threshold_settings(
 ) -> (Setting<f64>, Setting<f64>) {
     let number = |v: String| v.trim().parse::<f64>().ok().filter(|v| v.is_finite());
     let t = target_file(target);
-    let f = &config().file;
+    let f = &config().file.display;
     let defaults = Thresholds::default();
     (
         pick(
