@@ -471,3 +471,16 @@ fn extension_readings_join_the_history() {
     assert_eq!(five_hour[0]["utilization"], 23.0);
     assert_eq!(five_hour[0]["source"], "extension");
 }
+
+/// The browser starts the host with its own environment: the popup's line follows
+/// config.toml, like every other shared line, never that environment.
+#[test]
+fn the_popup_line_follows_config_toml_not_the_browsers_environment() {
+    let mut env = TestEnv::new();
+    env.config("format = \"{5h} / {7d}\"\n[target.plain]\ncrit = 80\n");
+    env.set("QUOTALINE_FORMAT", "from the browser's environment");
+    let reply = send(&env, &reading("usage_limits_array.json", 0));
+    assert_eq!(reply["line"], "23% / 64%");
+    // opus at 81%: a warning by default, critical under the file's crit = 80.
+    assert_eq!(reply["severity"], "critical");
+}
