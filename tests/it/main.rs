@@ -6,6 +6,7 @@ mod browsers;
 mod claude_code;
 mod common;
 mod core;
+mod drift;
 mod extension_browser;
 mod history;
 mod hotpath;
