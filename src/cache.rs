@@ -151,30 +151,53 @@ impl CacheFile {
             .is_some_and(|age| age >= crate::settings::ttl())
     }
 
-    /// Whether the last full fetch is younger than the TTL. This is about asking the server
-    /// again, not about what a line shows: an org's age also counts readings that cost no
-    /// request (statusLine stdin).
+    /// Whether the last full fetch is younger than the TTL and no window has reset since.
+    /// This is about asking the server again, not about what a line shows: an org's age also
+    /// counts readings that cost no request (statusLine stdin).
     pub fn fetched_recently(&self, now: DateTime<Utc>) -> bool {
         self.snapshot
             .as_ref()
             .is_some_and(|s| now < s.fetched_at + Duration::seconds(crate::settings::ttl()))
+            && self.next_unseen_reset().is_none_or(|t| t > now)
+    }
+
+    /// The earliest window reset that no fetch has tried to see yet (later than the last
+    /// fetch and the last try): until then the cached number is the truth, from then on it
+    /// is not, and a new reading is due at once.
+    fn next_unseen_reset(&self) -> Option<DateTime<Utc>> {
+        let snapshot = self.snapshot.as_ref()?;
+        let seen = self
+            .state
+            .last_attempt
+            .map_or(snapshot.fetched_at, |t| t.max(snapshot.fetched_at));
+        snapshot
+            .orgs
+            .iter()
+            .flat_map(|o| o.windows.values())
+            .filter_map(|w| w.resets_at)
+            .filter(|&t| t > seen)
+            .min()
     }
 
     /// From when a refresh is due: a TTL after the last fetch and after the last try
-    /// (successful or not), and not before a backoff ends. The one rule that the segment,
-    /// the statusline, `json`, `check` and the shells' prompt files follow.
+    /// (successful or not), or as soon as a window resets if that comes first, and never
+    /// before a backoff ends. The one rule that the segment, the statusline, `json`,
+    /// `check` and the shells' prompt files follow.
     pub fn refresh_due_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let after_ttl =
             |t: Option<DateTime<Utc>>| t.map(|t| t + Duration::seconds(crate::settings::ttl()));
-        [
+        let after_ttls = [
             after_ttl(self.snapshot.as_ref().map(|s| s.fetched_at)),
             after_ttl(self.state.last_attempt),
-            self.state.backoff_until(now),
         ]
         .into_iter()
         .flatten()
-        .max()
-        .unwrap_or(now)
+        .max();
+        let due = match (after_ttls, self.next_unseen_reset()) {
+            (Some(ttl), Some(reset)) => ttl.min(reset),
+            (ttl, reset) => ttl.or(reset).unwrap_or(now),
+        };
+        self.state.backoff_until(now).map_or(due, |b| due.max(b))
     }
 
     pub fn refresh_due(&self, now: DateTime<Utc>) -> bool {

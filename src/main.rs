@@ -25,6 +25,7 @@ enum Command {
     Statusline(StatuslineArgs),
     History(HistoryArgs),
     Config(ConfigArgs),
+    Verify(VerifyArgs),
 }
 
 /// The settings in force and where each came from (config.toml, environment, default); exit
@@ -126,6 +127,19 @@ struct HistoryArgs {
     org: Option<String>,
 }
 
+/// Compare a /usage body saved from the browser's DevTools ("Copy response") with what
+/// quotaline holds, window by window (exit 0 all match, 1 one differs, 2 unreadable file).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "verify")]
+struct VerifyArgs {
+    /// the saved body, or - to read it from stdin
+    #[argh(positional)]
+    file: String,
+    /// org uuid (default: the active org)
+    #[argh(option)]
+    org: Option<String>,
+}
+
 /// Print the snippet that puts the segment in a program: zsh, bash, fish, tmux, starship,
 /// waybar, waybar-css, polybar, claude-code; `native-host` registers the browser extension's host.
 #[derive(FromArgs)]
@@ -165,6 +179,40 @@ struct StatuslineArgs {
     format: Option<String>,
 }
 
+/// argh takes a lone `-` for an unknown flag; as the conventional name of stdin (`verify -`)
+/// it is moved behind a `--`, where argh takes it for the positional it is.
+fn stdin_dash_last(mut args: Vec<String>) -> Vec<String> {
+    let verify = args.first().is_some_and(|a| a == "verify");
+    if verify && !args.iter().any(|a| a == "--") {
+        if let Some(i) = args.iter().position(|a| a == "-") {
+            args.remove(i);
+            args.extend(["--".to_string(), "-".to_string()]);
+        }
+    }
+    args
+}
+
+/// `argh::from_env` on arguments already read: `--help` to stdout (exit 0), a usage error to
+/// stderr (exit 1).
+fn parse(args: Vec<String>) -> Cli {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Cli::from_args(&["quotaline"], &args).unwrap_or_else(|early| {
+        std::process::exit(match early.status {
+            Ok(()) => {
+                println!("{}", early.output);
+                0
+            }
+            Err(()) => {
+                eprintln!(
+                    "{}\nRun quotaline --help for more information.",
+                    early.output
+                );
+                1
+            }
+        })
+    })
+}
+
 fn main() {
     // A browser starts the host manifest's `path` with the caller as the only arguments
     // (Chrome: `chrome-extension://<id>/`; Firefox: the manifest path and the add-on id),
@@ -173,7 +221,7 @@ fn main() {
     if quotaline::source::extension::started_by_browser(&args) {
         std::process::exit(cmd::native_host::run(args));
     }
-    let cli: Cli = argh::from_env();
+    let cli = parse(stdin_dash_last(args));
     let code = match cli.command {
         None => cmd::segment::run(cmd::segment::Options {
             format: None,
@@ -206,6 +254,7 @@ fn main() {
         Some(Command::NativeHost(a)) => cmd::native_host::run(a.browser_args),
         Some(Command::Statusline(a)) => cmd::statusline::run(a.format),
         Some(Command::Config(a)) => cmd::config::run(a.default),
+        Some(Command::Verify(a)) => cmd::verify::run(&a.file, a.org),
     };
     std::process::exit(code);
 }

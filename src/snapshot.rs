@@ -3,20 +3,102 @@
 //! missing and is never turned into a zero.
 
 use crate::window;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::cell::Cell;
 use std::collections::BTreeMap;
 
 /// One rolling window as the server reported it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Window {
-    /// Percent used, 0-100, exactly as the server sent it (so it can be diffed against
-    /// DevTools).
+    /// Percent used, exactly as the server sent it (so it can be diffed against DevTools):
+    /// usually 0-100, and above 100 when the server says so (Claude Code has sent 105).
     pub utilization: f64,
     pub resets_at: Option<DateTime<Utc>>,
+}
+
+/// The largest percent the server can mean: 105% has been seen, 1e308 is garbage.
+const MAX_PERCENT: f64 = 1000.0;
+/// Reset times outside [2020, 2100) are not times the server can mean (a Unix `1`, a
+/// milliseconds value read as seconds).
+const RESET_YEARS: std::ops::Range<i32> = 2020..2100;
+
+impl Window {
+    /// The one sanity check every reading passes, whatever its source (the `/usage` parser
+    /// for claude.ai, OAuth and the browser extension; statusLine stdin): a number the server
+    /// cannot mean makes the whole window invalid, with the reason.
+    pub fn checked(utilization: f64, resets_at: Option<DateTime<Utc>>) -> Result<Window, String> {
+        if !(utilization.is_finite() && (0.0..=MAX_PERCENT).contains(&utilization)) {
+            return Err(format!(
+                "{} is not a percent the server can mean (0 to {MAX_PERCENT})",
+                number_text(utilization)
+            ));
+        }
+        if let Some(t) = resets_at.filter(|t| !RESET_YEARS.contains(&t.year())) {
+            return Err(format!(
+                "reset time {} is not one the server can mean ({} to {})",
+                t.to_rfc3339(),
+                RESET_YEARS.start,
+                RESET_YEARS.end
+            ));
+        }
+        Ok(Window {
+            utilization,
+            resets_at,
+        })
+    }
+
+    /// Whether the window's reset has passed: its number is no longer the truth, and the
+    /// new one is not known until the next reading.
+    pub fn has_reset(&self, now: DateTime<Utc>) -> bool {
+        self.resets_at.is_some_and(|t| t <= now)
+    }
+}
+
+/// A number as a message shows it: short even when it is 1e308.
+fn number_text(n: f64) -> String {
+    if n.abs() >= 1e9 {
+        format!("{n:e}")
+    } else {
+        format!("{n}")
+    }
+}
+
+/// Why a window the server sent is not shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Problem {
+    /// A window object with no number (`"utilization": null`, or only `resets_at`): missing,
+    /// never 0%.
+    NoNumber,
+    /// Window-shaped data quotaline cannot read: a renamed field, a string, a bare number.
+    Unreadable,
+    /// A number the server cannot mean (see [`Window::checked`]).
+    Rejected,
+}
+
+impl Problem {
+    /// How `status` and `doctor` name it.
+    pub fn words(self) -> &'static str {
+        match self {
+            Problem::NoNumber => "no number",
+            Problem::Unreadable => "unreadable",
+            Problem::Rejected => "rejected",
+        }
+    }
+}
+
+/// A window the server sent that is not shown, and why: kept so that `status`, `doctor` and
+/// `json` can say what was left out rather than dropping it silently.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Unusable {
+    pub problem: Problem,
+    /// Where in the body and what was wrong: "limits[0]: no `percent` ...".
+    pub detail: String,
+    /// The source whose reading carried it (claude.ai, oauth, extension, statusline).
+    pub source: String,
 }
 
 /// Extra usage (metered billing) posture, money in currency units (dollars, not cents).
@@ -24,7 +106,11 @@ pub struct Window {
 pub struct ExtraUsage {
     pub enabled: bool,
     pub used: Option<f64>,
+    /// The monthly cap; `None` is no cap (`monthly_limit: null`), never a cap of 0.
     pub limit: Option<f64>,
+    /// Prepaid credit left (`spend.balance`), when the server says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<f64>,
     pub currency: Option<String>,
     pub out_of_credits: Option<bool>,
     pub disabled_reason: Option<String>,
@@ -103,6 +189,10 @@ pub struct Org {
     /// ingested (`ingest.rs`, `pace.rs`) so the prompt path never opens the history.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pace: BTreeMap<String, Pace>,
+    /// Per window key (or place in the body, `limits[3]`, when no key could be read): what
+    /// the last readings sent that is not shown, and why.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unusable: BTreeMap<String, Unusable>,
 }
 
 impl Pace {
@@ -187,10 +277,12 @@ impl Org {
             .filter_map(|(key, w)| Some((window::model(key)?, w)))
     }
 
-    /// The highest utilization among the windows (the badge's and the bar's number).
-    pub fn worst(&self) -> Option<f64> {
+    /// The highest utilization among the windows still current at `now` (the badge's and the
+    /// bar's number): a window past its reset no longer counts.
+    pub fn worst(&self, now: DateTime<Utc>) -> Option<f64> {
         self.windows
             .values()
+            .filter(|w| !w.has_reset(now))
             .map(|w| w.utilization)
             .fold(None, |m: Option<f64>, u| Some(m.map_or(u, |m| m.max(u))))
     }
@@ -198,11 +290,15 @@ impl Org {
     /// When this org's windows were last read, from whichever source (a refresh, Claude
     /// Code's statusLine stdin, the browser extension): the one definition of an org's age.
     pub fn read_at(&self) -> Option<DateTime<Utc>> {
+        self.newest_reading().map(|p| p.at)
+    }
+
+    /// The provenance of this org's newest reading of its windows (see [`Org::read_at`]).
+    pub fn newest_reading(&self) -> Option<&Provenance> {
         [part::USAGE, part::STATUSLINE]
             .into_iter()
             .filter_map(|p| self.sources.get(p))
-            .map(|p| p.at)
-            .max()
+            .max_by_key(|p| p.at)
     }
 }
 
@@ -224,55 +320,176 @@ pub fn plan_from_tier(tier: &str) -> Option<String> {
 pub struct Usage {
     pub windows: BTreeMap<String, Window>,
     pub extra_usage: Option<ExtraUsage>,
+    /// What the body sent that is not shown, and why (see [`Org::unusable`]).
+    pub unusable: BTreeMap<String, Unusable>,
 }
 
 /// Keys of `/usage` that are not windows even though some carry a `utilization`.
 const NOT_WINDOWS: &[&str] = &["extra_usage", "spend", "limits"];
+/// The fields of a flat window and of a `limits[]` entry as known today: an unknown field
+/// beside a missing number is probably that number, renamed.
+const FLAT_FIELDS: &[&str] = &["utilization", "resets_at"];
+const LIMIT_FIELDS: &[&str] = &[
+    "kind",
+    "group",
+    "percent",
+    "resets_at",
+    "scope",
+    "is_active",
+    "severity",
+];
+/// How many unusable windows a parse error names before "and N more".
+const NAMED_IN_ERRORS: usize = 4;
 
-/// Parses a `/usage` body, older flat shape and newer `limits[]` alike (`limits[]` wins).
-/// A body in which no known window key can be found is an error, never 0%.
-pub fn parse_usage(body: &Value) -> Result<Usage, String> {
+/// The windows one part of a body gave, and what it sent that cannot be shown.
+#[derive(Default)]
+struct Windows {
+    found: BTreeMap<String, Window>,
+    unusable: BTreeMap<String, (Problem, String)>,
+}
+
+impl Windows {
+    /// Files one window's outcome under `key`; `path` (where in the body it was) leads the
+    /// reason when it is not the key itself.
+    fn put(&mut self, key: String, path: &str, outcome: Result<Window, (Problem, String)>) {
+        match outcome {
+            Ok(w) => {
+                self.found.insert(key, w);
+            }
+            Err((problem, why)) => {
+                let detail = if path == key {
+                    why
+                } else {
+                    format!("{path}: {why}")
+                };
+                self.unusable.insert(key, (problem, detail));
+            }
+        }
+    }
+}
+
+/// A value as a message quotes it: JSON, cut short.
+fn excerpt(v: &Value) -> String {
+    let text = v.to_string();
+    match text.char_indices().nth(40) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+/// One window object's number and reset, by the rules every shape shares: a number goes
+/// through [`Window::checked`]; no number is missing, unless fields quotaline does not know
+/// stand in its place (a renamed field); anything else is unreadable. A reset that is not a
+/// time is "no reset time", not a failure of the window.
+pub fn read_window(
+    fields: &Map<String, Value>,
+    number: &str,
+    known: &[&str],
+    reset: impl Fn(&Value) -> Option<DateTime<Utc>>,
+) -> Result<Window, (Problem, String)> {
+    match fields.get(number) {
+        Some(Value::Number(n)) => {
+            let resets_at = fields.get("resets_at").and_then(reset);
+            Window::checked(n.as_f64().unwrap_or(f64::NAN), resets_at)
+                .map_err(|why| (Problem::Rejected, why))
+        }
+        None | Some(Value::Null) => {
+            let unknown: Vec<String> = fields
+                .keys()
+                .filter(|k| !known.contains(&k.as_str()))
+                .take(3)
+                .map(|k| format!("{:?}", k.chars().take(40).collect::<String>()))
+                .collect();
+            if unknown.is_empty() {
+                Err((Problem::NoNumber, "sent without a number".into()))
+            } else {
+                Err((
+                    Problem::Unreadable,
+                    format!("no `{number}` (unknown fields: {})", unknown.join(", ")),
+                ))
+            }
+        }
+        Some(text @ Value::String(_)) => Err((
+            Problem::Unreadable,
+            format!("`{number}` is a string ({})", excerpt(text)),
+        )),
+        Some(other) => Err((
+            Problem::Unreadable,
+            format!("`{number}` is not a number ({})", excerpt(other)),
+        )),
+    }
+}
+
+/// Parses a `/usage` body, older flat shape and newer `limits[]` alike. A window is the unit
+/// of truth: one without a number is missing (never 0%), one quotaline cannot read or whose
+/// number makes no sense is listed in `unusable` (noted as coming from `source`), and the
+/// rest still count.
+///
+/// It is an error, so that the caller keeps the last numbers, when no known window can be
+/// found; when no window has a number and there is no money either; and when `before` (the
+/// org as cached) had windows and the body has none without saying so (`five_hour: null`
+/// is the server saying so: an org that became credit-only).
+pub fn parse_usage(body: &Value, source: &str, before: Option<&Org>) -> Result<Usage, String> {
     let obj = body
         .as_object()
         .ok_or("unrecognized usage payload: not a JSON object")?;
-    let mut usage = Usage::default();
     let mut recognized = false;
+    let mut flat = Windows::default();
     for (key, value) in obj {
         if NOT_WINDOWS.contains(&key.as_str()) {
             continue;
         }
         let known = window::is_known(key);
-        recognized |= known;
-        let Some(fields) = value.as_object() else {
-            continue;
+        // A name that cannot be a key is quoted (escaped) and cut short wherever it is shown.
+        let shown = if window::is_name(key) {
+            key.clone()
+        } else {
+            format!("{:?}", key.chars().take(40).collect::<String>())
         };
-        match fields.get("utilization").and_then(Value::as_f64) {
-            Some(utilization) => {
+        match value {
+            Value::Null => recognized |= known,
+            Value::Object(fields)
+                if known
+                    || fields.contains_key("utilization")
+                    || fields.contains_key("resets_at") =>
+            {
                 recognized = true;
-                usage.windows.insert(
-                    key.clone(),
-                    Window {
-                        utilization,
-                        resets_at: fields.get("resets_at").and_then(parse_time),
-                    },
-                );
+                let outcome = if window::is_name(key) {
+                    read_window(fields, "utilization", FLAT_FIELDS, parse_time)
+                } else {
+                    Err((
+                        Problem::Unreadable,
+                        "not a window name quotaline can show".into(),
+                    ))
+                };
+                flat.put(shown.clone(), &shown, outcome);
             }
-            // A known window that is present but has no number means the server renamed a
-            // field: showing nothing (or 0%) would be a lie.
-            None if known => {
-                return Err(format!(
-                    "unrecognized usage payload: `{key}` has no numeric utilization"
-                ))
+            Value::Number(_) if known => {
+                recognized = true;
+                let why = format!("{} is a bare number, not a window object", excerpt(value));
+                flat.put(shown.clone(), &shown, Err((Problem::Unreadable, why)));
             }
-            None => {}
+            _ if known => {
+                recognized = true;
+                let why = format!("{} is not a window object", excerpt(value));
+                flat.put(shown.clone(), &shown, Err((Problem::Unreadable, why)));
+            }
+            _ => {}
         }
     }
-    if let Some(limits) = obj.get("limits").and_then(Value::as_array) {
-        recognized = true;
-        for limit in limits {
-            if let Some((key, window)) = parse_limit(limit) {
-                usage.windows.insert(key, window);
+    let mut limits = Windows::default();
+    match obj.get("limits") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(entries)) => {
+            recognized = true;
+            for (i, entry) in entries.iter().enumerate() {
+                read_limit(&format!("limits[{i}]"), entry, &mut limits);
             }
+        }
+        Some(other) => {
+            recognized = true;
+            let why = format!("{} is not a list", excerpt(other));
+            limits.put("limits".into(), "limits", Err((Problem::Unreadable, why)));
         }
     }
     if !recognized {
@@ -280,30 +497,103 @@ pub fn parse_usage(body: &Value) -> Result<Usage, String> {
                     (five_hour, seven_day, limits[])"
             .to_string());
     }
-    usage.extra_usage = obj
-        .get("spend")
-        .and_then(parse_spend)
-        .or_else(|| obj.get("extra_usage").and_then(parse_extra_usage));
-    Ok(usage)
+
+    // Where both carry a number, `limits[]` wins: it is the newer shape, the one the
+    // settings page itself reads, and the flat keys have been seen null or lagging beside
+    // it. Where only one has a number, that one fills the window.
+    let mut windows = flat.found;
+    windows.extend(limits.found);
+    let mut unusable = flat.unusable;
+    for (key, note) in limits.unusable {
+        // A missing number says less than an unreadable or rejected one.
+        if note.0 != Problem::NoNumber || !unusable.contains_key(&key) {
+            unusable.insert(key, note);
+        }
+    }
+    unusable.retain(|key, _| !windows.contains_key(key));
+
+    let extra_usage = parse_extra(obj.get("spend"), obj.get("extra_usage"));
+    if windows.is_empty() {
+        let said_none = [window::FIVE_HOUR, window::SEVEN_DAY]
+            .iter()
+            .any(|k| obj.get(*k).is_some_and(Value::is_null));
+        let vanished = !said_none && before.is_some_and(|o| !o.windows.is_empty());
+        if extra_usage.is_none() || vanished {
+            let mut why = if unusable.is_empty() {
+                "no window has a number".to_string()
+            } else {
+                format!("no window has a readable number: {}", listed(&unusable))
+            };
+            if vanished {
+                why.push_str("; this org had windows until now, so its last numbers are kept");
+            }
+            return Err(format!("unrecognized usage payload: {why}"));
+        }
+    }
+    let unusable = unusable
+        .into_iter()
+        .map(|(key, (problem, detail))| {
+            let source = source.to_string();
+            (
+                key,
+                Unusable {
+                    problem,
+                    detail,
+                    source,
+                },
+            )
+        })
+        .collect();
+    Ok(Usage {
+        windows,
+        extra_usage,
+        unusable,
+    })
 }
 
-/// One `limits[]` entry as a window key: session -> five_hour, weekly_all -> seven_day,
-/// weekly_scoped -> seven_day_<model display name, lowercased>.
-fn parse_limit(limit: &Value) -> Option<(String, Window)> {
-    let key = match limit.get("kind")?.as_str()? {
-        "session" => window::FIVE_HOUR.to_string(),
-        "weekly_all" => window::SEVEN_DAY.to_string(),
-        "weekly_scoped" => {
-            let name = limit.pointer("/scope/model/display_name")?.as_str()?;
-            window::model_key(name)?
+/// The first few unusable windows, for an error message.
+fn listed(unusable: &BTreeMap<String, (Problem, String)>) -> String {
+    let mut parts: Vec<String> = unusable
+        .iter()
+        .take(NAMED_IN_ERRORS)
+        .map(|(key, (_, detail))| format!("{key}: {detail}"))
+        .collect();
+    if unusable.len() > NAMED_IN_ERRORS {
+        parts.push(format!("and {} more", unusable.len() - NAMED_IN_ERRORS));
+    }
+    parts.join("; ")
+}
+
+/// One `limits[]` entry, under its window key: session -> five_hour, weekly_all ->
+/// seven_day, weekly_scoped -> the model's weekly window (`seven_day_<display name>`), and
+/// any other kind under its own name (kinds appear and vanish like codenames).
+fn read_limit(path: &str, entry: &Value, out: &mut Windows) {
+    let Some(fields) = entry.as_object() else {
+        let why = format!("{} is not an object", excerpt(entry));
+        return out.put(path.to_string(), path, Err((Problem::Unreadable, why)));
+    };
+    let key = match fields.get("kind").and_then(Value::as_str) {
+        None => Err("no `kind`".to_string()),
+        Some("session") => Ok(window::FIVE_HOUR.to_string()),
+        Some("weekly_all") => Ok(window::SEVEN_DAY.to_string()),
+        Some("weekly_scoped") => entry
+            .pointer("/scope/model/display_name")
+            .and_then(Value::as_str)
+            .and_then(window::model_key)
+            .ok_or_else(|| "`weekly_scoped` without a model name".to_string()),
+        Some(kind) if window::is_name(kind) => Ok(kind.to_string()),
+        Some(kind) => Err(format!(
+            "`kind` {} is not a name quotaline can show",
+            excerpt(&Value::from(kind))
+        )),
+    };
+    match key {
+        Ok(key) => {
+            let outcome = read_window(fields, "percent", LIMIT_FIELDS, parse_time);
+            out.put(key, path, outcome);
         }
-        _ => return None,
-    };
-    let window = Window {
-        utilization: limit.get("percent")?.as_f64()?,
-        resets_at: limit.get("resets_at").and_then(parse_time),
-    };
-    Some((key, window))
+        Err(why) => out.put(path.to_string(), path, Err((Problem::Unreadable, why))),
+    }
 }
 
 pub fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
@@ -317,54 +607,96 @@ fn money(minor: Option<f64>, exponent: i32) -> Option<f64> {
     minor.map(|m| m / 10f64.powi(exponent))
 }
 
+/// How many decimals a currency's minor unit has (ISO 4217): JPY 0, USD and EUR 2, KWD 3.
+/// What scales an amount when its body does not say (`exponent`, `decimal_places`).
+pub fn minor_units(currency: Option<&str>) -> i32 {
+    const NO_DECIMALS: &[&str] = &[
+        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
+        "VUV", "XAF", "XOF", "XPF",
+    ];
+    const THREE_DECIMALS: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+    let is =
+        |list: &[&str]| currency.is_some_and(|c| list.iter().any(|l| l.eq_ignore_ascii_case(c)));
+    if is(NO_DECIMALS) {
+        0
+    } else if is(THREE_DECIMALS) {
+        3
+    } else {
+        2
+    }
+}
+
+/// The body's own exponent (`exponent`, `decimal_places`) when it gives a sane one, else the
+/// currency's minor units.
+fn exponent(v: &Value, field: &str, currency: Option<&str>) -> i32 {
+    v.get(field)
+        .and_then(Value::as_i64)
+        .filter(|e| (0..=6).contains(e))
+        .map_or_else(|| minor_units(currency), |e| e as i32)
+}
+
 fn str_field(obj: &Value, key: &str) -> Option<String> {
     obj.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
-/// The newer `spend` object: `{enabled, used: {amount_minor, currency, exponent}, limit, cap}`.
+/// Extra usage from a body's `spend` block (2026), else its older `extra_usage` object: the
+/// newer one wins when both are there. Shared by `/usage` and statusLine stdin.
+pub fn parse_extra(spend: Option<&Value>, extra_usage: Option<&Value>) -> Option<ExtraUsage> {
+    spend
+        .and_then(parse_spend)
+        .or_else(|| extra_usage.and_then(parse_extra_usage))
+}
+
+/// The newer `spend` object: `{enabled, used, limit, cap: {money}, balance, disabled_reason}`,
+/// each amount `{amount_minor, currency, exponent}`; `limit` and `cap` both null is no cap.
 fn parse_spend(spend: &Value) -> Option<ExtraUsage> {
     spend.as_object()?;
     let amount = |v: Option<&Value>| -> Option<(f64, Option<String>)> {
         let v = v?;
-        let exponent = v.get("exponent").and_then(Value::as_i64).unwrap_or(2) as i32;
-        let value = money(v.get("amount_minor").and_then(Value::as_f64), exponent)?;
-        Some((value, str_field(v, "currency")))
+        let currency = str_field(v, "currency");
+        let scale = exponent(v, "exponent", currency.as_deref());
+        let value = money(v.get("amount_minor").and_then(Value::as_f64), scale)?;
+        Some((value, currency))
     };
     let used = amount(spend.get("used"));
     let limit = amount(spend.get("limit")).or_else(|| amount(spend.pointer("/cap/money")));
+    let balance = amount(spend.get("balance"));
+    let disabled_reason = str_field(spend, "disabled_reason");
+    let currency = [&used, &limit, &balance]
+        .into_iter()
+        .find_map(|a| a.as_ref().and_then(|a| a.1.clone()));
     Some(ExtraUsage {
         enabled: spend
             .get("enabled")
             .and_then(Value::as_bool)
             .unwrap_or(false),
-        currency: used
-            .as_ref()
-            .and_then(|u| u.1.clone())
-            .or_else(|| limit.as_ref().and_then(|l| l.1.clone())),
+        currency,
         used: used.map(|u| u.0),
         limit: limit.map(|l| l.0),
-        out_of_credits: None,
-        disabled_reason: str_field(spend, "disabled_reason"),
+        balance: balance.map(|b| b.0),
+        // The one reason that says what `/overage_spend_limit`'s flag says.
+        out_of_credits: (disabled_reason.as_deref() == Some("out_of_credits")).then_some(true),
+        disabled_reason,
         disabled_until: None,
     })
 }
 
-/// The older `extra_usage` object: minor units with optional `decimal_places`.
+/// The older `extra_usage` object: minor units, scaled by `decimal_places` or the currency;
+/// `monthly_limit: null` is no cap.
 fn parse_extra_usage(extra: &Value) -> Option<ExtraUsage> {
     extra.as_object()?;
-    let exponent = extra
-        .get("decimal_places")
-        .and_then(Value::as_i64)
-        .unwrap_or(2) as i32;
+    let currency = str_field(extra, "currency");
+    let scale = exponent(extra, "decimal_places", currency.as_deref());
     let minor = |key: &str| extra.get(key).and_then(Value::as_f64);
     Some(ExtraUsage {
         enabled: extra
             .get("is_enabled")
             .and_then(Value::as_bool)
             .unwrap_or(false),
-        used: money(minor("used_credits"), exponent),
-        limit: money(minor("monthly_limit"), exponent),
-        currency: str_field(extra, "currency"),
+        used: money(minor("used_credits"), scale),
+        limit: money(minor("monthly_limit"), scale),
+        balance: None,
+        currency,
         out_of_credits: extra.get("spend_limit_reached").and_then(Value::as_bool),
         disabled_reason: str_field(extra, "disabled_reason"),
         disabled_until: None,
@@ -375,27 +707,32 @@ fn parse_extra_usage(extra: &Value) -> Option<ExtraUsage> {
 /// answered it is preferred over the copy inside `/usage`.
 pub fn parse_overage(body: &Value) -> Option<ExtraUsage> {
     body.as_object()?;
+    let currency = str_field(body, "currency");
+    let scale = exponent(body, "decimal_places", currency.as_deref());
     let minor = |key: &str| body.get(key).and_then(Value::as_f64);
     Some(ExtraUsage {
         enabled: body
             .get("is_enabled")
             .and_then(Value::as_bool)
             .unwrap_or(false),
-        used: money(minor("used_credits"), 2),
-        limit: money(minor("monthly_credit_limit"), 2),
-        currency: str_field(body, "currency"),
+        used: money(minor("used_credits"), scale),
+        limit: money(minor("monthly_credit_limit"), scale),
+        balance: None,
+        currency,
         out_of_credits: body.get("out_of_credits").and_then(Value::as_bool),
         disabled_reason: str_field(body, "disabled_reason"),
         disabled_until: str_field(body, "disabled_until"),
     })
 }
 
-/// Fills what the overage endpoint left out from the copy inside `/usage`.
-pub fn merge_extra(overage: Option<ExtraUsage>, usage: Option<ExtraUsage>) -> Option<ExtraUsage> {
-    match (overage, usage) {
+/// Fills what `first`, the preferred answer (the overage endpoint's, or stdin's newer
+/// amounts), left out from `other`.
+pub fn merge_extra(first: Option<ExtraUsage>, other: Option<ExtraUsage>) -> Option<ExtraUsage> {
+    match (first, other) {
         (Some(mut o), Some(u)) => {
             o.used = o.used.or(u.used);
             o.limit = o.limit.or(u.limit);
+            o.balance = o.balance.or(u.balance);
             o.currency = o.currency.or(u.currency);
             o.out_of_credits = o.out_of_credits.or(u.out_of_credits);
             o.disabled_reason = o.disabled_reason.or(u.disabled_reason);
@@ -490,6 +827,7 @@ mod tests {
                 ..Raw::default()
             },
             pace: BTreeMap::new(),
+            unusable: BTreeMap::new(),
         };
         let json = serde_json::to_string(&org).unwrap();
         let lean: Org = without_raw(|| serde_json::from_str(&json).unwrap());
@@ -512,7 +850,7 @@ mod tests {
 
     #[test]
     fn flat_windows_payload_gives_every_non_null_window() {
-        let u = parse_usage(&payload("usage_flat_windows.json")).unwrap();
+        let u = usage("usage_flat_windows.json").unwrap();
         let keys: Vec<&str> = u.windows.keys().map(String::as_str).collect();
         assert_eq!(
             keys,
@@ -537,7 +875,7 @@ mod tests {
 
     #[test]
     fn limits_array_wins_and_names_model_windows() {
-        let u = parse_usage(&payload("usage_limits_array.json")).unwrap();
+        let u = usage("usage_limits_array.json").unwrap();
         assert_eq!(pct(&u, "five_hour"), Some(23.0));
         assert_eq!(pct(&u, "seven_day"), Some(64.0));
         assert_eq!(pct(&u, "seven_day_opus"), Some(81.0));
@@ -552,20 +890,254 @@ mod tests {
 
     #[test]
     fn enterprise_payload_has_no_windows_but_is_recognized() {
-        let u = parse_usage(&payload("usage_enterprise.json")).unwrap();
+        let u = usage("usage_enterprise.json").unwrap();
         assert!(u.windows.is_empty());
         let extra = u.extra_usage.unwrap();
         assert_eq!(extra.used, Some(41.32));
         assert_eq!(extra.limit, Some(1000.0));
     }
 
+    fn usage(name: &str) -> Result<Usage, String> {
+        parse_usage(&payload(name), "claude.ai", None)
+    }
+
+    fn unusable(u: &Usage) -> Vec<(&str, Problem, &str)> {
+        u.unusable
+            .iter()
+            .map(|(k, n)| (k.as_str(), n.problem, n.detail.as_str()))
+            .collect()
+    }
+
     #[test]
     fn renamed_fields_are_a_parse_error_not_zero() {
-        let err = parse_usage(&serde_json::json!({"5h": {"pct": 3}})).unwrap_err();
+        let err = parse_usage(&serde_json::json!({"5h": {"pct": 3}}), "t", None).unwrap_err();
         assert!(err.starts_with("unrecognized usage payload"), "{err}");
-        let err = parse_usage(&serde_json::json!({"five_hour": {"pct": 3}})).unwrap_err();
-        assert!(err.contains("five_hour"), "{err}");
-        assert!(parse_usage(&serde_json::json!([1, 2])).is_err());
+        let err =
+            parse_usage(&serde_json::json!({"five_hour": {"pct": 3}}), "t", None).unwrap_err();
+        assert_eq!(
+            err,
+            "unrecognized usage payload: no window has a readable number: five_hour: no \
+             `utilization` (unknown fields: \"pct\")"
+        );
+        assert!(parse_usage(&serde_json::json!([1, 2]), "t", None).is_err());
+    }
+
+    #[test]
+    fn a_window_without_a_number_is_missing_and_the_others_count() {
+        let u = usage("usage_partial_windows.json").unwrap();
+        assert_eq!(
+            unusable(&u),
+            [(
+                "seven_day_oauth_apps",
+                Problem::NoNumber,
+                "sent without a number"
+            )]
+        );
+        assert_eq!(pct(&u, "seven_day"), Some(58.0));
+        assert_eq!(u.unusable["seven_day_oauth_apps"].source, "claude.ai");
+    }
+
+    #[test]
+    fn limits_fill_null_flat_windows_and_win_where_both_have_a_number() {
+        let u = usage("usage_partial_windows.json").unwrap();
+        // Flat null, limits[] 37: filled.
+        assert_eq!(pct(&u, "five_hour"), Some(37.0));
+        assert_eq!(pct(&u, "seven_day_opus"), Some(71.0));
+        // Flat 12, limits[] null: the flat number stands.
+        assert_eq!(pct(&u, "seven_day_sonnet"), Some(12.0));
+        // Both have one: limits[] wins (the flat window is 23 there, limits[] too; make
+        // them differ to see which).
+        let mut body = payload("usage_limits_array.json");
+        body["five_hour"]["utilization"] = serde_json::json!(99);
+        let u = parse_usage(&body, "t", None).unwrap();
+        assert_eq!(pct(&u, "five_hour"), Some(23.0));
+    }
+
+    #[test]
+    fn unknown_kinds_and_codenames_keep_their_own_names() {
+        let u = usage("usage_partial_windows.json").unwrap();
+        assert_eq!(pct(&u, "tangelo"), Some(17.5));
+        assert_eq!(pct(&u, "seven_day_routines"), Some(8.0));
+        assert_eq!(pct(&u, "seven_day_omelette"), Some(3.0));
+        assert_eq!(pct(&u, "daily_design"), Some(5.0));
+        let u = usage("usage_unknown_kind.json").unwrap();
+        assert_eq!(pct(&u, "rolling_daily"), Some(97.0));
+        assert_eq!(u.windows.len(), 1);
+    }
+
+    #[test]
+    fn a_reset_that_is_not_a_date_is_no_reset_time() {
+        let u = usage("usage_partial_windows.json").unwrap();
+        assert_eq!(u.windows["seven_day_sonnet"].resets_at, None);
+    }
+
+    #[test]
+    fn data_quotaline_cannot_read_and_no_number_anywhere_is_a_parse_error() {
+        for (name, why) in [
+            (
+                "usage_renamed_fields.json",
+                "no window has a readable number: five_hour: limits[0]: no `percent` (unknown \
+                 fields: \"pct\"); seven_day: limits[1]: no `percent` (unknown fields: \"pct\")",
+            ),
+            (
+                "usage_percent_strings.json",
+                "no window has a readable number: five_hour: limits[0]: `percent` is a string \
+                 (\"97\"); seven_day: limits[1]: `percent` is a string (\"64\")",
+            ),
+            (
+                "usage_bare_numbers.json",
+                "no window has a readable number: five_hour: 97 is a bare number, not a window \
+                 object; seven_day: 64 is a bare number, not a window object",
+            ),
+            ("usage_empty_limits.json", "no window has a number"),
+        ] {
+            assert_eq!(
+                usage(name).unwrap_err(),
+                format!("unrecognized usage payload: {why}"),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn unreadable_limits_entries_are_listed_and_the_readable_ones_count() {
+        let mut body = payload("usage_limits_array.json");
+        body["limits"][2] = serde_json::json!(42);
+        body["limits"][3]["kind"] = serde_json::json!(null);
+        body["limits"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!(
+                {"kind": "Weekly Scoped!", "percent": 5}
+            ));
+        let u = parse_usage(&body, "t", None).unwrap();
+        assert_eq!(
+            unusable(&u),
+            [
+                ("limits[2]", Problem::Unreadable, "42 is not an object"),
+                ("limits[3]", Problem::Unreadable, "no `kind`"),
+                (
+                    "limits[4]",
+                    Problem::Unreadable,
+                    "`kind` \"Weekly Scoped!\" is not a name quotaline can show"
+                ),
+            ]
+        );
+        assert_eq!(pct(&u, "five_hour"), Some(23.0));
+    }
+
+    #[test]
+    fn windows_that_vanish_from_an_org_that_had_some_are_an_error_unless_said_none() {
+        let before = Org {
+            windows: usage("usage_flat_windows.json").unwrap().windows,
+            ..serde_json::from_value(serde_json::json!({
+                "org_uuid": "o", "org_name": null, "email": null, "plan": null,
+                "windows": {}, "extra_usage": null, "subscription": null
+            }))
+            .unwrap()
+        };
+        let body = payload("usage_windows_vanished.json");
+        assert!(parse_usage(&body, "t", None).is_ok(), "money, no history");
+        let err = parse_usage(&body, "t", Some(&before)).unwrap_err();
+        assert!(err.ends_with("this org had windows until now, so its last numbers are kept"));
+        let enterprise = payload("usage_enterprise.json");
+        assert!(parse_usage(&enterprise, "t", Some(&before)).is_ok());
+    }
+
+    #[test]
+    fn numbers_the_server_cannot_mean_reject_their_window_and_105_is_kept() {
+        let u = usage("usage_nonsense_numbers.json").unwrap();
+        assert_eq!(pct(&u, "five_hour"), Some(37.0));
+        assert_eq!(pct(&u, "seven_day_oauth_apps"), Some(105.0));
+        assert_eq!(u.windows.len(), 2);
+        let rejected: Vec<(&str, &str)> = u
+            .unusable
+            .iter()
+            .inspect(|(_, n)| assert_eq!(n.problem, Problem::Rejected))
+            .map(|(k, n)| (k.as_str(), n.detail.as_str()))
+            .collect();
+        assert_eq!(
+            rejected,
+            [
+                (
+                    "seven_day",
+                    "1e308 is not a percent the server can mean (0 to 1000)"
+                ),
+                (
+                    "seven_day_cowork",
+                    "reset time 1970-01-01T00:00:01+00:00 is not one the server can mean \
+                     (2020 to 2100)"
+                ),
+                (
+                    "seven_day_omelette",
+                    "reset time 2150-01-01T00:00:00+00:00 is not one the server can mean \
+                     (2020 to 2100)"
+                ),
+                (
+                    "seven_day_opus",
+                    "-5 is not a percent the server can mean (0 to 1000)"
+                ),
+                (
+                    "seven_day_sonnet",
+                    "1500 is not a percent the server can mean (0 to 1000)"
+                ),
+            ]
+        );
+        assert!(Window::checked(f64::NAN, None).is_err());
+        assert!(Window::checked(f64::INFINITY, None).is_err());
+        assert!(Window::checked(0.0, None).is_ok());
+        assert!(Window::checked(1000.0, None).is_ok());
+    }
+
+    #[test]
+    fn only_nonsense_is_a_parse_error() {
+        let mut body = payload("usage_nonsense_numbers.json");
+        body["five_hour"]["utilization"] = serde_json::json!(-1);
+        body["seven_day_oauth_apps"]["utilization"] = serde_json::json!(1e300);
+        let err = parse_usage(&body, "t", None).unwrap_err();
+        assert!(
+            err.starts_with("unrecognized usage payload: no window has a readable number: "),
+            "{err}"
+        );
+        assert!(err.ends_with("; and 3 more"), "{err}");
+    }
+
+    #[test]
+    fn money_scales_by_the_bodys_exponent_else_the_currencys_minor_units() {
+        // JPY has no minor unit; no exponent is sent.
+        let e = usage("usage_spend_jpy.json").unwrap().extra_usage.unwrap();
+        assert_eq!(
+            (e.used, e.limit, e.balance, e.currency.as_deref()),
+            (Some(1234.0), None, Some(5000.0), Some("JPY"))
+        );
+        // KWD has three; spend wins over extra_usage, and out_of_credits is its reason.
+        let e = usage("usage_spend_out_of_credits.json")
+            .unwrap()
+            .extra_usage
+            .unwrap();
+        assert_eq!((e.used, e.limit), (Some(12.345), Some(12.345)));
+        assert_eq!(e.out_of_credits, Some(true));
+        assert_eq!(e.disabled_reason.as_deref(), Some("out_of_credits"));
+        // `decimal_places` said: it wins over the currency.
+        let mut body = payload("usage_spend_out_of_credits.json");
+        body.as_object_mut().unwrap().remove("spend");
+        let e = parse_usage(&body, "t", None).unwrap().extra_usage.unwrap();
+        assert_eq!((e.used, e.limit), (Some(50.0), Some(50.0)));
+        body["extra_usage"]["decimal_places"] = serde_json::json!(2);
+        let e = parse_usage(&body, "t", None).unwrap().extra_usage.unwrap();
+        assert_eq!(e.used, Some(500.0));
+        assert_eq!(minor_units(Some("usd")), 2);
+        assert_eq!(minor_units(None), 2);
+    }
+
+    #[test]
+    fn a_null_monthly_limit_is_no_cap() {
+        let e = usage("usage_extra_no_cap.json")
+            .unwrap()
+            .extra_usage
+            .unwrap();
+        assert_eq!((e.used, e.limit), (Some(43.21), None));
+        assert!(e.enabled);
     }
 
     #[test]

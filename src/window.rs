@@ -15,11 +15,38 @@ const WEEKLY_PREFIX: &str = "seven_day_";
 
 /// Weekly keys that are products or codenames rather than models: they are shown only when a
 /// template names them.
-const NOT_MODELS: &[&str] = &["oauth_apps", "cowork", "omelette"];
+const NOT_MODELS: &[&str] = &["oauth_apps", "cowork", "omelette", "routines", "design"];
+
+/// The keys quotaline has a name for besides the per-model weekly windows (README "Known
+/// payload shapes"). Any other key the server sends is kept under its own name, and
+/// `status` and `doctor` list it so that a new codename is noticed.
+const LABELLED: &[&str] = &[
+    FIVE_HOUR,
+    SEVEN_DAY,
+    "seven_day_oauth_apps",
+    "seven_day_cowork",
+    "seven_day_omelette",
+];
 
 /// Whether the server's `key` names a rolling window quotaline knows how to read.
 pub fn is_known(key: &str) -> bool {
     key == FIVE_HOUR || key == SEVEN_DAY || key.starts_with(WEEKLY_PREFIX)
+}
+
+/// Whether quotaline has a label for `key`: the windows it knows, and the per-model weekly
+/// windows, which are named after their model.
+pub fn is_labelled(key: &str) -> bool {
+    LABELLED.contains(&key) || model(key).is_some()
+}
+
+/// Whether a name the server sent (a key, a `limits[]` kind) can be kept as a window key:
+/// the server's identifiers are lowercase snake_case, and a key is typed in templates and
+/// `--window`. Anything else is reported as unreadable rather than shown.
+pub fn is_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// The key a short name stands for: `5h` -> `five_hour`, `7d` -> `seven_day`; anything else
@@ -119,6 +146,7 @@ mod tests {
     fn models_exclude_products_and_codenames() {
         assert_eq!(model("seven_day_opus"), Some("opus"));
         assert_eq!(model("seven_day_oauth_apps"), None);
+        assert_eq!(model("seven_day_routines"), None);
         assert_eq!(model("seven_day"), None);
         assert_eq!(model("five_hour"), None);
     }
@@ -131,6 +159,25 @@ mod tests {
             Some("seven_day_#(touch_$home/pwned)")
         );
         assert_eq!(model_key("  "), None);
+    }
+
+    #[test]
+    fn codenames_have_no_label_and_only_identifiers_are_names() {
+        for key in [
+            "five_hour",
+            "seven_day_omelette",
+            "seven_day_opus",
+            "seven_day_fable",
+        ] {
+            assert!(is_labelled(key), "{key}");
+        }
+        for key in ["tangelo", "seven_day_routines", "daily_design"] {
+            assert!(!is_labelled(key), "{key}");
+        }
+        assert!(is_name("seven_day_opus_4"));
+        for bad in ["", "Five Hour", "a\u{1b}]0;x", "five-hour", &"x".repeat(65)] {
+            assert!(!is_name(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! `quotaline check [--max PCT] [--eta 30m] [--window KEY]`: a guard for scripts. Exit 0
 //! below the limit, 1 at or over it or projected to reach 100% within `--eta` (saying which
-//! window and when), 2 when there is no data.
+//! window and when), 2 when there is no data. A window past its reset is not judged: its
+//! number is no longer the truth.
 
 use crate::cache::Cache;
+use crate::error::ErrorKind;
 use crate::refresh::load_fresh;
 use crate::render::{text, View};
 use crate::settings;
@@ -27,7 +29,21 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
         return 2;
     };
     let age = file.age(org_id.as_deref(), now).unwrap_or(0);
-    if file.is_stale(org_id.as_deref(), now) {
+    // The server answered after this reading with a payload quotaline could not read: its
+    // numbers may already differ from these, however fresh they look. The guard says so.
+    let unread_since = file
+        .state
+        .error
+        .as_ref()
+        .filter(|e| e.kind == ErrorKind::Parse && org.read_at().is_none_or(|at| e.at > at));
+    if let Some(e) = unread_since {
+        eprintln!(
+            "quotaline: the last refresh failed ({}): the server's numbers may differ; \
+             checking numbers from {} ago",
+            e.message,
+            text::short_duration(age)
+        );
+    } else if file.is_stale(org_id.as_deref(), now) {
         eprintln!(
             "quotaline: checking numbers from {} ago (refresh failed or backing off)",
             text::short_duration(age)
@@ -52,6 +68,14 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
     let mut over = false;
     let mut any_rate = false;
     for (name, w) in windows {
+        // Its number belongs to the period that ended; the new one is not known yet.
+        if let Some(reset) = w.resets_at.filter(|_| w.has_reset(now)) {
+            eprintln!(
+                "quotaline: {name} reset {} ago; a new reading is due (not checked)",
+                text::short_duration((now - reset).num_seconds())
+            );
+            continue;
+        }
         if let Some(within) = eta {
             let key = window::resolve(org.windows.keys(), &name).unwrap_or(&name);
             let pace = org.pace.get(key);

@@ -5,7 +5,7 @@
 use crate::auth::{self, browser};
 use crate::cache::Cache;
 use crate::redact::fingerprint;
-use crate::render::report::{config_report, extension_report};
+use crate::render::report::{config_report, extension_report, window_notes};
 use crate::settings::{self, Secret};
 use chrono::Utc;
 use std::fmt::Write;
@@ -160,6 +160,32 @@ pub fn report() -> (String, bool) {
     let _ = writeln!(out, "backoff: {backoff}");
     let extension = extension_report(&file, now).unwrap_or_else(|| "never reported".to_string());
     let _ = writeln!(out, "browser extension: {extension}");
+
+    // What the server sent that quotaline could not show or has no label for: what a
+    // maintainer needs to tell a new payload shape from a known one.
+    let _ = writeln!(out, "\nwindows the server sent");
+    let orgs = file.snapshot.as_ref().map_or(&[][..], |s| &s.orgs[..]);
+    let mut quiet = true;
+    for org in orgs {
+        let notes = window_notes(org);
+        if notes.is_empty() {
+            continue;
+        }
+        quiet = false;
+        let name = org.org_name.as_deref().unwrap_or("(unnamed org)");
+        let _ = writeln!(out, "  {name} [{}]", org.org_uuid);
+        for (label, line) in notes {
+            let _ = writeln!(out, "    {label}: {line}");
+        }
+    }
+    if quiet {
+        let shown = if orgs.is_empty() {
+            "no reading yet"
+        } else {
+            "every window has a usable number and a label"
+        };
+        let _ = writeln!(out, "  {shown}");
+    }
     (out, usable)
 }
 

@@ -11,6 +11,7 @@ pub mod refresh;
 pub mod segment;
 pub mod status;
 pub mod statusline;
+pub mod verify;
 
 /// Prints to stdout, ignoring a closed pipe (`quotaline json | head`): `print!` would panic.
 pub fn out(text: &str) {

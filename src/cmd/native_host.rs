@@ -29,8 +29,9 @@ pub fn handle(cache: &Cache, bytes: &[u8], now: DateTime<Utc>) -> Value {
     }
 }
 
-/// The `ok` reply: the segment line and the worst window, so the extension's badge shows
-/// what the prompt shows without parsing anything itself.
+/// The `ok` reply: the segment line and the worst current window, so the extension's badge
+/// shows what the prompt shows without parsing anything itself (no number for a window past
+/// its reset, as on the line).
 fn summary(file: &CacheFile, now: DateTime<Utc>) -> Value {
     // The popup shows what every surface shows: the config file's settings, not this
     // process's environment (the browser started it).
@@ -51,7 +52,7 @@ fn summary(file: &CacheFile, now: DateTime<Utc>) -> Value {
         false,
     );
     let shown = file.org(org.as_deref());
-    let worst = shown.and_then(|o| o.worst());
+    let worst = shown.and_then(|o| o.worst(now));
     let severity = worst.map(|p| match thresholds.severity(p) {
         Severity::Critical => "critical",
         Severity::Warn => "warn",

@@ -192,12 +192,12 @@ pub fn markup(spans: &[Span], target: Target, color: bool) -> String {
 
 /// The one JSON line waybar's custom module reads (`"return-type": "json"`): `text`, a
 /// multi-line `tooltip` (the status report), `class` and `alt` (`ok`, `warn`, `critical`,
-/// `stale` or `error`, for CSS and `format-icons`) and `percentage` (the org's worst window,
-/// left out when it has none). Waybar parses both texts as Pango markup, so they are escaped
-/// for it; the tooltip keeps its newlines.
+/// `stale` or `error`, for CSS and `format-icons`) and `percentage` (the org's worst current
+/// window, left out when it has none: a window past its reset has no number). Waybar parses
+/// both texts as Pango markup, so they are escaped for it; the tooltip keeps its newlines.
 pub fn waybar(line: &Line, spans: &[Span], tooltip: &str) -> String {
     let org = line.cache.org(line.org);
-    let worst = org.and_then(|o| o.worst());
+    let worst = org.and_then(|o| o.worst(line.now));
     let error = line.cache.state.error.as_ref();
     let (text, class) = match (org, error) {
         // Nothing to show but a reason: say which, so the bar is not silently empty.

@@ -9,7 +9,7 @@ pub mod template;
 pub mod text;
 
 use crate::cache::CacheFile;
-use crate::snapshot::{Org, Window};
+use crate::snapshot::{Org, Pace, Window};
 use crate::window;
 use chrono::{DateTime, Utc};
 
@@ -79,6 +79,8 @@ impl Thresholds {
 pub const DEFAULT_FORMAT: &str = "5h {5h} · 7d {7d}( · {models})( · ↻{reset})";
 /// For orgs without rolling windows (Enterprise, credit-only): the money is the news.
 pub const CREDITS_FORMAT: &str = "extra {extra}";
+/// What a window past its reset shows in place of its percent.
+pub const RESET_MARK: &str = "↻";
 
 /// Everything one line needs.
 pub struct Line<'a> {
@@ -143,11 +145,26 @@ impl View<'_> {
         self.org.windows.get(key)
     }
 
+    /// A window's percent, coloured; a window past its reset shows [`RESET_MARK`] instead:
+    /// its old number is no longer the truth and the new one is not known yet (never 0%).
     fn pct_span(&self, w: &Window) -> Span {
+        if w.has_reset(self.now) {
+            return Span::text(RESET_MARK);
+        }
         Span::colored(
             text::percent(w.utilization),
             self.thresholds.severity(w.utilization),
         )
+    }
+
+    /// The pace of the window `name` stands for, while the window is current: a reset
+    /// window's burn rate and ETA belong to the period that ended.
+    fn pace(&self, name: &str) -> Option<&Pace> {
+        let key = window::resolve(self.org.windows.keys(), name)?;
+        if self.org.windows.get(key)?.has_reset(self.now) {
+            return None;
+        }
+        self.org.pace.get(key)
     }
 
     fn countdown(&self, at: DateTime<Utc>) -> String {
@@ -214,16 +231,14 @@ impl View<'_> {
             _ => {
                 if let Some(window) = name.strip_suffix("_eta") {
                     // Empty unless the wall comes before the reset: nothing to say otherwise.
-                    let key = window::resolve(self.org.windows.keys(), window)?;
-                    let pace = self.org.pace.get(key)?;
+                    let pace = self.pace(window)?;
                     if pace.hits_before_reset == Some(false) {
                         return None;
                     }
                     return Some(vec![Span::text(&self.countdown(pace.eta?))]);
                 }
                 if let Some(window) = name.strip_suffix("_pace") {
-                    let key = window::resolve(self.org.windows.keys(), window)?;
-                    let delta = self.org.pace.get(key)?.delta?;
+                    let delta = self.pace(window)?.delta?;
                     return Some(vec![Span::text(&text::delta_text(delta))]);
                 }
                 if let Some(window) = name.strip_suffix("_reset") {

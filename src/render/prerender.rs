@@ -117,6 +117,40 @@ mod tests {
         assert_eq!(due(&file, None, at(600)), at(660));
     }
 
+    /// A fetch at `secs` whose five-hour window resets at `reset`.
+    fn with_reset(secs: i64, reset: i64) -> CacheFile {
+        let mut file = fetched(secs);
+        let org: crate::snapshot::Org = serde_json::from_value(serde_json::json!({
+            "org_uuid": "o", "org_name": null, "email": null, "plan": null,
+            "extra_usage": null, "subscription": null,
+            "windows": {"five_hour": {"utilization": 96.0, "resets_at": at(reset)}},
+        }))
+        .unwrap();
+        file.snapshot.as_mut().unwrap().orgs.push(org);
+        file
+    }
+
+    #[test]
+    fn a_window_resetting_before_the_ttl_makes_the_line_due_at_its_reset() {
+        let file = with_reset(0, 20);
+        assert_eq!(due(&file, None, at(5)), at(20));
+        assert!(!file.refresh_due(at(19)) && file.refresh_due(at(20)));
+        assert!(
+            !file.fetched_recently(at(21)),
+            "a refresh fetches after the reset"
+        );
+    }
+
+    #[test]
+    fn a_reset_a_fetch_already_tried_to_see_waits_the_ttl_and_a_backoff_binds() {
+        // The server still sent a reset in the past: no refresh loop.
+        assert_eq!(due(&with_reset(30, 20), None, at(31)), at(90));
+        let mut file = with_reset(0, 20);
+        file.state
+            .record_failure(&FetchError::new(ErrorKind::Http, "HTTP 502"), at(10));
+        assert_eq!(due(&file, None, at(10)), at(70));
+    }
+
     #[test]
     fn no_data_and_no_attempt_is_due_at_once() {
         assert_eq!(due(&CacheFile::default(), None, at(0)), at(0));

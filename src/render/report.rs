@@ -3,6 +3,7 @@
 //! waybar shows it as the tooltip, `doctor` borrows the extension's line.
 
 use super::text::{money, pace_text, percent, short_duration};
+use super::RESET_MARK;
 use crate::cache::{CacheFile, ExtensionReport};
 use crate::settings;
 use crate::snapshot::Org;
@@ -47,18 +48,33 @@ fn org_report(out: &mut String, org: &Org, active: bool, now: DateTime<Utc>) {
         );
     }
     for (key, w) in &org.windows {
-        let reset = w
-            .resets_at
-            .map(|t| format!("resets {}", when(t, now)))
-            .unwrap_or_else(|| "no reset time".into());
-        field(
-            out,
-            &window::label(key),
-            format!("{:>4}  {reset}", percent(w.utilization)),
-        );
-        if let Some(pace) = org.pace.get(key) {
-            field(out, "", pace_text(pace, now));
+        match w.resets_at {
+            // The old number belongs to the period that ended, and so does its pace.
+            Some(t) if w.has_reset(now) => field(
+                out,
+                &window::label(key),
+                format!(
+                    "{RESET_MARK:>4}  reset {}; a new reading is due",
+                    when(t, now)
+                ),
+            ),
+            reset => {
+                let reset = reset
+                    .map(|t| format!("resets {}", when(t, now)))
+                    .unwrap_or_else(|| "no reset time".into());
+                field(
+                    out,
+                    &window::label(key),
+                    format!("{:>4}  {reset}", percent(w.utilization)),
+                );
+                if let Some(pace) = org.pace.get(key) {
+                    field(out, "", pace_text(pace, now));
+                }
+            }
         }
+    }
+    for (label, line) in window_notes(org) {
+        field(out, label, line);
     }
     match &org.extra_usage {
         Some(e) if e.enabled => {
@@ -68,6 +84,9 @@ fn org_report(out: &mut String, org: &Org, active: bool, now: DateTime<Utc>) {
                 (Some(u), None) => format!("{} spent, no cap", money(u, cur)),
                 _ => "enabled, amount unknown".into(),
             };
+            if let Some(b) = e.balance {
+                line.push_str(&format!(" · balance {}", money(b, cur)));
+            }
             if e.out_of_credits == Some(true) {
                 line.push_str(" · OUT OF CREDITS");
             }
@@ -111,6 +130,36 @@ fn org_report(out: &mut String, org: &Org, active: bool, now: DateTime<Utc>) {
             ),
         );
     }
+}
+
+/// What an org's readings sent that is not shown as a number, as (label, line) pairs for
+/// `status` and `doctor`: each window left out and why ("not shown"), and the windows
+/// quotaline has no label for, shown under the server's own names ("no label").
+pub fn window_notes(org: &Org) -> Vec<(&'static str, String)> {
+    let mut notes: Vec<(&'static str, String)> = org
+        .unusable
+        .iter()
+        .map(|(key, u)| {
+            let line = format!(
+                "{key}: {} ({}, from {})",
+                u.detail,
+                u.problem.words(),
+                u.source
+            );
+            ("not shown", line)
+        })
+        .collect();
+    let unlabelled: Vec<&str> = org
+        .windows
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !window::is_labelled(k))
+        .collect();
+    if !unlabelled.is_empty() {
+        let line = format!("{} (shown under these names)", unlabelled.join(", "));
+        notes.push(("no label", line));
+    }
+    notes
 }
 
 /// The whole report, as `status` prints it and waybar shows it as a tooltip.

@@ -1,7 +1,7 @@
 //! Small formatting rules shared by every output: durations (printed and parsed), percents,
 //! money, burn rates and pace.
 
-use crate::snapshot::Pace;
+use crate::snapshot::{minor_units, Pace};
 use chrono::{DateTime, Utc};
 
 /// `1h12m`, `3d4h`, `12m`, `45s`: short enough for a prompt.
@@ -21,12 +21,15 @@ pub fn percent(utilization: f64) -> String {
     format!("{}%", utilization.round() as i64)
 }
 
-/// `$12.34`, `$50`, `€3.10`, `12.00 CHF`.
+/// `$12.34`, `$50`, `€3.10`, `12 CHF`, `1234 JPY`, `12.345 KWD`: as many decimals as the
+/// currency's minor unit has, none for a whole amount.
 pub fn money(amount: f64, currency: Option<&str>) -> String {
-    let number = if amount.fract().abs() < 0.005 {
+    let decimals = minor_units(currency) as usize;
+    let whole = (amount - amount.round()).abs() < 0.5 / 10f64.powi(decimals as i32);
+    let number = if whole {
         format!("{}", amount.round() as i64)
     } else {
-        format!("{amount:.2}")
+        format!("{amount:.decimals$}")
     };
     match currency.unwrap_or("USD") {
         "USD" => format!("${number}"),
@@ -139,6 +142,9 @@ mod tests {
         assert_eq!(money(50.0, Some("USD")), "$50");
         assert_eq!(money(3.1, Some("EUR")), "€3.10");
         assert_eq!(money(12.0, Some("CHF")), "12 CHF");
+        assert_eq!(money(1234.0, Some("JPY")), "1234 JPY");
+        assert_eq!(money(12.345, Some("KWD")), "12.345 KWD");
+        assert_eq!(money(12.3, Some("KWD")), "12.300 KWD");
     }
 
     #[test]

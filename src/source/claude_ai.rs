@@ -156,7 +156,7 @@ fn fetch_org(
 ) -> Result<Org, FetchError> {
     let base = format!("/api/organizations/{}", m.uuid);
     let usage_body = client.get_json(&format!("{base}/usage"))?;
-    let usage = parse_usage(&usage_body)
+    let usage = parse_usage(&usage_body, &here.source, before)
         .map_err(|msg| FetchError::new(ErrorKind::Parse, format!("{msg} (from {base}/usage)")))?;
     let mut sources = BTreeMap::from([(part::USAGE.to_string(), here.clone())]);
     let mut raw = Raw {
@@ -209,6 +209,7 @@ fn fetch_org(
         sources,
         raw,
         pace: BTreeMap::new(),
+        unusable: usage.unusable,
     })
 }
 

@@ -153,8 +153,6 @@ pub fn fetch(
     }
     let client = client(&token, &user_agent_version(seen_version))?;
     let body = client.get_json("/api/oauth/usage").map_err(explain)?;
-    let usage = parse_usage(&body)
-        .map_err(|m| FetchError::new(ErrorKind::Parse, format!("{m} (from /api/oauth/usage)")))?;
     let account = claude_code::account()
         .or_else(|| profile(&client))
         .unwrap_or_else(|| Account {
@@ -162,6 +160,9 @@ pub fn fetch(
             org_name: Some("Claude Code".to_string()),
             ..Account::default()
         });
+    let before = previous.and_then(|p| p.org(Some(&account.org_uuid)));
+    let usage = parse_usage(&body, SOURCE, before)
+        .map_err(|m| FetchError::new(ErrorKind::Parse, format!("{m} (from /api/oauth/usage)")))?;
     Ok(snapshot(account, &token, usage, body, previous, now))
 }
 
@@ -203,6 +204,7 @@ fn snapshot(
             ..Raw::default()
         },
         pace: BTreeMap::new(),
+        unusable: usage.unusable,
     };
     Snapshot {
         source: SOURCE.to_string(),

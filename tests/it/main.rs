@@ -7,6 +7,7 @@ mod claude_code;
 mod common;
 mod config;
 mod core;
+mod drift;
 mod extension_browser;
 mod history;
 mod hotpath;

@@ -33,7 +33,7 @@ fn answer(path: &str, status: u16, body: &str) -> Value {
 }
 
 /// What the extension sends after a full poll: every answer, verbatim, `secs_ago` old.
-fn reading(usage: &str, secs_ago: i64) -> Value {
+pub(crate) fn reading(usage: &str, secs_ago: i64) -> Value {
     let mut responses = vec![answer("/api/account", 200, &payload("account.json"))];
     for org in ORG_IDS {
         let base = format!("/api/organizations/{org}");
@@ -76,7 +76,7 @@ fn host(env: &TestEnv, input: &[u8]) -> (i32, Vec<Value>) {
     (out.status.code().unwrap_or(-1), replies(&out.stdout))
 }
 
-fn send(env: &TestEnv, message: &Value) -> Value {
+pub(crate) fn send(env: &TestEnv, message: &Value) -> Value {
     let (code, mut r) = host(env, &frame(message.to_string().as_bytes()));
     assert_eq!((code, r.len()), (0, 1), "{r:?}");
     r.remove(0)

@@ -22,7 +22,9 @@ pub fn ql(env: &TestEnv, args: &[&str]) -> (i32, String, String) {
 /// payload's five-hour window then resets in 1h12m30s).
 const PAYLOAD_NOW: &str = "2026-11-22T17:47:30Z";
 
-/// A shared payload with every `resets_at` shifted to the real clock.
+/// A shared payload with every `resets_at` shifted to the real clock: ISO-8601 strings, and
+/// Unix seconds as statusLine stdin sends them (smaller numbers, such as a nonsense `1`,
+/// stay as they are).
 pub fn shifted(name: &str) -> String {
     let mut v: Value = serde_json::from_str(&payload(name)).unwrap();
     let then = chrono::DateTime::parse_from_rfc3339(PAYLOAD_NOW).unwrap();
@@ -41,6 +43,8 @@ fn shift(v: &mut Value, delta: chrono::Duration) {
                         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
                     {
                         *child = Value::String((t + delta).to_rfc3339());
+                    } else if let Some(secs) = child.as_i64().filter(|&s| s >= 1_000_000_000) {
+                        *child = Value::from(secs + delta.num_seconds());
                     }
                 } else {
                     shift(child, delta);

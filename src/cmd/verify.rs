@@ -1,0 +1,178 @@
+//! `quotaline verify FILE|-`: step two of the trust protocol (README "Checking quotaline
+//! against the server"). Takes a `/usage` body saved from the browser's DevTools ("Copy
+//! response") and compares it, window by window, with what quotaline holds for that org.
+//! The capture goes through the same parser as quotaline's own readings, so both sides name
+//! their windows alike; the numbers are compared exactly, as the server sent them.
+//!
+//! Exit 0 when every number matches, 1 when one differs (saying whether quotaline's reading
+//! is older or newer than the capture), 2 when the capture cannot be read. It reads the
+//! cache only and never fetches: it checks what quotaline shows, not what it could show.
+
+use crate::cache::Cache;
+use crate::render::text::short_duration;
+use crate::settings;
+use crate::snapshot::{parse_usage, Org, Problem, Usage, Window};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::fmt::Write;
+use std::io::Read;
+
+/// The source named on what a capture sent that cannot be shown.
+const CAPTURE: &str = "DevTools";
+/// A `/usage` body is a few kilobytes: a file this large is something else.
+const MAX_BYTES: u64 = 1 << 20;
+
+pub fn run(file: &str, org: Option<String>) -> i32 {
+    let (capture, captured_at) = match read(file) {
+        Ok(read) => read,
+        Err(why) => {
+            eprintln!("quotaline: cannot verify: {why}");
+            return 2;
+        }
+    };
+    let cached = Cache::locate().read();
+    let held = cached.org(settings::org(org).as_deref());
+    let (table, differ) = table(&capture, held);
+    let mut out = table;
+    if differ == 0 {
+        out.push_str("every number matches");
+        if let Some(p) = held.and_then(Org::newest_reading) {
+            let _ = write!(
+                out,
+                " (quotaline's reading from {} at {}; the capture from {})",
+                p.source,
+                clock(p.at),
+                clock(captured_at)
+            );
+        }
+        out.push('\n');
+        super::out(&out);
+        return 0;
+    }
+    let _ = writeln!(out, "{differ} window(s) differ");
+    let unreadable = capture
+        .unusable
+        .values()
+        .filter(|u| u.problem != Problem::NoNumber)
+        .count();
+    if unreadable > 0 {
+        let _ = writeln!(
+            out,
+            "quotaline cannot use {unreadable} window(s) of the capture: compare with README \
+             \"Known payload shapes\" and report the shape if it is new"
+        );
+    }
+    match held.and_then(Org::newest_reading) {
+        None => out.push_str("quotaline holds no reading for this org\n"),
+        Some(p) if p.at < captured_at => {
+            let _ = writeln!(
+                out,
+                "quotaline's reading ({}, {}) is {} older than the capture ({}): run \
+                 `quotaline refresh --force` and verify again",
+                p.source,
+                clock(p.at),
+                short_duration((captured_at - p.at).num_seconds()),
+                clock(captured_at)
+            );
+        }
+        Some(p) => {
+            let _ = writeln!(
+                out,
+                "quotaline's reading ({}, {}) is {} newer than the capture ({}): the numbers \
+                 may have moved since; capture again and verify at once",
+                p.source,
+                clock(p.at),
+                short_duration((p.at - captured_at).num_seconds()),
+                clock(captured_at)
+            );
+        }
+    }
+    super::out(&out);
+    1
+}
+
+fn clock(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// The capture, parsed, and when it was taken: the file's modification time (when DevTools'
+/// response was saved), or now for stdin.
+fn read(file: &str) -> Result<(Usage, DateTime<Utc>), String> {
+    let (name, bytes, at) = if file == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .take(MAX_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("stdin: {e}"))?;
+        ("stdin".to_string(), bytes, Utc::now())
+    } else {
+        let meta = std::fs::metadata(file).map_err(|e| format!("{file}: {e}"))?;
+        if !meta.is_file() {
+            return Err(format!("{file}: not a regular file"));
+        }
+        let bytes = std::fs::File::open(file)
+            .and_then(|f| {
+                let mut bytes = Vec::new();
+                f.take(MAX_BYTES + 1).read_to_end(&mut bytes).map(|_| bytes)
+            })
+            .map_err(|e| format!("{file}: {e}"))?;
+        let at = meta.modified().map_or_else(|_| Utc::now(), DateTime::from);
+        (file.to_string(), bytes, at)
+    };
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(format!("{name}: more than 1 MiB, not a /usage body"));
+    }
+    let body: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        format!("{name}: not JSON ({e}); save the response body of the `usage` request")
+    })?;
+    let usage = parse_usage(&body, CAPTURE, None).map_err(|e| format!("{name}: {e}"))?;
+    Ok((usage, at.min(Utc::now())))
+}
+
+/// The table (window, DevTools number, quotaline number, match) and how many rows differ.
+/// A window both sides lack a number for matches; one only one side has, or that the
+/// capture sent in a shape quotaline cannot use, differs.
+fn table(capture: &Usage, held: Option<&Org>) -> (String, usize) {
+    let ours = |key: &str| held.and_then(|o| o.windows.get(key));
+    let keys: BTreeSet<&String> = capture
+        .windows
+        .keys()
+        .chain(capture.unusable.keys())
+        .chain(held.into_iter().flat_map(|o| o.windows.keys()))
+        .collect();
+    let width = keys
+        .iter()
+        .map(|k| k.chars().count())
+        .chain(["window".len()])
+        .max()
+        .unwrap_or(0);
+    let number =
+        |w: Option<&Window>| w.map_or("–".to_string(), |w| format!("{}%", w.utilization));
+    let mut out = format!(
+        "{:<width$}  {:>8}  {:>9}  match\n",
+        "window", "DevTools", "quotaline"
+    );
+    let mut differ = 0;
+    for key in keys {
+        let theirs = capture.windows.get(key);
+        let note = capture.unusable.get(key);
+        let same = match (theirs, ours(key)) {
+            (Some(a), Some(b)) => a.utilization == b.utilization,
+            (None, None) => note.is_none_or(|u| u.problem == Problem::NoNumber),
+            _ => false,
+        };
+        differ += usize::from(!same);
+        let shown = match (theirs, note) {
+            (None, Some(u)) => u.problem.words().to_string(),
+            _ => number(theirs),
+        };
+        let _ = writeln!(
+            out,
+            "{key:<width$}  {shown:>8}  {:>9}  {}",
+            number(ours(key)),
+            if same { "yes" } else { "NO" }
+        );
+    }
+    (out, differ)
+}
