@@ -126,10 +126,11 @@ pub fn no_browser_session(found: &browser::Discovery) -> FetchError {
              (searched {})",
             browser::searched_summary(found)
         ),
-        None if found.probes.is_empty() => "no claude.ai session: no browser profile found; \
-                                            log in to claude.ai in a browser or set \
-                                            QUOTALINE_SESSION_KEY"
-            .to_string(),
+        None if found.probes.is_empty() => format!(
+            "no claude.ai session: no browser profile found (looked in {}); log in to claude.ai \
+             in a browser or set QUOTALINE_SESSION_KEY",
+            found.looked_in_summary(&settings::home().unwrap_or_default())
+        ),
         None => format!(
             "no claude.ai session found in {}; log in to claude.ai in a browser or set \
              QUOTALINE_SESSION_KEY",

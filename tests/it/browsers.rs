@@ -235,3 +235,23 @@ fn doctor_reports_every_place_with_fingerprints_only() {
         assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
     }
 }
+
+/// Nothing anywhere: the error says where it looked, every browser's folders and Claude
+/// Code's login, so "no session" is something a user can check.
+#[test]
+fn refresh_with_no_session_anywhere_says_where_it_looked() {
+    let mut env = TestEnv::new();
+    env.remove("QUOTALINE_SESSION_KEY");
+    let (code, _, err) = ql(&env, &["refresh"]);
+    assert_eq!(code, 1);
+    for place in [
+        "looked in ~/.config/google-chrome",
+        "~/.config/chromium",
+        "~/.config/BraveSoftware/Brave-Browser",
+        "~/snap/chromium/common/chromium",
+        "~/.mozilla/firefox",
+        "oauth: no Claude Code login found (CLAUDE_CODE_OAUTH_TOKEN, ~/.claude/.credentials.json)",
+    ] {
+        assert!(err.contains(place), "{place} not in: {err}");
+    }
+}

@@ -155,6 +155,7 @@ pub(super) fn discover(env: &Env, out: &mut Discovery) {
     let mut keyrings: HashMap<&'static str, Lookup> = HashMap::new();
     for browser in BROWSERS {
         for user_data in user_data_dirs(env, browser) {
+            out.looked_in.push(user_data.clone());
             if user_data.is_absolute() && user_data.is_dir() {
                 scan_user_data(env, browser, &user_data, &mut keyrings, out);
             }

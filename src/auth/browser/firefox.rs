@@ -20,6 +20,7 @@ const EXPIRY_IN_MS_USER_VERSION: i64 = 16;
 
 pub(super) fn discover(env: &Env, out: &mut Discovery) {
     for root in roots(env) {
+        out.looked_in.push(root.clone());
         if root.is_absolute() && root.is_dir() {
             scan_root(env, &root, out);
         }

@@ -280,6 +280,24 @@ pub struct Discovery {
     pub jars: Vec<Jar>,
     /// Every place searched, in search order.
     pub probes: Vec<Probe>,
+    /// Every folder a browser keeps its profiles in that was looked for, present or not: what
+    /// an error says when nothing was found.
+    pub looked_in: Vec<PathBuf>,
+}
+
+impl Discovery {
+    /// `looked_in`, with the home folder written `~`, for a message.
+    pub fn looked_in_summary(&self, home: &Path) -> String {
+        let shown: Vec<String> = self
+            .looked_in
+            .iter()
+            .map(|p| match p.strip_prefix(home) {
+                Ok(rest) => format!("~/{}", rest.display()),
+                Err(_) => p.display().to_string(),
+            })
+            .collect();
+        shown.join(", ")
+    }
 }
 
 /// Reads every known browser profile's claude.ai cookies.
@@ -636,6 +654,7 @@ mod tests {
         let d = Discovery {
             jars: vec![jar("brave", "Profile 2", 30), jar("chrome", "Default", 20)],
             probes: vec![],
+            ..Discovery::default()
         };
         assert_eq!(pick(&d, None).unwrap().label(), "brave:Profile 2");
         assert_eq!(pick(&d, Some("  ")).unwrap().label(), "brave:Profile 2");
@@ -651,6 +670,7 @@ mod tests {
                 jar("firefox", "default-release", 5),
             ],
             probes: vec![],
+            ..Discovery::default()
         };
         assert_eq!(
             pick(&d, Some("Chrome")).unwrap().label(),
@@ -695,6 +715,7 @@ mod tests {
                     Outcome::Locked("x".into()),
                 ),
             ],
+            ..Discovery::default()
         };
         assert_eq!(
             searched_summary(&d),
