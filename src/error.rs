@@ -50,10 +50,12 @@ pub struct FetchError {
 }
 
 impl FetchError {
+    /// The message is scrubbed of every secret this process knows (`redact::scrub`): it may
+    /// quote a server's or a library's text.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> FetchError {
         FetchError {
             kind,
-            message: message.into(),
+            message: crate::redact::scrub(&message.into()),
             retry_at: None,
             rate_limit_floor: None,
         }

@@ -770,6 +770,18 @@ pub struct Membership {
 }
 
 /// `/api/account`: the email and every membership.
+/// Whether `id` is shaped like an org uuid (8-4-4-4-12 hex digits). An org id goes into
+/// request paths: anything else (`../../oauth/usage`, `x?y=1#f`) could send the cookie
+/// elsewhere, so it is never used.
+pub fn is_org_uuid(id: &str) -> bool {
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
 pub fn parse_account(body: &Value) -> Result<(Option<String>, Vec<Membership>), String> {
     let memberships = body
         .get("memberships")
@@ -781,7 +793,7 @@ pub fn parse_account(body: &Value) -> Result<(Option<String>, Vec<Membership>), 
             let org = m.get("organization")?;
             let capabilities = org.get("capabilities").and_then(Value::as_array);
             Some(Membership {
-                uuid: str_field(org, "uuid")?,
+                uuid: str_field(org, "uuid").filter(|u| is_org_uuid(u))?,
                 name: str_field(org, "name"),
                 plan: org
                     .get("rate_limit_tier")

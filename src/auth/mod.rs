@@ -30,12 +30,16 @@ impl fmt::Debug for Credentials {
 impl Credentials {
     /// Refuses values that would break the header (a pasted newline) without echoing them.
     pub fn new(cookie: String, origin: String) -> Result<Credentials, FetchError> {
+        // Known before anything can fail, so no message of this process can quote it.
+        crate::redact::register(&cookie);
         if cookie.trim().is_empty() || cookie.chars().any(|c| c.is_control()) {
             return Err(FetchError::new(
                 ErrorKind::Config,
                 format!("{origin} is empty or contains a line break or control character"),
             ));
         }
+        crate::redact::check_header_value(cookie.trim(), "the claude.ai cookie", &origin)
+            .map_err(|e| FetchError::new(ErrorKind::Config, e))?;
         Ok(Credentials {
             cookie: cookie.trim().to_string(),
             origin,

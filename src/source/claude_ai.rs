@@ -6,8 +6,8 @@ use crate::auth::Credentials;
 use crate::error::{ErrorKind, FetchError};
 use crate::settings;
 use crate::snapshot::{
-    merge_extra, parse_account, parse_overage, parse_subscription, parse_usage, part, Membership,
-    Org, Provenance, Raw, Snapshot,
+    is_org_uuid, merge_extra, parse_account, parse_overage, parse_subscription, parse_usage, part,
+    Membership, Org, Provenance, Raw, Snapshot,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -90,7 +90,9 @@ pub fn join(
     cookie_org: Option<String>,
     previous: Option<&Snapshot>,
 ) -> Result<Snapshot, FetchError> {
-    let pinned = settings::org(None);
+    // Ids from a cookie or a setting go into request paths too: uuids only.
+    let pinned = settings::org(None).filter(|o| is_org_uuid(o));
+    let cookie_org = cookie_org.filter(|o| is_org_uuid(o));
 
     let (email, memberships) = match client
         .get_json("/api/account")

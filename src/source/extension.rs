@@ -102,12 +102,11 @@ impl Message {
                 ));
             }
         }
-        let org_ok = |o: &String| {
-            !o.is_empty()
-                && o.len() <= 64
-                && o.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        };
-        if message.last_active_org.as_ref().is_some_and(|o| !org_ok(o)) {
+        if message
+            .last_active_org
+            .as_ref()
+            .is_some_and(|o| !crate::snapshot::is_org_uuid(o))
+        {
             return Err("invalid message: last_active_org is not an org uuid".into());
         }
         Ok(message)

@@ -15,29 +15,43 @@ pub fn timeout() -> std::time::Duration {
 }
 
 /// A base URL must be https, except http to a loopback address (which tests use): a cookie
-/// must never travel in clear text over a network.
+/// must never travel in clear text over a network. The URL is parsed as the client will
+/// connect (`url`, which ureq itself uses), so `http://localhost:1@evil` is the host `evil`;
+/// credentials in a URL are refused outright.
 pub fn check_base_url(var: &str, url: &str) -> Result<String, FetchError> {
-    let url = url.trim_end_matches('/');
-    if url.starts_with("https://") {
-        return Ok(url.to_string());
+    let refuse = |why: &str| {
+        FetchError::new(
+            ErrorKind::Config,
+            format!(
+                "{var} is not allowed: {why} (use https; plain http only to a loopback address)"
+            ),
+        )
+    };
+    let parsed = url::Url::parse(url.trim()).map_err(|e| refuse(&format!("not a URL ({e})")))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(refuse("it holds a user name or password"));
     }
-    if let Some(rest) = url.strip_prefix("http://") {
-        let authority = rest.split('/').next().unwrap_or("");
-        let host = match authority.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or(""),
-            None => authority.split(':').next().unwrap_or(""),
-        };
-        let loopback_ip = host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-        if host == "localhost" || loopback_ip {
-            return Ok(url.to_string());
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(refuse("it holds a query or fragment"));
+    }
+    let loopback = match parsed.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err(refuse("it names no host")),
+    };
+    match parsed.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        _ => {
+            return Err(refuse(&format!(
+                "{} to {}",
+                parsed.scheme(),
+                parsed.host_str().unwrap_or("")
+            )))
         }
     }
-    Err(FetchError::new(
-        ErrorKind::Config,
-        format!("{var}={url} is not allowed: use https (plain http only to a loopback address)"),
-    ))
+    Ok(parsed.as_str().trim_end_matches('/').to_string())
 }
 
 /// A GET's outcome when the caller treats 404 as "not there" rather than a failure.
@@ -341,6 +355,20 @@ mod tests {
         assert!(!ok("http://127.0.0.1.evil.com"));
         assert!(!ok("http://10.0.0.1"));
         assert!(!ok("ftp://x"));
+        // The host the client connects to is after the userinfo: refused, whatever it says.
+        for url in [
+            "http://localhost:1@192.0.2.2:8080",
+            "http://127.0.0.1:1@192.0.2.2",
+            "http://[::1]:1@192.0.2.2",
+            "https://user:pw@claude.ai",
+        ] {
+            assert!(!ok(url), "{url}");
+        }
+        assert!(!ok("http://localhost.evil.com"));
+        assert_eq!(
+            check_base_url("X", "http://127.0.0.1:9/").unwrap(),
+            "http://127.0.0.1:9"
+        );
     }
 
     #[test]

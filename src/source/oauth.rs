@@ -80,6 +80,9 @@ pub fn user_agent_version(seen_on_stdin: Option<&str>) -> String {
 }
 
 fn client(token: &OauthToken, version: &str) -> Result<Client, FetchError> {
+    crate::redact::register(token.bearer());
+    crate::redact::check_header_value(token.bearer(), "Claude Code's OAuth token", &token.origin)
+        .map_err(|e| FetchError::new(ErrorKind::Config, e))?;
     Ok(Client::new(
         "api.anthropic.com",
         base_url()?,

@@ -158,9 +158,12 @@ impl Jar {
 
     /// The `Cookie` header a browser would send to `https://claude.ai/`: every cookie of
     /// `claude.ai` and `.claude.ai`, host-only first, one per name.
+    /// Cookies whose value cannot travel in a header (a browser may hold non-ASCII ones) are
+    /// left out; a session key among them is refused later, by name, with no value shown.
     pub fn cookie_header(&self) -> String {
         self.sent_to_claude_ai()
             .iter()
+            .filter(|c| c.name == "sessionKey" || c.value.chars().all(|ch| ch.is_ascii_graphic()))
             .map(|cookie| format!("{}={}", cookie.name, cookie.value))
             .collect::<Vec<_>>()
             .join("; ")
