@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cache;
 pub mod cmd;
 pub mod error;
+pub mod file;
 pub mod history;
 pub mod ingest;
 pub mod pace;
