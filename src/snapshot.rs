@@ -17,6 +17,10 @@ pub struct Window {
     /// DevTools).
     pub utilization: f64,
     pub resets_at: Option<DateTime<Utc>>,
+    /// The server's name for the model a per-model window is about ("Opus 4"), when the key
+    /// was derived from it (`limits[]`): shown in labels, cleaned, and never part of a key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 /// Extra usage (metered billing) posture, money in currency units (dollars, not cents).
@@ -180,7 +184,7 @@ impl Snapshot {
 }
 
 impl Org {
-    /// Per-model weekly windows, as (lowercased model name, window), e.g. ("opus", ...).
+    /// Per-model weekly windows, as (the key's model part, window), e.g. ("opus", ...).
     pub fn model_windows(&self) -> impl Iterator<Item = (&str, &Window)> {
         self.windows
             .iter()
@@ -254,6 +258,7 @@ pub fn parse_usage(body: &Value) -> Result<Usage, String> {
                     Window {
                         utilization,
                         resets_at: fields.get("resets_at").and_then(parse_time),
+                        display_name: None,
                     },
                 );
             }
@@ -288,13 +293,15 @@ pub fn parse_usage(body: &Value) -> Result<Usage, String> {
 }
 
 /// One `limits[]` entry as a window key: session -> five_hour, weekly_all -> seven_day,
-/// weekly_scoped -> seven_day_<model display name, lowercased>.
+/// weekly_scoped -> seven_day_<slug of the model's display name> (`window::model_key`).
 fn parse_limit(limit: &Value) -> Option<(String, Window)> {
+    let mut display_name = None;
     let key = match limit.get("kind")?.as_str()? {
         "session" => window::FIVE_HOUR.to_string(),
         "weekly_all" => window::SEVEN_DAY.to_string(),
         "weekly_scoped" => {
             let name = limit.pointer("/scope/model/display_name")?.as_str()?;
+            display_name = Some(name.to_string());
             window::model_key(name)?
         }
         _ => return None,
@@ -302,6 +309,7 @@ fn parse_limit(limit: &Value) -> Option<(String, Window)> {
     let window = Window {
         utilization: limit.get("percent")?.as_f64()?,
         resets_at: limit.get("resets_at").and_then(parse_time),
+        display_name,
     };
     Some((key, window))
 }
@@ -480,6 +488,7 @@ mod tests {
                 Window {
                     utilization: 12.0,
                     resets_at: None,
+                    display_name: None,
                 },
             )]),
             extra_usage: None,
@@ -543,6 +552,12 @@ mod tests {
         assert_eq!(pct(&u, "seven_day_opus"), Some(81.0));
         assert_eq!(pct(&u, "seven_day_sonnet"), Some(9.0));
         assert_eq!(u.windows.len(), 4);
+        // The key is a slug; the server's name for the model is kept for labels.
+        assert_eq!(
+            u.windows["seven_day_opus"].display_name.as_deref(),
+            Some("Opus")
+        );
+        assert_eq!(u.windows["five_hour"].display_name, None);
         let extra = u.extra_usage.unwrap();
         assert!(extra.enabled);
         assert_eq!(extra.used, Some(12.34));

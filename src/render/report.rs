@@ -53,7 +53,7 @@ fn org_report(out: &mut String, org: &Org, active: bool, now: DateTime<Utc>) {
             .unwrap_or_else(|| "no reset time".into());
         field(
             out,
-            &window::label(key),
+            &window::label(key, w.display_name.as_deref()),
             format!("{:>4}  {reset}", percent(w.utilization)),
         );
         if let Some(pace) = org.pace.get(key) {

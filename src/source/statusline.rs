@@ -57,6 +57,7 @@ pub fn parse(input: &[u8]) -> Reading {
                 Window {
                     utilization,
                     resets_at: value.get("resets_at").and_then(reset_time),
+                    display_name: None,
                 },
             );
         }
@@ -150,7 +151,15 @@ pub fn apply(
         {
             continue;
         }
-        org.windows.insert(key.clone(), new.clone());
+        // Stdin names no model: the server's name for it, when known, stays for labels.
+        let display_name = org.windows.get(key).and_then(|w| w.display_name.clone());
+        org.windows.insert(
+            key.clone(),
+            Window {
+                display_name: new.display_name.clone().or(display_name),
+                ..new.clone()
+            },
+        );
         org.sources.insert(part::window(key), here.clone());
     }
     org.sources.insert(part::STATUSLINE.to_string(), here);
@@ -228,6 +237,7 @@ mod tests {
         Window {
             utilization,
             resets_at: Utc.timestamp_opt(resets, 0).single(),
+            display_name: None,
         }
     }
 
