@@ -7,6 +7,7 @@
 //! into place, and `fstat` judges what the link leads to, so a link to a FIFO is refused all
 //! the same.
 
+use rustix::fs::OFlags;
 use std::fs::OpenOptions;
 use std::io::{self, Read};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -27,7 +28,7 @@ pub fn read(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
     // started without one (waybar, tmux).
     let file = OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .custom_flags((OFlags::NONBLOCK | OFlags::NOCTTY).bits() as i32)
         .open(path)
         .map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => e,
