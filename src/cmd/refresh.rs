@@ -7,7 +7,7 @@ pub fn run(force: bool) -> i32 {
     match refresh::refresh(&Cache::locate(), force) {
         Ok(_) => 0,
         Err(failure) => {
-            eprintln!("quotaline: {failure}");
+            super::warn(&failure.to_string());
             1
         }
     }

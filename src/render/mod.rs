@@ -5,6 +5,7 @@
 pub mod markup;
 pub mod prerender;
 pub mod report;
+pub mod sanitize;
 pub mod template;
 pub mod text;
 

@@ -2,13 +2,13 @@
 //! billing, provenance, the last error and the extension's last report. `status` prints it,
 //! waybar shows it as the tooltip, `doctor` borrows the extension's line.
 
+use super::sanitize::Lines;
 use super::text::{money, pace_text, percent, short_duration};
-use crate::cache::{CacheFile, ExtensionReport};
+use crate::cache::{Cache, CacheFile, ExtensionReport};
 use crate::settings;
 use crate::snapshot::Org;
 use crate::window;
 use chrono::{DateTime, Local, Utc};
-use std::fmt::Write;
 
 fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let local = t.with_timezone(&Local).format("%a %b %-d %H:%M");
@@ -20,16 +20,15 @@ fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn org_report(out: &mut String, org: &Org, active: bool, now: DateTime<Utc>) {
+fn org_report(out: &mut Lines, org: &Org, active: bool, now: DateTime<Utc>) {
     let name = org.org_name.as_deref().unwrap_or("(unnamed org)");
-    let _ = writeln!(
-        out,
+    out.line(format!(
         "{name}{} [{}]",
         if active { " (active)" } else { "" },
         org.org_uuid
-    );
-    let field = |out: &mut String, label: &str, value: String| {
-        let _ = writeln!(out, "  {label:<13} {value}");
+    ));
+    let field = |out: &mut Lines, label: &str, value: String| {
+        out.line(format!("  {label:<13} {value}"));
     };
     if let Some(email) = &org.email {
         field(out, "account", email.clone());
@@ -114,15 +113,14 @@ fn org_report(out: &mut String, org: &Org, active: bool, now: DateTime<Utc>) {
 }
 
 /// The whole report, as `status` prints it and waybar shows it as a tooltip.
-pub fn report(file: &CacheFile, now: DateTime<Utc>) -> String {
-    let mut out = String::new();
+pub fn report(file: &CacheFile, now: DateTime<Utc>) -> Lines {
+    let mut out = Lines::new();
     match &file.snapshot {
         Some(s) => {
             // The shown org's age (`CacheFile::age`), as the segment and `json` tell it.
             let org = settings::org(None);
             let age = file.age(org.as_deref(), now).unwrap_or(0);
-            let _ = writeln!(
-                out,
+            out.line(format!(
                 "source {} · fetched {} · updated {} ago{}",
                 s.source,
                 s.fetched_at.format("%Y-%m-%d %H:%M:%S UTC"),
@@ -132,22 +130,21 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> String {
                 } else {
                     ""
                 }
-            );
+            ));
             let active = s.org(None).map(|o| o.org_uuid.clone());
             let mut orgs: Vec<&Org> = s.orgs.iter().collect();
             orgs.sort_by_key(|o| Some(&o.org_uuid) != active.as_ref());
             for org in orgs {
-                out.push('\n');
+                out.blank();
                 org_report(&mut out, org, Some(&org.org_uuid) == active.as_ref(), now);
             }
         }
-        None => out.push_str("no usage data yet\n"),
+        None => out.line("no usage data yet"),
     }
-    out.push('\n');
+    out.blank();
     match &file.state.error {
         Some(e) => {
-            let _ = writeln!(
-                out,
+            out.line(format!(
                 "last error: {} ({}, {} ago)",
                 e.message,
                 serde_json::to_value(e.kind)
@@ -155,17 +152,29 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> String {
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default(),
                 short_duration((now - e.at).num_seconds())
-            );
+            ));
             if let Some(t) = e.retry_at.filter(|&t| t > now) {
-                let _ = writeln!(out, "next try: {}", when(t, now));
+                out.line(format!("next try: {}", when(t, now)));
             }
         }
-        None => out.push_str("last error: none\n"),
+        None => out.line("last error: none"),
     }
     if let Some(line) = extension_report(file, now) {
-        let _ = writeln!(out, "browser extension: {line}");
+        out.line(format!("browser extension: {line}"));
     }
     out
+}
+
+/// The cache a report shows, and its line for `status` and `doctor`: where it is, or why it
+/// reads as empty (a FIFO or a directory in its place, a file too large, not a cache).
+pub fn read_cache(cache: &Cache) -> (CacheFile, String) {
+    match cache.load() {
+        Ok(file) => (
+            file.unwrap_or_default(),
+            format!("cache: {}", cache.path().display()),
+        ),
+        Err(e) => (CacheFile::default(), format!("cache: {e} (read as empty)")),
+    }
 }
 
 /// One line on when the extension last reported, for `status` and `doctor`; `None` when it
