@@ -8,6 +8,7 @@ mod common;
 mod core;
 mod extension_browser;
 mod history;
+mod hostile;
 mod hotpath;
 mod house;
 mod native_host;
