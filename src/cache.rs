@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 
 pub const SCHEMA: u32 = 1;
 const FILE: &str = "cache.json";
+/// A cache holds a few KiB per org; a larger file was not written by quotaline, and the
+/// prompt path must not read it.
+const MAX_BYTES: u64 = 4 << 20;
 
 /// The last failure as `quotaline json` shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -221,16 +224,38 @@ impl Cache {
         self.dir.join(FILE)
     }
 
-    /// The cache as it is; missing, unreadable or corrupt all read as empty (a refresh then
-    /// replaces it).
+    /// The cache as it is; missing, unusable (see [`Cache::load`]) or corrupt all read as
+    /// empty (a refresh then replaces it).
     pub fn read(&self) -> CacheFile {
-        let file = fs::read(self.path())
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<CacheFile>(&bytes).ok())
-            .filter(|c| c.schema == SCHEMA)
-            .unwrap_or_default();
-        crate::settings::prime(file.config.as_ref());
-        file
+        self.load().ok().flatten().unwrap_or_default()
+    }
+
+    /// The cache, `None` when there is none yet, or why it cannot be used: something other
+    /// than a regular file in its place (a FIFO would block every prompt), a file larger
+    /// than any cache, not a cache, another schema. `status` and `doctor` say which.
+    pub fn load(&self) -> io::Result<Option<CacheFile>> {
+        let path = self.path();
+        let bytes = match crate::file::read(&path, MAX_BYTES) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            read => read?,
+        };
+        let unusable = |why: String| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {why}", path.display()),
+            )
+        };
+        let cache: CacheFile = serde_json::from_slice(&bytes)
+            .map_err(|e| unusable(format!("not a quotaline cache ({e})")))?;
+        if cache.schema != SCHEMA {
+            return Err(unusable(format!(
+                "cache schema {}, this quotaline reads {SCHEMA}",
+                cache.schema
+            )));
+        }
+        // The first read of the cache hands this process the config kept in it.
+        crate::settings::prime(cache.config.as_ref());
+        Ok(Some(cache))
     }
 
     /// The cache as the prompt path shows it: like [`Cache::read`] but without the servers'

@@ -9,6 +9,7 @@ pub mod cache;
 pub mod cmd;
 pub mod config;
 pub mod error;
+pub mod file;
 pub mod history;
 pub mod ingest;
 pub mod pace;

@@ -105,6 +105,7 @@ mod tests {
         Window {
             utilization,
             resets_at: Some(t(reset_min)),
+            display_name: None,
         }
     }
 
@@ -314,6 +315,7 @@ mod tests {
         let w = Window {
             utilization: 12.0,
             resets_at: None,
+            display_name: None,
         };
         let points: Vec<Point> = [(0, 10.0), (60, 12.0)]
             .iter()

@@ -17,6 +17,10 @@ pub struct Window {
     /// usually 0-100, and above 100 when the server says so (Claude Code has sent 105).
     pub utilization: f64,
     pub resets_at: Option<DateTime<Utc>>,
+    /// The server's name for the model a per-model window is about ("Opus 4"), when the key
+    /// was derived from it (`limits[]`): shown in labels, cleaned, and never part of a key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 /// The largest percent the server can mean: 105% has been seen, 1e308 is garbage.
@@ -47,6 +51,7 @@ impl Window {
         Ok(Window {
             utilization,
             resets_at,
+            display_name: None,
         })
     }
 
@@ -270,7 +275,7 @@ impl Snapshot {
 }
 
 impl Org {
-    /// Per-model weekly windows, as (lowercased model name, window), e.g. ("opus", ...).
+    /// Per-model weekly windows, as (the key's model part, window), e.g. ("opus", ...).
     pub fn model_windows(&self) -> impl Iterator<Item = (&str, &Window)> {
         self.windows
             .iter()
@@ -587,9 +592,18 @@ fn read_limit(path: &str, entry: &Value, out: &mut Windows) {
             excerpt(&Value::from(kind))
         )),
     };
+    // The model's own name, kept for labels: the key is only its slug.
+    let display_name = entry
+        .pointer("/scope/model/display_name")
+        .and_then(Value::as_str)
+        .filter(|_| fields.get("kind").and_then(Value::as_str) == Some("weekly_scoped"));
     match key {
         Ok(key) => {
-            let outcome = read_window(fields, "percent", LIMIT_FIELDS, parse_time);
+            let outcome =
+                read_window(fields, "percent", LIMIT_FIELDS, parse_time).map(|w| Window {
+                    display_name: display_name.map(str::to_string),
+                    ..w
+                });
             out.put(key, path, outcome);
         }
         Err(why) => out.put(path.to_string(), path, Err((Problem::Unreadable, why))),
@@ -829,6 +843,7 @@ mod tests {
                 Window {
                     utilization: 12.0,
                     resets_at: None,
+                    display_name: None,
                 },
             )]),
             extra_usage: None,
@@ -893,6 +908,12 @@ mod tests {
         assert_eq!(pct(&u, "seven_day_opus"), Some(81.0));
         assert_eq!(pct(&u, "seven_day_sonnet"), Some(9.0));
         assert_eq!(u.windows.len(), 4);
+        // The key is a slug; the server's name for the model is kept for labels.
+        assert_eq!(
+            u.windows["seven_day_opus"].display_name.as_deref(),
+            Some("Opus")
+        );
+        assert_eq!(u.windows["five_hour"].display_name, None);
         let extra = u.extra_usage.unwrap();
         assert!(extra.enabled);
         assert_eq!(extra.used, Some(12.34));

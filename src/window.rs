@@ -3,8 +3,8 @@
 //! that needs to know "is this a window, and which" asks here.
 //!
 //! Keys are the server's (`five_hour`, `seven_day`, `seven_day_opus`, ...). Per-model weekly
-//! windows are `seven_day_<model>`; `limits[]` entries name their model by display name, which
-//! becomes the key's suffix through [`model_key`].
+//! windows are `seven_day_<model>`; `limits[]` entries name their model by display name, whose
+//! slug becomes the key's suffix through [`model_key`] (the name itself is kept for labels).
 
 use chrono::Duration;
 
@@ -77,16 +77,41 @@ pub fn model(key: &str) -> Option<&str> {
     (!NOT_MODELS.contains(&model)).then_some(model)
 }
 
-/// The weekly key of a model's display name: "Opus 4" -> `seven_day_opus_4`. Nothing else is
-/// changed: the renderers escape per target, so even a hostile name shows literally.
+/// The weekly key of a model's display name, a slug of `[a-z0-9_]`: "Opus 4" ->
+/// `seven_day_opus_4`, "Opus 4.5" -> `seven_day_opus_4_5`. Keys go where only plain names are
+/// safe (templates, `--window`, the history database, messages), so nothing of a hostile name
+/// survives in them; the name itself is kept in `Window::display_name` and shown cleaned. A
+/// name without an ASCII letter or digit gets a stable `model_<hash>` rather than no window.
 pub fn model_key(display_name: &str) -> Option<String> {
-    let part: String = display_name
-        .trim()
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_whitespace() { '_' } else { c })
-        .collect();
-    (!part.is_empty()).then(|| format!("{WEEKLY_PREFIX}{part}"))
+    let mut slug = String::new();
+    for c in display_name.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('_') {
+            slug.push('_');
+        }
+    }
+    let slug = slug.trim_end_matches('_');
+    if !slug.is_empty() {
+        return Some(format!("{WEEKLY_PREFIX}{slug}"));
+    }
+    if display_name.trim().is_empty() {
+        return None;
+    }
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(display_name.as_bytes());
+    let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    Some(format!("{WEEKLY_PREFIX}model_{hex}"))
+}
+
+/// What a line calls the model of a per-model window: the server's display name when it sent
+/// one, lowercased and on one line like the line's other names ("Opus 4" -> "opus 4"), else
+/// the key's model part (`seven_day_opus` -> "opus").
+pub fn model_label(model: &str, display_name: Option<&str>) -> String {
+    match display_name.map(|n| n.split_whitespace().collect::<Vec<_>>().join(" ")) {
+        Some(name) if !name.is_empty() => name.to_lowercase(),
+        _ => model.replace('_', " "),
+    }
 }
 
 /// How long a window runs (for the pace); `None` for keys of unknown length.
@@ -110,13 +135,14 @@ pub fn rate_span(key: &str) -> Duration {
     }
 }
 
-/// What a person calls the window: `5-hour`, `weekly`, `weekly opus`.
-pub fn label(key: &str) -> String {
+/// What a person calls the window: `5-hour`, `weekly`, `weekly opus`; a per-model window
+/// by its model's display name when the server sent one.
+pub fn label(key: &str, display_name: Option<&str>) -> String {
     match key {
         FIVE_HOUR => "5-hour".into(),
         SEVEN_DAY => "weekly".into(),
         k => match k.strip_prefix(WEEKLY_PREFIX) {
-            Some(rest) => format!("weekly {}", rest.replace('_', " ")),
+            Some(rest) => format!("weekly {}", model_label(rest, display_name)),
             None => k.replace('_', " "),
         },
     }
@@ -152,13 +178,27 @@ mod tests {
     }
 
     #[test]
-    fn model_display_names_become_lowercased_keys_kept_literal() {
+    fn model_display_names_become_slugs_and_stay_whole_in_labels() {
         assert_eq!(model_key("Opus 4").as_deref(), Some("seven_day_opus_4"));
+        assert_eq!(model_key("Opus 4.5").as_deref(), Some("seven_day_opus_4_5"));
         assert_eq!(
             model_key("#(touch $HOME/pwned)").as_deref(),
-            Some("seven_day_#(touch_$home/pwned)")
+            Some("seven_day_touch_home_pwned")
         );
+        assert_eq!(
+            model_key("z\x1b]0;owned\x07 \u{202e}X").as_deref(),
+            Some("seven_day_z_0_owned_x")
+        );
+        let hashed = model_key("作家").unwrap();
+        assert!(hashed.starts_with("seven_day_model_"), "{hashed}");
+        assert_eq!(model_key("作家"), Some(hashed));
         assert_eq!(model_key("  "), None);
+        assert_eq!(model_label("opus_4", Some(" Opus\n 4 ")), "opus 4");
+        assert_eq!(model_label("opus_4", None), "opus 4");
+        assert_eq!(
+            label("seven_day_touch", Some("$(touch)")),
+            "weekly $(touch)"
+        );
     }
 
     #[test]
@@ -188,8 +228,8 @@ mod tests {
         assert_eq!(rate_span("five_hour"), Duration::minutes(60));
         assert_eq!(rate_span("seven_day"), Duration::hours(24));
         assert_eq!(rate_span("tangelo"), Duration::minutes(60));
-        assert_eq!(label("five_hour"), "5-hour");
-        assert_eq!(label("seven_day_opus"), "weekly opus");
-        assert_eq!(label("oauth_apps"), "oauth apps");
+        assert_eq!(label("five_hour", None), "5-hour");
+        assert_eq!(label("seven_day_opus", None), "weekly opus");
+        assert_eq!(label("oauth_apps", None), "oauth apps");
     }
 }

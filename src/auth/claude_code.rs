@@ -197,7 +197,7 @@ fn search() -> Vec<Found> {
         return found;
     }
     let files = credential_files().into_iter().filter_map(|path| {
-        let text = std::fs::read_to_string(&path).ok()?;
+        let text = String::from_utf8(crate::file::read(&path, CREDENTIALS_MAX).ok()?).ok()?;
         Some((text, path.display().to_string()))
     });
     let keychain = keychain_services().into_iter().filter_map(|service| {
@@ -300,11 +300,31 @@ fn claude_json_files() -> Vec<PathBuf> {
     files
 }
 
+/// `.claude.json` keeps Claude Code's project history and has been seen at 65 and 101 MB in
+/// the wild; every statusLine call reads it, so a larger one is refused (and `doctor` says
+/// so) rather than parsed.
+const CLAUDE_JSON_MAX: u64 = 64 << 20;
+
+/// A credentials document is a few hundred bytes.
+const CREDENTIALS_MAX: u64 = 1 << 20;
+
 /// Claude Code's account, if `.claude.json` names one with an org.
 pub fn account() -> Option<Account> {
-    claude_json_files()
-        .into_iter()
-        .find_map(|path| read_account(&path))
+    find_account().0
+}
+
+/// The account from the first `.claude.json` that names one, and why each file before it
+/// could not be read (a FIFO, a directory, too large, not JSON), for `doctor`.
+fn find_account() -> (Option<Account>, Vec<String>) {
+    let mut problems = Vec::new();
+    for path in claude_json_files() {
+        match read_account(&path) {
+            Ok(Some(account)) => return (Some(account), problems),
+            Ok(None) => {}
+            Err(e) => problems.push(e),
+        }
+    }
+    (None, problems)
 }
 
 /// The account as last read from `.claude.json`, and which versions of the files it was read
@@ -331,23 +351,33 @@ pub fn account_cached(kept: Option<&AccountMemo>) -> AccountMemo {
     let account = files
         .iter()
         .filter(|(_, id)| id.is_some())
-        .find_map(|(p, _)| read_account(p));
+        .find_map(|(p, _)| read_account(p).ok().flatten());
     AccountMemo { files, account }
 }
 
-fn read_account(path: &std::path::Path) -> Option<Account> {
-    let bytes = std::fs::read(path).ok()?;
-    let doc: ClaudeJson = serde_json::from_slice(&bytes).ok()?;
-    let a = doc.oauth_account?;
-    Some(Account {
-        org_uuid: a.organization_uuid.filter(|u| !u.is_empty())?,
-        org_name: a.organization_name,
-        email: a.email_address,
-        plan: a
-            .organization_rate_limit_tier
-            .as_deref()
-            .and_then(plan_from_tier),
-    })
+/// One `.claude.json`'s account: `Ok(None)` when there is no file or it names none, `Err`
+/// when it cannot be read (bounded and non-blocking: `file::read`).
+fn read_account(path: &std::path::Path) -> Result<Option<Account>, String> {
+    let doc = crate::file::read(path, CLAUDE_JSON_MAX).and_then(|bytes| {
+        serde_json::from_slice::<ClaudeJson>(&bytes)
+            .map_err(|e| std::io::Error::other(format!("{}: not valid JSON ({e})", path.display())))
+    });
+    let a = match doc {
+        Ok(doc) => doc.oauth_account,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e.to_string()),
+    };
+    Ok(a.and_then(|a| {
+        Some(Account {
+            org_uuid: a.organization_uuid.filter(|u| !u.is_empty())?,
+            org_name: a.organization_name,
+            email: a.email_address,
+            plan: a
+                .organization_rate_limit_tier
+                .as_deref()
+                .and_then(plan_from_tier),
+        })
+    }))
 }
 
 /// What `doctor` shows about Claude Code's login: where each candidate was looked for and
@@ -407,7 +437,11 @@ pub fn describe(now: DateTime<Utc>) -> Vec<String> {
             Found::Broken(e) => e.message,
         });
     }
-    match account() {
+    let (account, problems) = find_account();
+    for problem in problems {
+        lines.push(format!("Claude Code account: {problem}"));
+    }
+    match account {
         Some(a) => lines.push(format!(
             "Claude Code account: {} · org {} ({})",
             a.email.as_deref().unwrap_or("unknown email"),

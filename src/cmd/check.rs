@@ -6,6 +6,7 @@
 use crate::cache::Cache;
 use crate::error::ErrorKind;
 use crate::refresh::load_fresh;
+use crate::render::sanitize::Lines;
 use crate::render::{text, View};
 use crate::settings;
 use crate::window;
@@ -25,7 +26,7 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
             .as_ref()
             .map(|e| e.message.clone())
             .unwrap_or_else(|| "no usage data yet".into());
-        eprintln!("quotaline: cannot check: {why}");
+        super::warn(&format!("cannot check: {why}"));
         return 2;
     };
     let age = file.age(org_id.as_deref(), now).unwrap_or(0);
@@ -37,17 +38,17 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
         .as_ref()
         .filter(|e| e.kind == ErrorKind::Parse && org.read_at().is_none_or(|at| e.at > at));
     if let Some(e) = unread_since {
-        eprintln!(
-            "quotaline: the last refresh failed ({}): the server's numbers may differ; \
+        super::warn(&format!(
+            "the last refresh failed ({}): the server's numbers may differ; \
              checking numbers from {} ago",
             e.message,
             text::short_duration(age)
-        );
+        ));
     } else if file.is_stale(org_id.as_deref(), now) {
-        eprintln!(
-            "quotaline: checking numbers from {} ago (refresh failed or backing off)",
+        super::warn(&format!(
+            "checking numbers from {} ago (refresh failed or backing off)",
             text::short_duration(age)
-        );
+        ));
     }
     let view = View {
         org,
@@ -59,12 +60,13 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
         Some(name) => match view.window(name) {
             Some(w) => vec![(name.clone(), w)],
             None => {
-                eprintln!("quotaline: no `{name}` window for this org");
+                super::warn(&format!("no `{name}` window for this org"));
                 return 2;
             }
         },
         None => org.windows.iter().map(|(k, w)| (k.clone(), w)).collect(),
     };
+    let mut said = Lines::new();
     let mut over = false;
     let mut any_rate = false;
     for (name, w) in windows {
@@ -80,7 +82,7 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
             let key = window::resolve(org.windows.keys(), &name).unwrap_or(&name);
             let pace = org.pace.get(key);
             any_rate |= pace.is_some_and(|p| p.rate_per_hour.is_some());
-            over |= looks_ahead(&name, w, pace, within, now);
+            over |= looks_ahead(&mut said, &name, w, pace, within, now);
         }
         let Some(max) = max else { continue };
         if w.utilization >= max {
@@ -93,23 +95,25 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
                 ),
                 None => String::new(),
             };
-            super::out(&format!(
-                "{name} at {} (limit {}){reset}\n",
+            said.line(format!(
+                "{name} at {} (limit {}){reset}",
                 text::percent(w.utilization),
                 text::percent(max)
             ));
         }
     }
+    super::show(&said);
     if eta.is_some() && !any_rate {
         // Not a failure (nothing is projected), but the guard could not look ahead.
-        eprintln!("quotaline: no burn rate yet (it needs readings over 15 minutes for 5h, 6 hours for weekly windows)");
+        super::warn("no burn rate yet (it needs readings over 15 minutes for 5h, 6 hours for weekly windows)");
     }
     i32::from(over)
 }
 
-/// `--eta`: prints and returns true when `w` is due to reach 100% within `within` seconds and
-/// before it resets.
+/// `--eta`: says so in `said` and returns true when `w` is due to reach 100% within `within`
+/// seconds and before it resets.
 fn looks_ahead(
+    said: &mut Lines,
     name: &str,
     w: &crate::snapshot::Window,
     pace: Option<&crate::snapshot::Pace>,
@@ -148,6 +152,6 @@ fn looks_ahead(
             )
         })
         .unwrap_or_default();
-    super::out(&format!("{when}{reset}{rate}\n"));
+    said.line(format!("{when}{reset}{rate}"));
     true
 }

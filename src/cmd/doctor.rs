@@ -5,26 +5,26 @@
 use crate::auth::{self, browser};
 use crate::cache::Cache;
 use crate::redact::fingerprint;
-use crate::render::report::{config_report, extension_report, window_notes};
+use crate::render::report::{config_report, extension_report, read_cache, window_notes};
+use crate::render::sanitize::Lines;
 use crate::settings::{self, Secret};
 use chrono::Utc;
-use std::fmt::Write;
 use std::os::unix::fs::PermissionsExt;
 
-fn secret_line(out: &mut String, secret: Secret) {
+fn secret_line(out: &mut Lines, secret: Secret) {
     let shown = match secret.get() {
         Some(v) => format!("set, {}", fingerprint(v.trim())),
         None => "not set".to_string(),
     };
-    let _ = writeln!(out, "  {:<22} {shown}", secret.var());
+    out.line(format!("  {:<22} {shown}", secret.var()));
 }
 
-pub fn report() -> (String, bool) {
-    let mut out = String::new();
+pub fn report() -> (Lines, bool) {
+    let mut out = Lines::new();
     // Read first: the cache carries the config's last good settings.
-    let cache = Cache::locate();
-    let file = cache.read();
-    let _ = writeln!(out, "quotaline {} doctor\n", env!("CARGO_PKG_VERSION"));
+    let (file, cache_line) = read_cache(&Cache::locate());
+    out.line(format!("quotaline {} doctor", env!("CARGO_PKG_VERSION")));
+    out.blank();
     let config = settings::config();
     let state = match (&config.path, &config.id, &config.error) {
         (None, _, _) => "none (no HOME or XDG_CONFIG_HOME)".to_string(),
@@ -32,10 +32,10 @@ pub fn report() -> (String, bool) {
         (Some(p), Some(_), None) => format!("{} (ok)", p.display()),
         (Some(p), Some(_), Some(_)) => format!("{} (HAS AN ERROR)", p.display()),
     };
-    let _ = writeln!(out, "config: {state}");
-    out.push_str(&config_report());
-    out.push('\n');
-    let _ = writeln!(out, "explicit credentials");
+    out.line(format!("config: {state}"));
+    config_report(&mut out);
+    out.blank();
+    out.line("explicit credentials");
     secret_line(&mut out, Secret::Cookie);
     secret_line(&mut out, Secret::SessionKey);
     if let Some(path) = auth::session_file() {
@@ -51,47 +51,45 @@ pub fn report() -> (String, bool) {
             }
             Err(_) => "absent".to_string(),
         };
-        let _ = writeln!(out, "  {:<22} {shown}", path.display());
+        out.line(format!("  {:<22} {shown}", path.display()));
     }
     let pin = settings::browser_pin();
-    let _ = writeln!(
-        out,
+    out.line(format!(
         "  {:<22} {}",
         "QUOTALINE_BROWSER",
         pin.as_deref().unwrap_or("not set")
-    );
+    ));
 
     let env = browser::Env::from_process();
     let found = browser::discover(&env);
-    let _ = writeln!(
-        out,
-        "\nbrowsers searched ({})",
+    out.blank();
+    out.line(format!(
+        "browsers searched ({})",
         browser::searched_summary(&found)
-    );
+    ));
     if found.probes.is_empty() {
-        let _ = writeln!(
-            out,
+        out.line(format!(
             "  no Chromium-family or Firefox profile found under {}",
             env.home.display()
-        );
+        ));
     }
     for probe in &found.probes {
-        let _ = writeln!(out, "  {probe}");
+        out.line(format!("  {probe}"));
     }
     for jar in &found.jars {
         if let Some(key) = jar.session_key() {
-            let _ = writeln!(out, "  {} sessionKey {}", jar.label(), fingerprint(key));
+            out.line(format!("  {} sessionKey {}", jar.label(), fingerprint(key)));
         }
     }
-    let _ = writeln!(
-        out,
+    out.line(
         "  (Chromium on Windows encrypts cookies with DPAPI and app-bound keys: out of reach; \
-         set QUOTALINE_SESSION_KEY there)"
+         set QUOTALINE_SESSION_KEY there)",
     );
 
-    let _ = writeln!(out, "\nClaude Code login (the oauth source)");
+    out.blank();
+    out.line("Claude Code login (the oauth source)");
     for line in auth::claude_code::describe(Utc::now()) {
-        let _ = writeln!(out, "  {line}");
+        out.line(format!("  {line}"));
     }
 
     // The next refresh tries the sources in order; the first with credentials is used.
@@ -135,10 +133,11 @@ pub fn report() -> (String, bool) {
     }
     let usable = next.is_some();
     let next = next.unwrap_or_else(|| format!("nothing ({})", why_not.join("; ")));
-    let _ = writeln!(out, "\nnext refresh uses: {next}");
+    out.blank();
+    out.line(format!("next refresh uses: {next}"));
 
     let now = Utc::now();
-    let _ = writeln!(out, "cache: {}", cache.path().display());
+    out.line(cache_line);
     let last = match (&file.snapshot, &file.state.error) {
         (_, Some(e)) => format!(
             "failed {}: {}",
@@ -152,18 +151,19 @@ pub fn report() -> (String, bool) {
         ),
         (None, None) => "never fetched".to_string(),
     };
-    let _ = writeln!(out, "last fetch: {last}");
+    out.line(format!("last fetch: {last}"));
     let backoff = match file.state.backoff_until(now) {
         Some(t) => format!("until {}", t.format("%Y-%m-%d %H:%M:%S UTC")),
         None => "none".to_string(),
     };
-    let _ = writeln!(out, "backoff: {backoff}");
+    out.line(format!("backoff: {backoff}"));
     let extension = extension_report(&file, now).unwrap_or_else(|| "never reported".to_string());
-    let _ = writeln!(out, "browser extension: {extension}");
+    out.line(format!("browser extension: {extension}"));
 
     // What the server sent that quotaline could not show or has no label for: what a
     // maintainer needs to tell a new payload shape from a known one.
-    let _ = writeln!(out, "\nwindows the server sent");
+    out.blank();
+    out.line("windows the server sent");
     let orgs = file.snapshot.as_ref().map_or(&[][..], |s| &s.orgs[..]);
     let mut quiet = true;
     for org in orgs {
@@ -173,25 +173,24 @@ pub fn report() -> (String, bool) {
         }
         quiet = false;
         let name = org.org_name.as_deref().unwrap_or("(unnamed org)");
-        let _ = writeln!(out, "  {name} [{}]", org.org_uuid);
+        out.line(format!("  {name} [{}]", org.org_uuid));
         for (label, line) in notes {
-            let _ = writeln!(out, "    {label}: {line}");
+            out.line(format!("    {label}: {line}"));
         }
     }
     if quiet {
-        let shown = if orgs.is_empty() {
-            "no reading yet"
+        out.line(if orgs.is_empty() {
+            "  no reading yet"
         } else {
-            "every window has a usable number and a label"
-        };
-        let _ = writeln!(out, "  {shown}");
+            "  every window has a usable number and a label"
+        });
     }
     (out, usable)
 }
 
 pub fn run() -> i32 {
     let (text, usable) = report();
-    super::out(&text);
+    super::show(&text);
     if usable {
         0
     } else {

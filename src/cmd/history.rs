@@ -4,6 +4,7 @@
 
 use crate::cache::Cache;
 use crate::history::{self, Reading};
+use crate::render::sanitize::Lines;
 use crate::render::text;
 use crate::settings;
 use crate::snapshot::Snapshot;
@@ -35,14 +36,14 @@ pub fn run(o: Options) -> i32 {
     });
     let conn = match history::open_existing(&cache.dir) {
         None => {
-            eprintln!("quotaline: no history yet (every refresh adds to it)");
+            super::warn("no history yet (every refresh adds to it)");
             return 1;
         }
         Some(Err(e)) => {
-            eprintln!(
-                "quotaline: cannot read {}: {e}",
+            super::warn(&format!(
+                "cannot read {}: {e}",
                 cache.dir.join(history::FILE).display()
-            );
+            ));
             return 1;
         }
         Some(Ok(c)) => c,
@@ -51,26 +52,26 @@ pub fn run(o: Options) -> i32 {
     let mut rows = match history::query(&conn, org.as_deref(), None, since) {
         Ok(rows) => rows,
         Err(e) => {
-            eprintln!("quotaline: cannot read the history: {e}");
+            super::warn(&format!("cannot read the history: {e}"));
             return 1;
         }
     };
     if let Some(name) = &o.window {
         let keys: Vec<String> = rows.iter().map(|r| r.window.clone()).collect();
         let Some(key) = window::resolve(keys.iter(), name).map(str::to_string) else {
-            eprintln!(
-                "quotaline: no `{name}` readings in the last {}",
+            super::warn(&format!(
+                "no `{name}` readings in the last {}",
                 text::short_duration(o.since)
-            );
+            ));
             return 1;
         };
         rows.retain(|r| r.window == key);
     }
     if rows.is_empty() {
-        eprintln!(
-            "quotaline: no readings in the last {}",
+        super::warn(&format!(
+            "no readings in the last {}",
             text::short_duration(o.since)
-        );
+        ));
         return 1;
     }
     if o.json {
@@ -78,7 +79,7 @@ pub fn run(o: Options) -> i32 {
         let lines: String = rows.iter().map(|r| format!("{}\n", json_line(r))).collect();
         super::out(&lines);
     } else {
-        super::out(&table(&rows, snapshot.as_ref(), since, now));
+        super::show(&table(&rows, snapshot.as_ref(), since, now));
     }
     0
 }
@@ -100,7 +101,7 @@ fn table(
     snapshot: Option<&Snapshot>,
     since: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> String {
+) -> Lines {
     let mut by_org: BTreeMap<&str, BTreeMap<&str, Vec<&Reading>>> = BTreeMap::new();
     for r in rows {
         by_org
@@ -112,18 +113,18 @@ fn table(
     }
     // Every sparkline shares one time scale, from the first reading shown.
     let start = rows.iter().map(|r| r.at).min().unwrap_or(since).max(since);
-    let mut out = String::new();
+    let mut out = Lines::new();
     for (uuid, windows) in by_org {
         let org = snapshot.and_then(|s| s.org(Some(uuid)));
         let name = org
             .and_then(|o| o.org_name.as_deref())
             .unwrap_or("(unknown org)");
-        out.push_str(&format!(
-            "{name} [{uuid}] · {} to now\n",
+        out.line(format!(
+            "{name} [{uuid}] · {} to now",
             start.with_timezone(&Local).format("%a %H:%M")
         ));
-        out.push_str(&format!(
-            "  {:<22} {:>8} {:>5} {:>5} {:>7}  {}\n",
+        out.line(format!(
+            "  {:<22} {:>8} {:>5} {:>5} {:>7}  {}",
             "WINDOW", "READINGS", "FIRST", "LAST", "RATE", "HISTORY"
         ));
         for (key, readings) in windows {
@@ -133,8 +134,8 @@ fn table(
                 .map(text::rate_text)
                 .unwrap_or_else(|| "–".into());
             let (first, last) = (readings[0], readings[readings.len() - 1]);
-            out.push_str(&format!(
-                "  {key:<22} {:>8} {:>5} {:>5} {rate:>7}  {}\n",
+            out.line(format!(
+                "  {key:<22} {:>8} {:>5} {:>5} {rate:>7}  {}",
                 readings.len(),
                 text::percent(first.utilization),
                 text::percent(last.utilization),

@@ -32,10 +32,10 @@ pub fn run(program: &str, browser: Option<&str>) -> i32 {
         }
         None => {
             let names: Vec<&str> = SNIPPETS.iter().map(|(name, _)| *name).collect();
-            eprintln!(
-                "quotaline: no snippet for {program:?} (one of: {}, native-host)",
+            super::warn(&format!(
+                "no snippet for {program:?} (one of: {}, native-host)",
                 names.join(", ")
-            );
+            ));
             2
         }
     }

@@ -49,13 +49,13 @@ pub fn run(org: Option<String>) -> i32 {
     match serde_json::to_string_pretty(&out) {
         Ok(text) => super::out(&format!("{text}\n")),
         Err(e) => {
-            eprintln!("quotaline: {e}");
+            super::warn(&e.to_string());
             return 1;
         }
     }
     if out.orgs.is_empty() {
         if let Some(e) = &file.state.error {
-            eprintln!("quotaline: no data: {}", e.message);
+            super::warn(&format!("no data: {}", e.message));
         }
         1
     } else {

@@ -13,10 +13,24 @@ pub mod status;
 pub mod statusline;
 pub mod verify;
 
-/// Prints to stdout, ignoring a closed pipe (`quotaline json | head`): `print!` would panic.
+use crate::render::sanitize::{clean, Lines};
+use std::io::Write;
+
+/// Prints to stdout exactly, ignoring a closed pipe (`quotaline json | head`): `print!` would
+/// panic. For what is not text for a person (JSON, snippets); a report is [`show`]n.
 pub fn out(text: &str) {
-    use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
+}
+
+/// Prints human-readable lines (cleaned as they were added) to stdout.
+pub fn show(lines: &Lines) {
+    out(lines.as_str());
+}
+
+/// Prints `quotaline: <message>` to stderr, cleaned (`sanitize`): every error and warning a
+/// command prints goes through here, whatever server or file text it carries.
+pub fn warn(message: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "quotaline: {}", clean(message));
 }

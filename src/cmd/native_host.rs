@@ -153,7 +153,7 @@ pub fn run(_browser_args: Vec<String>) -> i32 {
     match serve(&mut stdin, &mut stdout, &cache) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("quotaline native-host: {e}");
+            super::warn(&format!("native-host: {e}"));
             1
         }
     }

@@ -20,7 +20,7 @@ pub fn run(force: bool, render_only: bool) -> i32 {
     match refresh::refresh(&cache, force) {
         Ok(_) => 0,
         Err(failure) => {
-            eprintln!("quotaline: {failure}");
+            super::warn(&failure.to_string());
             1
         }
     }

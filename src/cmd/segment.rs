@@ -25,7 +25,7 @@ pub fn run(opts: Options) -> i32 {
     let target = match settings::target(opts.target) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("quotaline: {e}");
+            super::warn(&e);
             return 2;
         }
     };

@@ -5,8 +5,9 @@ use crate::render::report;
 use chrono::Utc;
 
 pub fn run() -> i32 {
-    let cache = Cache::locate();
-    let text = report::report(&cache.read(), Utc::now());
-    super::out(&format!("{text}cache: {}\n", cache.path().display()));
+    let (file, cache_line) = report::read_cache(&Cache::locate());
+    let mut lines = report::report(&file, Utc::now());
+    lines.line(cache_line);
+    super::show(&lines);
     0
 }

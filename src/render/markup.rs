@@ -2,8 +2,9 @@
 //! program that will show it. Every span's text is escaped, whatever its origin (model
 //! names, plan and currency come from the server), so it renders literally: `#(...)` never
 //! runs in tmux, `%F` and `$(...)` never expand in zsh or bash, and no control character
-//! (an escape sequence, a bell, a newline) reaches any output.
+//! (an escape sequence, a bell, a newline) reaches any output (`sanitize`).
 
+use super::sanitize::{clean, Lines};
 use super::{Line, Severity, Span};
 
 /// The program a line is for (`--target`, `QUOTALINE_TARGET`).
@@ -122,17 +123,16 @@ impl Severity {
     }
 }
 
-/// Characters that must never reach an output: C0 and C1 controls (escape sequences, bells,
-/// newlines, carriage returns) and the bidirectional overrides that reorder what a reader
-/// sees.
-fn forbidden(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+/// `text` made literal for `target`: cleaned (`sanitize::clean`), then escaped for the
+/// program's own markup.
+pub fn escape(text: &str, target: Target) -> String {
+    literal(&clean(text), target)
 }
 
-/// `text` made literal for `target`.
-pub fn escape(text: &str, target: Target) -> String {
+/// Already clean `text` escaped for `target`'s markup.
+fn literal(text: &str, target: Target) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars().filter(|&c| !forbidden(c)) {
+    for c in text.chars() {
         match (target, c) {
             (Target::Zsh | Target::Polybar, '%') => out.push_str("%%"),
             (Target::Tmux, '#') => out.push_str("##"),
@@ -194,8 +194,9 @@ pub fn markup(spans: &[Span], target: Target, color: bool) -> String {
 /// multi-line `tooltip` (the status report), `class` and `alt` (`ok`, `warn`, `critical`,
 /// `stale` or `error`, for CSS and `format-icons`) and `percentage` (the org's worst current
 /// window, left out when it has none: a window past its reset has no number). Waybar parses
-/// both texts as Pango markup, so they are escaped for it; the tooltip keeps its newlines.
-pub fn waybar(line: &Line, spans: &[Span], tooltip: &str) -> String {
+/// both texts as Pango markup, so they are escaped for it; the tooltip keeps its newlines (its
+/// lines are clean already).
+pub fn waybar(line: &Line, spans: &[Span], tooltip: &Lines) -> String {
     let org = line.cache.org(line.org);
     let worst = org.and_then(|o| o.worst(line.now));
     let error = line.cache.state.error.as_ref();
@@ -222,9 +223,10 @@ pub fn waybar(line: &Line, spans: &[Span], tooltip: &str) -> String {
         ),
     };
     let tooltip: String = tooltip
+        .as_str()
         .trim_end()
         .split('\n')
-        .map(|l| escape(l, Target::Waybar))
+        .map(|l| literal(l, Target::Waybar))
         .collect::<Vec<_>>()
         .join("\n");
     let mut json = serde_json::json!({
@@ -242,6 +244,7 @@ pub fn waybar(line: &Line, spans: &[Span], tooltip: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::render::sanitize::forbidden;
 
     const NASTY: &str = "#(touch x) $(touch y)%F{red} `z` \\ \x1b[31m\x07\n\u{202e}<b>&";
 
@@ -304,24 +307,24 @@ mod tests {
         let e = |t| escape(NASTY, t);
         assert_eq!(
             e(Target::Plain),
-            "#(touch x) $(touch y)%F{red} `z` \\ [31m<b>&"
+            "#(touch x) $(touch y)%F{red} `z` \\ \u{fffd}[31m\u{fffd} <b>&"
         );
         assert_eq!(e(Target::Ansi), e(Target::Plain));
         assert_eq!(
             e(Target::Zsh),
-            "#(touch x) $(touch y)%%F{red} `z` \\ [31m<b>&"
+            "#(touch x) $(touch y)%%F{red} `z` \\ \u{fffd}[31m\u{fffd} <b>&"
         );
         assert_eq!(
             e(Target::Tmux),
-            "##(touch x) $(touch y)%F{red} `z` \\ [31m<b>&"
+            "##(touch x) $(touch y)%F{red} `z` \\ \u{fffd}[31m\u{fffd} <b>&"
         );
         assert_eq!(
             e(Target::Bash),
-            r"#(touch x) \\$(touch y)%F{red} \\`z\\` \\\\ [31m<b>&"
+            "#(touch x) \\\\$(touch y)%F{red} \\\\`z\\\\` \\\\\\\\ \u{fffd}[31m\u{fffd} <b>&"
         );
         assert_eq!(
             e(Target::Waybar),
-            "#(touch x) $(touch y)%F{red} `z` \\ [31m&lt;b&gt;&amp;"
+            "#(touch x) $(touch y)%F{red} `z` \\ \u{fffd}[31m\u{fffd} &lt;b&gt;&amp;"
         );
         for t in Target::ALL {
             assert!(!e(t).chars().any(forbidden), "{t:?}");

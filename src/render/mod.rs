@@ -5,6 +5,7 @@
 pub mod markup;
 pub mod prerender;
 pub mod report;
+pub mod sanitize;
 pub mod template;
 pub mod text;
 
@@ -217,7 +218,8 @@ impl View<'_> {
                     if i > 0 {
                         spans.push(Span::text(" · "));
                     }
-                    spans.push(Span::text(&format!("{} ", model.replace('_', " "))));
+                    let label = window::model_label(model, w.display_name.as_deref());
+                    spans.push(Span::text(&format!("{label} ")));
                     spans.push(self.pct_span(w));
                 }
                 (!spans.is_empty()).then_some(spans)

@@ -2,14 +2,14 @@
 //! billing, provenance, the last error and the extension's last report. `status` prints it,
 //! waybar shows it as the tooltip, `doctor` borrows the extension's line.
 
+use super::sanitize::Lines;
 use super::text::{money, pace_text, percent, short_duration};
 use super::RESET_MARK;
-use crate::cache::{CacheFile, ExtensionReport};
+use crate::cache::{Cache, CacheFile, ExtensionReport};
 use crate::settings;
 use crate::snapshot::Org;
 use crate::window;
 use chrono::{DateTime, Local, Utc};
-use std::fmt::Write;
 
 fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let local = t.with_timezone(&Local).format("%a %b %-d %H:%M");
@@ -21,16 +21,15 @@ fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-fn org_report(out: &mut String, org: &Org, active: bool, now: DateTime<Utc>) {
+fn org_report(out: &mut Lines, org: &Org, active: bool, now: DateTime<Utc>) {
     let name = org.org_name.as_deref().unwrap_or("(unnamed org)");
-    let _ = writeln!(
-        out,
+    out.line(format!(
         "{name}{} [{}]",
         if active { " (active)" } else { "" },
         org.org_uuid
-    );
-    let field = |out: &mut String, label: &str, value: String| {
-        let _ = writeln!(out, "  {label:<13} {value}");
+    ));
+    let field = |out: &mut Lines, label: &str, value: String| {
+        out.line(format!("  {label:<13} {value}"));
     };
     if let Some(email) = &org.email {
         field(out, "account", email.clone());
@@ -52,7 +51,7 @@ fn org_report(out: &mut String, org: &Org, active: bool, now: DateTime<Utc>) {
             // The old number belongs to the period that ended, and so does its pace.
             Some(t) if w.has_reset(now) => field(
                 out,
-                &window::label(key),
+                &window::label(key, w.display_name.as_deref()),
                 format!(
                     "{RESET_MARK:>4}  reset {}; a new reading is due",
                     when(t, now)
@@ -64,7 +63,7 @@ fn org_report(out: &mut String, org: &Org, active: bool, now: DateTime<Utc>) {
                     .unwrap_or_else(|| "no reset time".into());
                 field(
                     out,
-                    &window::label(key),
+                    &window::label(key, w.display_name.as_deref()),
                     format!("{:>4}  {reset}", percent(w.utilization)),
                 );
                 if let Some(pace) = org.pace.get(key) {
@@ -163,15 +162,14 @@ pub fn window_notes(org: &Org) -> Vec<(&'static str, String)> {
 }
 
 /// The whole report, as `status` prints it and waybar shows it as a tooltip.
-pub fn report(file: &CacheFile, now: DateTime<Utc>) -> String {
-    let mut out = String::new();
+pub fn report(file: &CacheFile, now: DateTime<Utc>) -> Lines {
+    let mut out = Lines::new();
     match &file.snapshot {
         Some(s) => {
             // The shown org's age (`CacheFile::age`), as the segment and `json` tell it.
             let org = settings::org(None);
             let age = file.age(org.as_deref(), now).unwrap_or(0);
-            let _ = writeln!(
-                out,
+            out.line(format!(
                 "source {} · fetched {} · updated {} ago{}",
                 s.source,
                 s.fetched_at.format("%Y-%m-%d %H:%M:%S UTC"),
@@ -181,22 +179,21 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> String {
                 } else {
                     ""
                 }
-            );
+            ));
             let active = s.org(None).map(|o| o.org_uuid.clone());
             let mut orgs: Vec<&Org> = s.orgs.iter().collect();
             orgs.sort_by_key(|o| Some(&o.org_uuid) != active.as_ref());
             for org in orgs {
-                out.push('\n');
+                out.blank();
                 org_report(&mut out, org, Some(&org.org_uuid) == active.as_ref(), now);
             }
         }
-        None => out.push_str("no usage data yet\n"),
+        None => out.line("no usage data yet"),
     }
-    out.push('\n');
+    out.blank();
     match &file.state.error {
         Some(e) => {
-            let _ = writeln!(
-                out,
+            out.line(format!(
                 "last error: {} ({}, {} ago)",
                 e.message,
                 serde_json::to_value(e.kind)
@@ -204,34 +201,43 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> String {
                     .and_then(|v| v.as_str().map(str::to_string))
                     .unwrap_or_default(),
                 short_duration((now - e.at).num_seconds())
-            );
+            ));
             if let Some(t) = e.retry_at.filter(|&t| t > now) {
-                let _ = writeln!(out, "next try: {}", when(t, now));
+                out.line(format!("next try: {}", when(t, now)));
             }
         }
-        None => out.push_str("last error: none\n"),
+        None => out.line("last error: none"),
     }
     if let Some(line) = extension_report(file, now) {
-        let _ = writeln!(out, "browser extension: {line}");
+        out.line(format!("browser extension: {line}"));
     }
-    out.push_str(&config_report());
+    config_report(&mut out);
     out
 }
 
 /// The config file's error and warnings, one line each; nothing when all is well.
-pub fn config_report() -> String {
+pub fn config_report(out: &mut Lines) {
     let config = settings::config();
-    let mut out = String::new();
     if let Some(e) = &config.error {
-        let _ = writeln!(
-            out,
+        out.line(format!(
             "config error: {e} (the last good settings stay in force)"
-        );
+        ));
     }
     for w in &config.warnings {
-        let _ = writeln!(out, "config warning: {w}");
+        out.line(format!("config warning: {w}"));
     }
-    out
+}
+
+/// The cache a report shows, and its line for `status` and `doctor`: where it is, or why it
+/// reads as empty (a FIFO or a directory in its place, a file too large, not a cache).
+pub fn read_cache(cache: &Cache) -> (CacheFile, String) {
+    match cache.load() {
+        Ok(file) => (
+            file.unwrap_or_default(),
+            format!("cache: {}", cache.path().display()),
+        ),
+        Err(e) => (CacheFile::default(), format!("cache: {e} (read as empty)")),
+    }
 }
 
 /// One line on when the extension last reported, for `status` and `doctor`; `None` when it

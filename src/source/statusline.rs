@@ -211,7 +211,15 @@ pub fn apply(
         {
             continue;
         }
-        org.windows.insert(key.clone(), new.clone());
+        // Stdin names no model: the server's name for it, when known, stays for labels.
+        let display_name = org.windows.get(key).and_then(|w| w.display_name.clone());
+        org.windows.insert(
+            key.clone(),
+            Window {
+                display_name: new.display_name.clone().or(display_name),
+                ..new.clone()
+            },
+        );
         org.sources.insert(part::window(key), here.clone());
     }
     org.unusable.extend(reading.unusable.clone());
@@ -303,6 +311,7 @@ mod tests {
         Window {
             utilization,
             resets_at: Utc.timestamp_opt(resets, 0).single(),
+            display_name: None,
         }
     }
 

@@ -11,6 +11,7 @@ mod core;
 mod drift;
 mod extension_browser;
 mod history;
+mod hostile;
 mod hotpath;
 mod house;
 mod native_host;

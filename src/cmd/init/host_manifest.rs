@@ -3,7 +3,9 @@
 //! this binary and the one extension allowed to start it, in the browser's per-user
 //! `NativeMessagingHosts` folder.
 
+use super::super::{show, warn};
 use crate::cache::write_atomic;
+use crate::render::sanitize::Lines;
 use crate::source::extension::{EXTENSION_ID, GECKO_ID, HOST_NAME};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -101,7 +103,7 @@ impl Browser {
 /// browser, or for every supported browser whose profile folder exists.
 pub fn install(browser: Option<&str>) -> i32 {
     let Some(home) = crate::settings::home() else {
-        eprintln!("quotaline: HOME is not set: cannot find the browser's folders");
+        warn("HOME is not set: cannot find the browser's folders");
         return 1;
     };
     let names = || {
@@ -115,10 +117,10 @@ pub fn install(browser: Option<&str>) -> i32 {
         Some(name) => match BROWSERS.iter().find(|b| b.name == name) {
             Some(b) => vec![b],
             None => {
-                eprintln!(
-                    "quotaline: unknown browser {name:?}; expected one of {}",
+                warn(&format!(
+                    "unknown browser {name:?}; expected one of {}",
                     names()
-                );
+                ));
                 return 2;
             }
         },
@@ -128,21 +130,22 @@ pub fn install(browser: Option<&str>) -> i32 {
             .collect(),
     };
     if chosen.is_empty() {
-        eprintln!(
-            "quotaline: no browser profile found; name one with --browser ({})",
+        warn(&format!(
+            "no browser profile found; name one with --browser ({})",
             names()
-        );
+        ));
         return 2;
     }
     // The browser runs this exact file: an absolute path, symlinks resolved.
     let exe = match std::env::current_exe().and_then(|p| p.canonicalize()) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("quotaline: cannot tell where this binary is: {e}");
+            warn(&format!("cannot tell where this binary is: {e}"));
             return 1;
         }
     };
     let mut code = 0;
+    let mut said = Lines::new();
     for b in chosen {
         let dir = b.hosts_dir(&home);
         let path = dir.join(format!("{HOST_NAME}.json"));
@@ -162,20 +165,24 @@ pub fn install(browser: Option<&str>) -> i32 {
                 } else {
                     format!("chrome-extension://{EXTENSION_ID}/")
                 };
-                println!("{}: wrote {}", b.name, path.display());
-                println!("  lets {caller} start {} native-host", exe.display());
+                said.line(format!("{}: wrote {}", b.name, path.display()));
+                said.line(format!(
+                    "  lets {caller} start {} native-host",
+                    exe.display()
+                ));
             }
             Err(e) => {
-                eprintln!("quotaline: {}: cannot write the host manifest: {e}", b.name);
+                warn(&format!("{}: cannot write the host manifest: {e}", b.name));
                 code = 1;
             }
         }
     }
     if code == 0 {
-        println!(
+        said.line(
             "next: load integrations/browser-extension in the browser (see the README); it \
-             reports within a minute (`quotaline status`)"
+             reports within a minute (`quotaline status`)",
         );
     }
+    show(&said);
     code
 }

@@ -570,7 +570,7 @@ impl TestEnv {
     /// stderr); the code is 128+signal if it died from a signal, and -1 if it
     /// was killed for overrunning `limit` (stderr then says so).
     pub fn run(&self, bin: &str, args: &[&str], limit: Duration) -> (i32, String, String) {
-        self.run_inner(bin, args, None, limit)
+        lossy(self.run_raw(bin, args, None, limit))
     }
 
     /// Like `run`, feeding `stdin` to the process.
@@ -581,16 +581,18 @@ impl TestEnv {
         stdin: &[u8],
         limit: Duration,
     ) -> (i32, String, String) {
-        self.run_inner(bin, args, Some(stdin), limit)
+        lossy(self.run_raw(bin, args, Some(stdin), limit))
     }
 
-    fn run_inner(
+    /// Like `run` (with `stdin` fed when given), returning stdout and stderr as the bytes
+    /// the process wrote.
+    pub fn run_raw(
         &self,
         bin: &str,
         args: &[&str],
         stdin: Option<&[u8]>,
         limit: Duration,
-    ) -> (i32, String, String) {
+    ) -> (i32, Vec<u8>, Vec<u8>) {
         use std::os::unix::process::ExitStatusExt;
 
         let mut cmd = self.command(bin);
@@ -630,7 +632,9 @@ impl TestEnv {
         let stdout = out.finish();
         let mut stderr = err.finish();
         let code = if timed_out {
-            stderr.push_str(&format!("\n[test harness: killed after {limit:?}]\n"));
+            stderr.extend_from_slice(
+                format!("\n[test harness: killed after {limit:?}]\n").as_bytes(),
+            );
             -1
         } else {
             match status {
@@ -643,6 +647,14 @@ impl TestEnv {
         };
         (code, stdout, stderr)
     }
+}
+
+fn lossy((code, out, err): (i32, Vec<u8>, Vec<u8>)) -> (i32, String, String) {
+    (
+        code,
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+    )
 }
 
 /// Output collected from a child pipe by a background thread.
@@ -671,14 +683,13 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> Drain {
 
 impl Drain {
     /// Waits up to 2 s for EOF (longer only if a grandchild holds the pipe),
-    /// then returns whatever was read, lossily decoded.
-    fn finish(self) -> String {
+    /// then returns whatever was read.
+    fn finish(self) -> Vec<u8> {
         let deadline = Instant::now() + Duration::from_secs(2);
         while !self.handle.is_finished() && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(5));
         }
-        let bytes = lock(&self.buf).clone();
-        String::from_utf8_lossy(&bytes).into_owned()
+        lock(&self.buf).clone()
     }
 }
 

@@ -37,8 +37,8 @@ pub const NASTY_MODELS: &[&str] = &[
     "<b>&",
 ];
 
-/// Where an injected command would have left a file (the display name is lowercased into
-/// the window key, so `$HOME` becomes `$home`, which is empty: `/pwned`).
+/// Where an injected command would have left a file (the line shows a display name
+/// lowercased, so `$HOME` becomes `$home`, which is empty: `/pwned`).
 pub fn assert_nothing_ran(env: &TestEnv) {
     for f in ["pwned", "pwned-tmux", "pwned-sh", "pwned-bt"] {
         for dir in [env.home.path(), Path::new("/")] {
@@ -106,22 +106,21 @@ pub fn refreshed_nasty() -> (FakeServer, TestEnv) {
     (server, env)
 }
 
-/// The nasty payload's models as the `{models}` placeholder shows them (lowercased key, `_`
-/// back to spaces, BTreeMap order), with their percents.
+/// The nasty payload's models as the `{models}` placeholder shows them: each display name
+/// lowercased, in the order of their window keys, which are slugs (`seven_day_b` for `<b>&`,
+/// `seven_day_touch_home_pwned` for `#(touch $HOME/pwned)`, ...).
 pub fn nasty_models_line() -> String {
-    let mut models: Vec<(String, usize)> = NASTY_MODELS
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.to_lowercase(), 12 + i))
-        .collect();
-    models.push(("opus".into(), 81));
-    models.push(("sonnet".into(), 9));
-    models.sort_by_key(|(n, _)| n.replace(' ', "_"));
-    models
-        .iter()
-        .map(|(n, p)| format!("{n} {p}%"))
-        .collect::<Vec<_>>()
-        .join(" · ")
+    [
+        "<b>& 17%",
+        "opus 81%",
+        "sonnet 9%",
+        "#(touch $home/pwned) 12%",
+        "$(touch $home/pwned)%f{red} 13%",
+        "`touch pwned-bt` 16%",
+        "$(touch pwned-sh) 15%",
+        "#(touch pwned-tmux) 14%",
+    ]
+    .join(" · ")
 }
 
 /// Writes `quotaline init <program>` to a file in HOME and returns its path.

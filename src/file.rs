@@ -1,0 +1,136 @@
+//! Reading a file that nobody may wait on: the cache on the prompt path, Claude Code's
+//! `.claude.json` on every statusLine call. Whatever sits at the path (a FIFO, a socket, a
+//! device, a directory, a file of gigabytes), [`read`] returns at once: one open that cannot
+//! block, one `fstat` on the open file, at most `cap` bytes.
+//!
+//! The open does not refuse symlinks (`O_NOFOLLOW`): dotfile managers link `~/.claude.json`
+//! into place, and `fstat` judges what the link leads to, so a link to a FIFO is refused all
+//! the same.
+
+use rustix::fs::OFlags;
+use std::fs::OpenOptions;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+use std::path::Path;
+
+/// The whole file at `path`, if it is a regular file of at most `cap` bytes. A missing file
+/// is `ErrorKind::NotFound` (callers treat it as absent); anything else that cannot be read
+/// is an error that names the path and what was found there.
+pub fn read(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    let refused = |what: String| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {what}: not read", path.display()),
+        )
+    };
+    // O_NONBLOCK: opening a FIFO for reading otherwise waits for a writer, forever.
+    // O_NOCTTY: a terminal device must not become the controlling terminal of a segment
+    // started without one (waybar, tmux).
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlags::NONBLOCK | OFlags::NOCTTY).bits() as i32)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => e,
+            // A socket cannot be opened at all (ENXIO): say what it is rather than the errno.
+            _ => match std::fs::metadata(path) {
+                Ok(meta) if !meta.is_file() => refused(kind(&meta.file_type())),
+                _ => io::Error::new(e.kind(), format!("{}: {e}", path.display())),
+            },
+        })?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(refused(kind(&meta.file_type())));
+    }
+    if meta.len() > cap {
+        return Err(refused(format!(
+            "{}, more than the {} quotaline reads",
+            size(meta.len()),
+            size(cap)
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // A file that grows after the fstat is cut at the cap: the caller's parse then fails.
+    file.take(cap).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// What a non-regular file is, in words.
+fn kind(t: &std::fs::FileType) -> String {
+    let what = if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else {
+        "something else"
+    };
+    format!("{what}, not a regular file")
+}
+
+/// A byte count for a message: `512 bytes`, `4 MiB`, `200.0 MiB`.
+fn size(bytes: u64) -> String {
+    const MIB: u64 = 1 << 20;
+    match bytes {
+        b if b < 1024 => format!("{b} bytes"),
+        b if b % MIB == 0 => format!("{} MiB", b / MIB),
+        b if b < MIB => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{:.1} MiB", b as f64 / MIB as f64),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regular_files_are_read_and_everything_else_is_named_and_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name);
+        std::fs::write(path("ok.json"), b"{}").unwrap();
+        assert_eq!(read(&path("ok.json"), 2).unwrap(), b"{}");
+
+        let big = std::fs::File::create(path("big")).unwrap();
+        big.set_len(200 << 20).unwrap();
+        let err = read(&path("big"), 4 << 20).unwrap_err().to_string();
+        assert!(
+            err.ends_with("big: 200 MiB, more than the 4 MiB quotaline reads: not read"),
+            "{err}"
+        );
+
+        let status = std::process::Command::new("mkfifo")
+            .arg(path("fifo"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let err = read(&path("fifo"), 1024).unwrap_err().to_string();
+        assert!(
+            err.contains("a FIFO (named pipe), not a regular file"),
+            "{err}"
+        );
+
+        let err = read(dir.path(), 1024).unwrap_err().to_string();
+        assert!(err.contains("a directory, not a regular file"), "{err}");
+        let _socket = std::os::unix::net::UnixListener::bind(path("sock")).unwrap();
+        let err = read(&path("sock"), 1024).unwrap_err().to_string();
+        assert!(err.contains("a socket, not a regular file"), "{err}");
+        let err = read(Path::new("/dev/zero"), 1024).unwrap_err().to_string();
+        assert!(err.contains("a character device"), "{err}");
+
+        let missing = read(&path("missing"), 1024).unwrap_err();
+        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(size(512), "512 bytes");
+        assert_eq!(size(1536), "1.5 KiB");
+        assert_eq!(size(64 << 20), "64 MiB");
+        assert_eq!(size((1 << 20) + (1 << 19)), "1.5 MiB");
+    }
+}
