@@ -125,20 +125,18 @@ impl Loaded {
         let (Some(path), Some(_)) = (path, id) else {
             return loaded;
         };
-        let text = match std::fs::metadata(&path) {
-            Ok(m) if !m.is_file() => Err("not a regular file".to_string()),
-            Ok(m) if m.len() > MAX_CONFIG => Err(format!(
-                "{} bytes: a config file is at most {MAX_CONFIG}",
-                m.len()
-            )),
-            _ => std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| String::from_utf8(b).map_err(|_| "not UTF-8 text".to_string())),
-        };
+        // Bounded and non-blocking (`file::read`): a FIFO or a huge file in its place must not
+        // hold the prompt.
+        let text = crate::file::read(&path, MAX_CONFIG)
+            .map_err(|e| e.to_string())
+            .and_then(|b| {
+                String::from_utf8(b).map_err(|_| format!("{}: not UTF-8 text", path.display()))
+            });
         let parsed = match text {
             Ok(text) => config::parse(&text),
+            // The reason names the file already.
             Err(why) => {
-                loaded.error = Some(format!("{}: {why}", path.display()));
+                loaded.error = Some(why);
                 loaded.file = last_good.cloned().unwrap_or_default();
                 return loaded;
             }
