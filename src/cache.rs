@@ -19,6 +19,19 @@ const FILE: &str = "cache.json";
 /// prompt path must not read it.
 const MAX_BYTES: u64 = 4 << 20;
 
+/// The longest any backoff binds, whatever the server said.
+pub const MAX_RETRY_AFTER_SECS: i64 = 24 * 3600;
+
+/// How far ahead of this clock a stored time may be and still count: a little skew between
+/// processes is normal; beyond it the time was written under a clock that was wrong, and it
+/// must not keep numbers "fresh" or a refresh away.
+pub const MAX_SKEW_SECS: i64 = 300;
+
+/// `t`, unless it lies beyond the skew in the future.
+pub fn believable(t: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    (t <= now + Duration::seconds(MAX_SKEW_SECS)).then_some(t)
+}
+
 /// The last failure as `quotaline json` shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ErrorRecord {
@@ -43,7 +56,12 @@ pub struct State {
 impl State {
     /// The backoff in force at `now`, if any.
     pub fn backoff_until(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.error.as_ref()?.retry_at.filter(|&t| t > now)
+        // Longer than any backoff quotaline sets: written under a clock that was ahead, it
+        // would lock every process out for as long; it binds no more.
+        self.error
+            .as_ref()?
+            .retry_at
+            .filter(|&t| t > now && t <= now + Duration::seconds(MAX_RETRY_AFTER_SECS))
     }
 
     pub fn record_success(&mut self, at: DateTime<Utc>) {
@@ -66,11 +84,13 @@ impl State {
                 .rate_limit_floor
                 .filter(|_| err.kind == ErrorKind::RateLimited)
                 .map(|f| at + Duration::seconds((f << (self.failures - 1).min(4)).min(f * 16)));
-            Some(match (err.kind, err.retry_at, floor) {
+            let backoff = match (err.kind, err.retry_at, floor) {
                 (ErrorKind::RateLimited, t, Some(floor)) => t.map_or(floor, |t| t.max(floor)),
                 (ErrorKind::RateLimited, Some(t), None) if t > at => t,
                 _ => at + Duration::seconds(exponential),
-            })
+            };
+            // A server's `Retry-After` (seconds or a date in 9999) waits a day at the most.
+            Some(backoff.min(at + Duration::seconds(MAX_RETRY_AFTER_SECS)))
         } else {
             self.failures = 0;
             None
@@ -160,7 +180,8 @@ impl CacheFile {
     pub fn fetched_recently(&self, now: DateTime<Utc>) -> bool {
         self.snapshot
             .as_ref()
-            .is_some_and(|s| now < s.fetched_at + Duration::seconds(crate::settings::ttl()))
+            .and_then(|s| believable(s.fetched_at, now))
+            .is_some_and(|f| now < f + Duration::seconds(crate::settings::ttl()))
             && self.next_unseen_reset().is_none_or(|t| t > now)
     }
 
@@ -187,8 +208,12 @@ impl CacheFile {
     /// before a backoff ends. The one rule that the segment, the statusline, `json`,
     /// `check` and the shells' prompt files follow.
     pub fn refresh_due_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        let after_ttl =
-            |t: Option<DateTime<Utc>>| t.map(|t| t + Duration::seconds(crate::settings::ttl()));
+        // A fetch or a try "from the future" was made under a wrong clock: it does not hold
+        // the next one back.
+        let after_ttl = |t: Option<DateTime<Utc>>| {
+            t.and_then(|t| believable(t, now))
+                .map(|t| t + Duration::seconds(crate::settings::ttl()))
+        };
         let after_ttls = [
             after_ttl(self.snapshot.as_ref().map(|s| s.fetched_at)),
             after_ttl(self.state.last_attempt),

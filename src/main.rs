@@ -67,7 +67,7 @@ struct SegmentArgs {
 #[derive(FromArgs)]
 #[argh(subcommand, name = "refresh")]
 struct RefreshArgs {
-    /// fetch even when the cache is fresh (a backoff still binds)
+    /// fetch even when the cache is fresh or a backoff is in force
     #[argh(switch)]
     force: bool,
     /// fetch nothing: only re-render the shells' prompt files from the cache and config.toml

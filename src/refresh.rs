@@ -104,7 +104,8 @@ fn fetch_under_lock(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
 
     let now = Utc::now();
     let current = cache.read();
-    if let Some(until) = current.state.backoff_until(now) {
+    // `--force` is a person asking: it always fetches.
+    if let Some(until) = current.state.backoff_until(now).filter(|_| !force) {
         let why = current
             .state
             .error

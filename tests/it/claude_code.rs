@@ -366,7 +366,7 @@ fn oauth_429_waits_five_minutes_and_doubles_across_processes() {
     assert!(err.contains("punishes polling"), "{err}");
     assert_eq!(backoff_seconds(&env), 300);
     // Every other process honours it: no request from a refresh or a prompt.
-    let (code, _, err) = ql(&env, &["refresh", "--force"]);
+    let (code, _, err) = ql(&env, &["refresh"]);
     assert_eq!(code, 1);
     assert!(err.contains("backing off until"), "{err}");
     assert_eq!(ql(&env, &["segment"]).0, 0);

@@ -278,7 +278,7 @@ fn rate_limit_honours_retry_after_and_binds_other_processes() {
     assert_eq!(v["error"]["kind"], "rate_limited");
     assert!((119..=121).contains(&retry_seconds(&v)), "{v}");
     let before = server.requests().len();
-    let (code, _, err) = ql(&env, &["refresh", "--force"]);
+    let (code, _, err) = ql(&env, &["refresh"]);
     assert_eq!(code, 1);
     assert!(err.contains("backing off until"), "{err}");
     assert_eq!(
@@ -286,6 +286,9 @@ fn rate_limit_honours_retry_after_and_binds_other_processes() {
         before,
         "no request during a backoff"
     );
+    // A person asking with --force always gets a fetch (issue 18).
+    assert_eq!(ql(&env, &["refresh", "--force"]).0, 1);
+    assert!(server.requests().len() > before);
 }
 
 #[test]
