@@ -10,7 +10,7 @@ use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 pub const SCHEMA: u32 = 1;
@@ -124,6 +124,10 @@ pub struct CacheFile {
     /// (`settings::prime`). Every ingest brings it up to date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<crate::settings::Loaded>,
+    /// Why the previous cache file was moved aside (it did not read back), for `status` and
+    /// `doctor`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovered: Option<String>,
     /// Claude Code's account as last read from `.claude.json` (`claude_code::account_cached`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claude_account: Option<crate::auth::claude_code::AccountMemo>,
@@ -298,7 +302,34 @@ impl Cache {
                 .create(&self.dir)
                 .map_err(|e| with_path(e, &self.dir))?;
         }
-        Ok(())
+        self.check_dir().map(|_| ())
+    }
+
+    /// The cache dir must be this user's: another user's could feed a fake cache or clobber
+    /// files through links. One with group or world access is tightened to 0700 (it holds
+    /// account names and usage); `Ok(Some(note))` says so, for `doctor`.
+    pub fn check_dir(&self) -> io::Result<Option<String>> {
+        let meta = fs::symlink_metadata(&self.dir).map_err(|e| with_path(e, &self.dir))?;
+        let refuse = |why: String| {
+            io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("{}: {why}: refused (remove it, or set QUOTALINE_CACHE_DIR)", self.dir.display()),
+            )
+        };
+        if !meta.is_dir() {
+            return Err(refuse("not a directory".into()));
+        }
+        let me = rustix::process::geteuid().as_raw();
+        if meta.uid() != me {
+            return Err(refuse(format!("owned by uid {}, not this user ({me})", meta.uid())));
+        }
+        let mode = meta.mode() & 0o777;
+        if mode & 0o077 != 0 {
+            fs::set_permissions(&self.dir, fs::Permissions::from_mode(0o700))
+                .map_err(|e| with_path(e, &self.dir))?;
+            return Ok(Some(format!("was mode {mode:04o}, tightened to 0700")));
+        }
+        Ok(None)
     }
 
     fn lock_file(&self, name: &str) -> io::Result<File> {
@@ -334,32 +365,54 @@ impl Cache {
 
     /// Read-modify-write under `cache.lock`, so concurrent writers (a refresh, Claude Code's
     /// statusLine) never lose each other's update.
+    ///
+    /// A cache that exists but does not read back is never taken for empty (the writer would
+    /// then drop every org it does not itself report): it is moved aside to `cache.json.bad`
+    /// and the new file says so (`CacheFile::recovered`). And what is written must read back:
+    /// a server body too deep to parse inside the cache is dropped from the copy kept verbatim
+    /// rather than leave an unreadable file.
     pub fn update<T>(&self, change: impl FnOnce(&mut CacheFile) -> T) -> io::Result<T> {
         let lock = self.lock_file("cache.lock")?;
         lock.lock_exclusive()?;
-        let mut cache = self.read();
+        let mut cache = match self.load() {
+            Ok(file) => file.unwrap_or_default(),
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                let aside = self.dir.join("cache.json.bad");
+                fs::rename(self.path(), &aside).map_err(|e| with_path(e, &self.path()))?;
+                CacheFile {
+                    recovered: Some(format!("{e}; moved aside to {}", aside.display())),
+                    ..CacheFile::default()
+                }
+            }
+            Err(e) => return Err(e),
+        };
         cache.schema = SCHEMA;
         let out = change(&mut cache);
-        let bytes = serde_json::to_vec(&cache).map_err(io::Error::other)?;
+        let mut bytes = serde_json::to_vec(&cache).map_err(io::Error::other)?;
+        if serde_json::from_slice::<CacheFile>(&bytes).is_err() {
+            if let Some(s) = cache.snapshot.as_mut() {
+                for org in &mut s.orgs {
+                    org.raw = crate::snapshot::Raw::default();
+                }
+            }
+            bytes = serde_json::to_vec(&cache).map_err(io::Error::other)?;
+            serde_json::from_slice::<CacheFile>(&bytes).map_err(|e| {
+                io::Error::new(io::ErrorKind::InvalidData, format!("the cache would not read back: {e}"))
+            })?;
+        }
         write_atomic(&self.path(), &bytes)?;
         Ok(out)
     }
 }
 
-/// Temp file, fsync, rename: a killed writer never leaves a torn file.
+/// Temp file, fsync, rename: a killed writer never leaves a torn file. The temp file is new
+/// (`O_EXCL`) under an unguessable name and never a link (`O_NOFOLLOW`), so nobody can make
+/// quotaline write through a name planted in advance.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let (tmp, mut file) = create_temp(dir, name).map_err(|e| with_path(e, dir))?;
     let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        // A file left by an older version with wider permissions is narrowed too.
-        file.set_permissions(fs::Permissions::from_mode(0o600))?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)
@@ -368,6 +421,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result.map_err(|e| with_path(e, path))
+}
+
+/// A new 0600 file `.<name>.<random>.tmp` in `dir`, created exclusively.
+fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+    use std::hash::{BuildHasher, Hasher};
+    for _ in 0..16 {
+        // RandomState is seeded from the OS: an unguessable name without another crate.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        let tmp = dir.join(format!(".{name}.{:016x}.tmp", h.finish()));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(&tmp)
+        {
+            Ok(file) => return Ok((tmp, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free temporary name"))
 }
 
 fn with_path(e: io::Error, path: &Path) -> io::Error {

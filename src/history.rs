@@ -71,20 +71,25 @@ pub struct Reading {
 pub fn readings(snapshot: &Snapshot) -> Vec<Reading> {
     let mut out = Vec::new();
     for org in &snapshot.orgs {
-        let (at, source) = match org.sources.get(part::USAGE) {
+        let usage = match org.sources.get(part::USAGE) {
             Some(p) => (p.at, p.source.clone()),
             None => (snapshot.fetched_at, snapshot.source.clone()),
         };
-        // Whole seconds, as stored, so the reading in hand matches its stored copy.
-        let at = at.trunc_subsecs(0);
         for (key, w) in &org.windows {
+            // Each window as its own source stamped it: a number that came from Claude
+            // Code's stdin is stdin's reading at the time it arrived, not the last refresh's.
+            let (at, source) = match org.sources.get(&part::window(key)) {
+                Some(p) => (p.at, p.source.clone()),
+                None => usage.clone(),
+            };
             out.push(Reading {
                 org_uuid: org.org_uuid.clone(),
                 window: key.clone(),
-                at,
+                // Whole seconds, as stored, so the reading in hand matches its stored copy.
+                at: at.trunc_subsecs(0),
                 utilization: w.utilization,
                 resets_at: w.resets_at,
-                source: source.clone(),
+                source,
             });
         }
     }
@@ -177,16 +182,17 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
         .ensure_dir();
     }
     // Create the file ourselves so it is private from the first byte; SQLite gives its
-    // -wal and -shm files the same mode.
-    if let Ok(f) = OpenOptions::new()
+    // -wal and -shm files the same mode. Never through a link (`O_NOFOLLOW`): a planted
+    // `history.db -> somebody's file` must not get its mode changed, and is refused.
+    let f = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
         .open(path)
-    {
-        let _ = f.set_permissions(fs::Permissions::from_mode(0o600));
-    }
+        .map_err(|e| rusqlite::Error::InvalidPath(format!("{}: {e}", path.display()).into()))?;
+    let _ = f.set_permissions(fs::Permissions::from_mode(0o600));
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -230,9 +236,16 @@ fn time(secs: i64) -> DateTime<Utc> {
 
 fn write(conn: &mut Connection, new: &[Reading], now: DateTime<Utc>) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Age is measured from the newest reading kept before this write, never from this
+    // process's clock alone: one refresh under a clock weeks ahead (its own readings stamped
+    // weeks ahead) must not delete or thin the real history. After a real absence the old
+    // rows go one write later, once a reading of today is kept.
+    let newest: Option<i64> = tx.query_row("SELECT MAX(at) FROM readings", [], |r| r.get(0))?;
     {
+        // A reading is written once, by its source: an ingest repeats the readings it carries,
+        // and must never rewrite another source's row of the same second.
         let mut insert = tx.prepare_cached(
-            "INSERT OR REPLACE INTO readings (org_uuid, window, at, utilization, resets_at, source)
+            "INSERT OR IGNORE INTO readings (org_uuid, window, at, utilization, resets_at, source)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
         for r in new {
@@ -248,9 +261,11 @@ fn write(conn: &mut Connection, new: &[Reading], now: DateTime<Utc>) -> rusqlite
     }
     let now = secs(now);
     // Readings from a clock that ran far ahead would otherwise stay "latest" for days.
+    tx.execute("DELETE FROM readings WHERE at > ?1", params![now + 3_600])?;
+    let now = newest.map_or(now, |n| n.min(now));
     tx.execute(
-        "DELETE FROM readings WHERE at < ?1 OR at > ?2",
-        params![now - KEEP_DAYS * 86_400, now + 3_600],
+        "DELETE FROM readings WHERE at < ?1",
+        params![now - KEEP_DAYS * 86_400],
     )?;
     let detail = now - FULL_DETAIL_HOURS * 3_600;
     // Keeps the first reading of each bucket; a correlated search on the primary key, so
@@ -350,12 +365,14 @@ mod tests {
         let path = dir.path().join(FILE);
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
-        // 15 days later: everything older than 14 days is gone.
+        // 15 days later: once a reading of today is kept, everything older than 14 days is
+        // gone (ages count from the newest reading kept, not from a clock that may be ahead).
         let later = t(15 * 24 * 60);
         let past = record(dir.path(), &[reading(15 * 24 * 60, 1.0)], later);
         assert_eq!(past.len(), 1);
+        record(dir.path(), &[reading(15 * 24 * 60 + 1, 2.0)], later);
         let conn = open(&path).unwrap();
-        assert_eq!(query(&conn, None, None, t(-1)).unwrap().len(), 1);
+        assert_eq!(query(&conn, None, None, t(-1)).unwrap().len(), 2);
         drop(conn);
 
         fs::write(&path, b"this is not a database, just garbage bytes").unwrap();
@@ -374,14 +391,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let minutes: Vec<Reading> = (0..60).map(|m| reading(m, m as f64)).collect();
         record(dir.path(), &minutes, t(60));
-        // Two days later the hour is thinned: the first reading of each 10-minute bucket.
-        record(dir.path(), &[], t(2 * 24 * 60));
+        // Two days later, once a reading of that day is kept, the hour is thinned: the first
+        // reading of each 10-minute bucket.
+        let later = 2 * 24 * 60;
+        record(dir.path(), &[reading(later, 99.0)], t(later));
+        record(dir.path(), &[], t(later));
         let conn = open(&dir.path().join(FILE)).unwrap();
         let kept: Vec<f64> = query(&conn, None, None, t(-1))
             .unwrap()
             .iter()
             .map(|r| r.utilization)
             .collect();
-        assert_eq!(kept, [0.0, 10.0, 20.0, 30.0, 40.0, 50.0]);
+        assert_eq!(kept, [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 99.0]);
+    }
+
+    #[test]
+    fn a_write_under_a_clock_weeks_ahead_deletes_and_thins_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let minutes: Vec<Reading> = (0..15).map(|m| reading(m, m as f64)).collect();
+        record(dir.path(), &minutes, t(15));
+        let ahead = 20 * 24 * 60;
+        record(dir.path(), &[reading(ahead, 50.0)], t(ahead));
+        let conn = open(&dir.path().join(FILE)).unwrap();
+        assert_eq!(query(&conn, None, None, t(-1)).unwrap().len(), 16);
+        drop(conn);
+        // Back on the right clock: the reading from the future goes, the history stays.
+        record(dir.path(), &[reading(16, 16.0)], t(16));
+        let conn = open(&dir.path().join(FILE)).unwrap();
+        assert_eq!(query(&conn, None, None, t(-1)).unwrap().len(), 16);
     }
 }

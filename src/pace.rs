@@ -42,7 +42,11 @@ pub fn analyze(key: &str, current: &Window, points: &[Point], now: DateTime<Utc>
     let span = window::rate_span(key);
     let mut pace = Pace::default();
     if let (Some(length), Some(reset)) = (window::length(key), current.resets_at) {
-        let elapsed = (now - (reset - length)).num_seconds() as f64;
+        // Checked: a reset time at the edge of what chrono holds must not panic the ingest.
+        let Some(start) = reset.checked_sub_signed(length) else {
+            return pace;
+        };
+        let elapsed = (now - start).num_seconds() as f64;
         let expected = (elapsed / length.num_seconds() as f64).clamp(0.0, 1.0) * 100.0;
         pace.expected = Some(expected);
         pace.delta = Some(current.utilization - expected);
@@ -80,7 +84,9 @@ pub fn analyze(key: &str, current: &Window, points: &[Point], now: DateTime<Utc>
             pace.rate_per_hour = Some(rate);
             if level < 100.0 && rate >= Pace::MIN_RATE {
                 let hours = (100.0 - level) / rate;
-                pace.eta = Some(last_at + Duration::seconds((hours * 3_600.0).round() as i64));
+                // Checked: no number from a server may panic the arithmetic.
+                pace.eta = Duration::try_seconds((hours * 3_600.0).round() as i64)
+                    .and_then(|d| last_at.checked_add_signed(d));
             }
         }
     }

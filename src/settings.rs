@@ -447,7 +447,11 @@ pub fn cache_dir() -> PathBuf {
     var_path("QUOTALINE_CACHE_DIR")
         .or_else(|| var_path("XDG_CACHE_HOME").map(|d| d.join("quotaline")))
         .or_else(|| home().map(|h| h.join(".cache/quotaline")))
-        .unwrap_or_else(|| PathBuf::from("/tmp/quotaline"))
+        // No home at all: a per-user name, never a shared `/tmp/quotaline` another user could
+        // have made first (`Cache::check_dir` refuses one not ours all the same).
+        .unwrap_or_else(|| {
+            PathBuf::from(format!("/tmp/quotaline-{}", rustix::process::geteuid().as_raw()))
+        })
 }
 
 /// Set by a segment on the refresh it starts: the child's stdin is the refresh lock the

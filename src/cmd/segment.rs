@@ -6,7 +6,7 @@
 use crate::cache::Cache;
 use crate::refresh;
 use crate::render::markup::{self, Target};
-use crate::render::{report, Line};
+use crate::render::{report, template, Line};
 use crate::settings::{self, Scope};
 use chrono::Utc;
 use std::io::Write;
@@ -29,6 +29,10 @@ pub fn run(opts: Options) -> i32 {
             return 2;
         }
     };
+    if let Some(Err(e)) = opts.format.as_deref().map(template::check_depth) {
+        eprintln!("quotaline: --format: {e}");
+        return 2;
+    }
     let cache = Cache::locate();
     if opts.wait {
         let _ = refresh::refresh(&cache, false);

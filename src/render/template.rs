@@ -14,12 +14,17 @@ enum Node {
 /// Shown for a bare placeholder that has no value.
 pub const MISSING: &str = "–";
 
+/// Groups nest at most this deep; a deeper `(` is plain text. Real formats use one or two
+/// levels, and the parser recurses once per level: 50,000 `(` must not overflow the stack.
+pub const MAX_DEPTH: usize = 16;
+
 fn parse(format: &str) -> Vec<Node> {
     let mut chars = format.chars().peekable();
-    parse_until(&mut chars, false)
+    parse_until(&mut chars, 0)
 }
 
-fn parse_until(chars: &mut std::iter::Peekable<std::str::Chars>, in_group: bool) -> Vec<Node> {
+fn parse_until(chars: &mut std::iter::Peekable<std::str::Chars>, depth: usize) -> Vec<Node> {
+    let in_group = depth > 0;
     let mut nodes = Vec::new();
     let mut text = String::new();
     let flush = |text: &mut String, nodes: &mut Vec<Node>| {
@@ -35,9 +40,9 @@ fn parse_until(chars: &mut std::iter::Peekable<std::str::Chars>, in_group: bool)
                 flush(&mut text, &mut nodes);
                 nodes.push(Node::Var(name.trim().to_string()));
             }
-            '(' => {
+            '(' if depth < MAX_DEPTH => {
                 flush(&mut text, &mut nodes);
-                nodes.push(Node::Group(parse_until(chars, true)));
+                nodes.push(Node::Group(parse_until(chars, depth + 1)));
             }
             ')' if in_group => break,
             c => text.push(c),
@@ -45,6 +50,28 @@ fn parse_until(chars: &mut std::iter::Peekable<std::str::Chars>, in_group: bool)
     }
     flush(&mut text, &mut nodes);
     nodes
+}
+
+/// Refuses a format nested deeper than [`MAX_DEPTH`] (for `--format`, which is otherwise
+/// taken as written: a stray `)` is text there).
+pub fn check_depth(format: &str) -> Result<(), String> {
+    let (mut depth, mut escaped) = (0usize, false);
+    for (i, c) in format.chars().enumerate() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '(' if depth == MAX_DEPTH => {
+                return Err(format!(
+                    "groups nested deeper than {MAX_DEPTH} (at character {})",
+                    i + 1
+                ))
+            }
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Checks a format before it is saved as a setting: every `(` closed, every `{` closed, and
@@ -82,6 +109,11 @@ pub fn check(format: &str) -> Result<(), String> {
                         "unknown placeholder {{{name}}} at character {column} (e.g. {{5h}}, {{7d}}, {{opus}}, {{reset}})"
                     ));
                 }
+            }
+            '(' if open_groups.len() == MAX_DEPTH => {
+                return Err(format!(
+                    "groups nested deeper than {MAX_DEPTH} (at character {column})"
+                ));
             }
             '(' => open_groups.push(column),
             // Every `)` closes the innermost group; one with none open is the error.

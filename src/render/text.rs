@@ -39,6 +39,9 @@ pub fn money(amount: f64, currency: Option<&str>) -> String {
     }
 }
 
+/// The longest duration accepted: ten years.
+pub const MAX_DURATION_SECS: i64 = 3650 * 86_400;
+
 /// `30m`, `24h`, `7d`, `90s`, `1h30m`. A bare number is refused: `30` could mean either.
 pub fn parse_duration(s: &str) -> Result<i64, String> {
     let bad = || format!("`{s}` is not a duration (e.g. 30m, 24h, 7d, 1h30m)");
@@ -70,6 +73,11 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
     }
     if !digits.is_empty() {
         return Err(bad());
+    }
+    // Ten years covers any history kept (14 days) many times over; beyond it, date
+    // arithmetic would overflow.
+    if total > MAX_DURATION_SECS {
+        return Err(format!("`{s}` is too long (at most 3650d)"));
     }
     Ok(total)
 }
@@ -157,6 +165,8 @@ mod tests {
         assert!(parse_duration("30").is_err());
         assert!(parse_duration("3x").is_err());
         assert!(parse_duration("h").is_err());
+        assert!(parse_duration("300000000d").unwrap_err().contains("too long"));
+        assert_eq!(parse_duration("3650d"), Ok(MAX_DURATION_SECS));
         assert_eq!(rate_text(12.4), "12%/h");
         assert_eq!(rate_text(0.84), "0.8%/h");
         assert_eq!(delta_text(12.4), "+12%");
