@@ -313,7 +313,10 @@ impl Cache {
         let refuse = |why: String| {
             io::Error::new(
                 io::ErrorKind::PermissionDenied,
-                format!("{}: {why}: refused (remove it, or set QUOTALINE_CACHE_DIR)", self.dir.display()),
+                format!(
+                    "{}: {why}: refused (remove it, or set QUOTALINE_CACHE_DIR)",
+                    self.dir.display()
+                ),
             )
         };
         if !meta.is_dir() {
@@ -321,7 +324,10 @@ impl Cache {
         }
         let me = rustix::process::geteuid().as_raw();
         if meta.uid() != me {
-            return Err(refuse(format!("owned by uid {}, not this user ({me})", meta.uid())));
+            return Err(refuse(format!(
+                "owned by uid {}, not this user ({me})",
+                meta.uid()
+            )));
         }
         let mode = meta.mode() & 0o777;
         if mode & 0o077 != 0 {
@@ -335,14 +341,51 @@ impl Cache {
     fn lock_file(&self, name: &str) -> io::Result<File> {
         self.ensure_dir()?;
         let path = self.dir.join(name);
-        OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| with_path(e, &path))
+        let open = |new: bool| {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(new)
+                .truncate(false)
+                .mode(0o600)
+                .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+                .open(&path)
+        };
+        match open(true) {
+            Ok(file) => {
+                // A new lock marks no attempt (see `attempt_unrecorded`).
+                file.set_modified(std::time::SystemTime::UNIX_EPOCH)?;
+                Ok(file)
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => open(false),
+            Err(e) => Err(e),
+        }
+        .map_err(|e| with_path(e, &path))
+    }
+
+    /// Marks a fetch attempt on the held refresh lock: its mtime is the memory of the last
+    /// try that needs no space and no cache write (futimens on an open file works on a full
+    /// disk).
+    pub fn mark_attempt(lock: &File) {
+        let _ = lock.set_modified(std::time::SystemTime::now());
+    }
+
+    /// Whether a fetch was tried within the TTL that the cache did not record: the cache
+    /// cannot be written (full disk, read-only file), and asking again on every prompt would
+    /// only storm the server. At most one fetch per TTL holds even then.
+    pub fn attempt_unrecorded(&self, lock: &File, now: DateTime<Utc>) -> bool {
+        let mtime = |m: io::Result<fs::Metadata>| {
+            m.and_then(|m| m.modified()).ok().map(DateTime::<Utc>::from)
+        };
+        let Some(marked) = mtime(lock.metadata()) else {
+            return false;
+        };
+        let recent = believable(marked, now)
+            .is_some_and(|m| now < m + Duration::seconds(crate::settings::ttl()));
+        // Recorded: the cache file was replaced at or after the try.
+        let recorded = mtime(fs::metadata(self.path()))
+            .is_some_and(|written| written >= marked - Duration::seconds(1));
+        recent && !recorded
     }
 
     /// The refresh lock if no other process holds it.
@@ -397,7 +440,10 @@ impl Cache {
             }
             bytes = serde_json::to_vec(&cache).map_err(io::Error::other)?;
             serde_json::from_slice::<CacheFile>(&bytes).map_err(|e| {
-                io::Error::new(io::ErrorKind::InvalidData, format!("the cache would not read back: {e}"))
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("the cache would not read back: {e}"),
+                )
             })?;
         }
         write_atomic(&self.path(), &bytes)?;
@@ -443,7 +489,10 @@ fn create_temp(dir: &Path, name: &str) -> io::Result<(PathBuf, File)> {
             Err(e) => return Err(e),
         }
     }
-    Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free temporary name"))
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "no free temporary name",
+    ))
 }
 
 fn with_path(e: io::Error, path: &Path) -> io::Error {

@@ -127,6 +127,14 @@ fn fetch_under_lock(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
         return Ok(Outcome::Fresh);
     }
 
+    if !force && cache.attempt_unrecorded(&_lock, now) {
+        return Err(Failure::Skipped(
+            "the last try within the TTL could not be recorded (is the cache writable?): \
+             waiting before asking again"
+                .into(),
+        ));
+    }
+    Cache::mark_attempt(&_lock);
     let fetched = source::fetch(
         current.snapshot.as_ref(),
         current.claude_code_version.as_deref(),
@@ -164,6 +172,9 @@ pub fn spawn_if_due(cache: &Cache, file: &CacheFile, now: DateTime<Utc>) {
     let Ok(Some(lock)) = cache.try_refresh_lock() else {
         return; // a refresh is already running, or the cache dir is unusable
     };
+    if cache.attempt_unrecorded(&lock, now) {
+        return;
+    }
     let Ok(exe) = std::env::current_exe() else {
         return;
     };

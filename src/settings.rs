@@ -450,7 +450,10 @@ pub fn cache_dir() -> PathBuf {
         // No home at all: a per-user name, never a shared `/tmp/quotaline` another user could
         // have made first (`Cache::check_dir` refuses one not ours all the same).
         .unwrap_or_else(|| {
-            PathBuf::from(format!("/tmp/quotaline-{}", rustix::process::geteuid().as_raw()))
+            PathBuf::from(format!(
+                "/tmp/quotaline-{}",
+                rustix::process::geteuid().as_raw()
+            ))
         })
 }
 

@@ -138,6 +138,13 @@ pub fn report() -> (Lines, bool) {
 
     let now = Utc::now();
     out.line(cache_line);
+    let cache = Cache::locate();
+    match cache.check_dir() {
+        Ok(None) => {}
+        Ok(Some(note)) => out.line(format!("cache dir: {note}")),
+        Err(e) if cache.dir.exists() => out.line(format!("cache dir: {e}")),
+        Err(_) => {}
+    }
     let last = match (&file.snapshot, &file.state.error) {
         (_, Some(e)) => format!(
             "failed {}: {}",

@@ -208,6 +208,9 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> Lines {
         }
         None => out.line("last error: none"),
     }
+    if let Some(why) = &file.recovered {
+        out.line(format!("cache recovered: {why}"));
+    }
     if let Some(line) = extension_report(file, now) {
         out.line(format!("browser extension: {line}"));
     }

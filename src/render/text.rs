@@ -165,7 +165,9 @@ mod tests {
         assert!(parse_duration("30").is_err());
         assert!(parse_duration("3x").is_err());
         assert!(parse_duration("h").is_err());
-        assert!(parse_duration("300000000d").unwrap_err().contains("too long"));
+        assert!(parse_duration("300000000d")
+            .unwrap_err()
+            .contains("too long"));
         assert_eq!(parse_duration("3650d"), Ok(MAX_DURATION_SECS));
         assert_eq!(rate_text(12.4), "12%/h");
         assert_eq!(rate_text(0.84), "0.8%/h");
