@@ -104,6 +104,10 @@ pub struct CacheFile {
     /// Claude Code's account as last read from `.claude.json` (`claude_code::account_cached`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claude_account: Option<crate::auth::claude_code::AccountMemo>,
+    /// Why the last write of the `[metrics] textfile` failed (`render::metrics::publish`):
+    /// shown by `status` and `doctor`, since a refresh never fails for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub textfile_error: Option<String>,
 }
 
 impl ExtensionReport {
@@ -296,8 +300,13 @@ impl Cache {
     }
 }
 
-/// Temp file, fsync, rename: a killed writer never leaves a torn file.
+/// Temp file, fsync, rename: a killed writer never leaves a torn file. Private (0600).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_mode(path, bytes, 0o600)
+}
+
+/// [`write_atomic`] with the file's mode, for a file another user's program reads.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
@@ -306,10 +315,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
             .write(true)
             .create(true)
             .truncate(true)
-            .mode(0o600)
+            .mode(mode)
             .open(&tmp)?;
-        // A file left by an older version with wider permissions is narrowed too.
-        file.set_permissions(fs::Permissions::from_mode(0o600))?;
+        // A file left by an older version with wider permissions is narrowed too (and the
+        // umask does not narrow a file meant to be shared).
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)

@@ -10,7 +10,7 @@
 use crate::auth::claude_code::AccountMemo;
 use crate::cache::{Cache, CacheFile, ExtensionReport};
 use crate::error::FetchError;
-use crate::render::prerender;
+use crate::render::{metrics, prerender};
 use crate::snapshot::Snapshot;
 use crate::source::{self, extension, statusline};
 use chrono::{DateTime, Utc};
@@ -69,6 +69,7 @@ pub fn ingest(
             })?;
         }
         prerender::write_all(cache, &file)?;
+        metrics::publish(cache, &file);
         return Ok((file, Verdict::Nothing));
     }
     let (file, verdict) = cache.update(|c| {
@@ -79,6 +80,8 @@ pub fn ingest(
     })?;
     // Every pre-rendered prompt line follows the cache just written, whoever wrote it.
     let _ = prerender::write_all(cache, &file);
+    // And node_exporter's textfile, when `[metrics] textfile` names one.
+    metrics::publish(cache, &file);
     Ok((file, verdict))
 }
 

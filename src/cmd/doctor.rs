@@ -5,6 +5,7 @@
 use crate::auth::{self, browser};
 use crate::cache::Cache;
 use crate::redact::fingerprint;
+use crate::render::metrics::textfile_report;
 use crate::render::report::{config_report, extension_report, window_notes};
 use crate::settings::{self, Secret};
 use chrono::Utc;
@@ -160,6 +161,9 @@ pub fn report() -> (String, bool) {
     let _ = writeln!(out, "backoff: {backoff}");
     let extension = extension_report(&file, now).unwrap_or_else(|| "never reported".to_string());
     let _ = writeln!(out, "browser extension: {extension}");
+    let textfile =
+        textfile_report(&file).unwrap_or_else(|| "not set ([metrics] textfile)".to_string());
+    let _ = writeln!(out, "metrics textfile: {textfile}");
 
     // What the server sent that quotaline could not show or has no label for: what a
     // maintainer needs to tell a new payload shape from a known one.

@@ -199,10 +199,7 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> String {
                 out,
                 "last error: {} ({}, {} ago)",
                 e.message,
-                serde_json::to_value(e.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                e.kind.name(),
                 short_duration((now - e.at).num_seconds())
             );
             if let Some(t) = e.retry_at.filter(|&t| t > now) {
@@ -213,6 +210,9 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> String {
     }
     if let Some(line) = extension_report(file, now) {
         let _ = writeln!(out, "browser extension: {line}");
+    }
+    if let Some(line) = super::metrics::textfile_report(file) {
+        let _ = writeln!(out, "metrics textfile: {line}");
     }
     out.push_str(&config_report());
     out
