@@ -39,6 +39,37 @@ impl Family {
     }
 }
 
+/// An org name with every email address in it replaced by `(email)`: a personal org is named
+/// `<email>'s Organization`, and an email must never become a label a team's Prometheus
+/// keeps.
+fn without_email(name: &str) -> String {
+    let local = |c: char| c.is_alphanumeric() || "._%+-".contains(c);
+    let domain = |c: char| c.is_alphanumeric() || ".-".contains(c);
+    let mut out = String::new();
+    let mut rest = name;
+    while let Some(at) = rest.find('@') {
+        let start = rest[..at]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| local(c))
+            .last()
+            .map_or(at, |(i, _)| i);
+        let host = &rest[at + 1..];
+        let len = host.find(|c: char| !domain(c)).unwrap_or(host.len());
+        let host = host[..len].trim_end_matches('.');
+        if start < at && host.contains('.') {
+            out.push_str(&rest[..start]);
+            out.push_str("(email)");
+            rest = &rest[at + 1 + host.len()..];
+        } else {
+            out.push_str(&rest[..=at]);
+            rest = &rest[at + 1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 fn seconds(t: DateTime<Utc>) -> f64 {
     t.timestamp() as f64
 }
@@ -106,7 +137,7 @@ pub fn render(file: &CacheFile, labels: &BTreeMap<String, String>, now: DateTime
         for org in &snapshot.orgs {
             let mut org_labels: Labels = vec![("org_uuid", org.org_uuid.clone())];
             if let Some(name) = &org.org_name {
-                org_labels.push(("org_name", name.clone()));
+                org_labels.push(("org_name", without_email(name)));
             }
             for (key, w) in &org.windows {
                 // A window's own provenance when stdin brought its number, else the org's.
@@ -353,6 +384,19 @@ mod tests {
         assert!(text.ends_with(&format!(
             "quotaline_info{{version=\"{version}\",host=\"laptop\"}} 1\n# EOF\n"
         )));
+    }
+
+    #[test]
+    fn emails_in_org_names_never_become_labels() {
+        assert_eq!(
+            without_email("dev@example.com's Organization"),
+            "(email)'s Organization"
+        );
+        assert_eq!(
+            without_email("a.b+c@x.example.org and @team, q@r."),
+            "(email) and @team, q@r."
+        );
+        assert_eq!(without_email("Example Team"), "Example Team");
     }
 
     #[test]
