@@ -2,7 +2,8 @@
 //! extension's answers and Claude Code's statusLine stdin all arrive here, and the same steps
 //! follow, once, in one cache update: fold the reading into the snapshot by the merge rules,
 //! record it in the history and set each window's pace, keep the success/failure books, write
-//! the cache; then render the prompt files from exactly the cache that was written.
+//! the cache; then render the prompt files (and the `[metrics] textfile`) from exactly the
+//! cache that was written.
 //!
 //! Commands get their reading (fetch, parse stdin, decode a message), call [`ingest`], and
 //! print. A new source is one more [`Arrival`].
