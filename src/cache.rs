@@ -131,6 +131,10 @@ pub struct CacheFile {
     /// Claude Code's account as last read from `.claude.json` (`claude_code::account_cached`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claude_account: Option<crate::auth::claude_code::AccountMemo>,
+    /// Why the last write of the `[metrics] textfile` failed (`render::metrics::publish`):
+    /// shown by `status` and `doctor`, since a refresh never fails for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub textfile_error: Option<String>,
 }
 
 impl ExtensionReport {
@@ -453,12 +457,20 @@ impl Cache {
 
 /// Temp file, fsync, rename: a killed writer never leaves a torn file. The temp file is new
 /// (`O_EXCL`) under an unguessable name and never a link (`O_NOFOLLOW`), so nobody can make
-/// quotaline write through a name planted in advance.
+/// quotaline write through a name planted in advance. Private (0600)
+/// unless `mode` says otherwise.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_mode(path, bytes, 0o600)
+}
+
+/// [`write_atomic`] with the file's mode, for a file another user's program reads.
+pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let (tmp, mut file) = create_temp(dir, name).map_err(|e| with_path(e, dir))?;
+    let (tmp, mut file) = create_temp(dir, name).map_err(|e| with_path(e, path))?;
     let result = (|| {
+        // `mode` exactly, whatever the umask (the metrics file is meant to be shared).
+        file.set_permissions(fs::Permissions::from_mode(mode))?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)

@@ -36,6 +36,26 @@ pub struct FileSettings {
     /// `[target.NAME]`: the display settings for one target, over the top level's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub target: BTreeMap<String, Display>,
+    /// `[metrics]`: the OpenMetrics textfile and its constant labels.
+    #[serde(default, skip_serializing_if = "Metrics::is_empty")]
+    pub metrics: Metrics,
+}
+
+/// `[metrics]`: what `quotaline metrics` and the node_exporter textfile carry.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// An absolute path ending in `.prom`, rewritten on every ingest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub textfile: Option<At<String>>,
+    /// Constant labels on every series (`{user = "ana", host = "laptop"}`), names checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<At<BTreeMap<String, String>>>,
+}
+
+impl Metrics {
+    fn is_empty(&self) -> bool {
+        self == &Metrics::default()
+    }
 }
 
 /// How a line looks: at the top level, and per target.
@@ -106,6 +126,14 @@ const SECRET_KEYS: &[&str] = &[
 
 const TOP_KEYS: &[&str] = &[
     "format", "org", "sources", "browser", "ttl", "timeout", "warn", "crit", "color", "target",
+    "metrics",
+];
+const METRICS_KEYS: &[&str] = &["textfile", "labels"];
+
+/// The labels quotaline's own series carry: a constant label of the same name would make a
+/// series with a duplicate label, which Prometheus refuses.
+pub const METRIC_LABELS: &[&str] = &[
+    "org_uuid", "org_name", "window", "source", "currency", "kind", "version",
 ];
 const DISPLAY_KEYS: &[&str] = &["format", "warn", "crit", "color"];
 
@@ -273,10 +301,72 @@ impl Reader<'_> {
                         s.target.insert(name.to_string(), t);
                     }
                 }
+                "metrics" => s.metrics = self.metrics(self.table(value, key)?)?,
                 _ => self.unknown(name, "", TOP_KEYS),
             }
         }
         Ok(s)
+    }
+
+    fn metrics(&mut self, table: &DeTable) -> Result<Metrics, Problem> {
+        let mut m = Metrics::default();
+        for (name, value) in table {
+            let key = format!("metrics.{}", name.get_ref());
+            match name.get_ref().as_ref() {
+                "textfile" => m.textfile = Some(self.textfile(value, &key)?),
+                "labels" => m.labels = Some(self.labels(value, &key)?),
+                _ => self.unknown(name, "metrics.", METRICS_KEYS),
+            }
+        }
+        Ok(m)
+    }
+
+    /// node_exporter reads only `*.prom` files, and a relative path would depend on the
+    /// directory of whichever process ingested last.
+    fn textfile(&self, value: &Value, key: &str) -> Result<At<String>, Problem> {
+        let at = self.string(value, key)?;
+        if !at.value.starts_with('/') {
+            return Err(self.problem(value.span(), key, "must be an absolute path".into()));
+        }
+        if !at.value.ends_with(".prom") {
+            return Err(self.problem(
+                value.span(),
+                key,
+                "must end in .prom (node_exporter's textfile collector reads only *.prom)".into(),
+            ));
+        }
+        Ok(at)
+    }
+
+    fn labels(&self, value: &Value, key: &str) -> Result<At<BTreeMap<String, String>>, Problem> {
+        let mut labels = BTreeMap::new();
+        for (name, v) in self.table(value, key)? {
+            let label = name.get_ref().as_ref();
+            let path = format!("{key}.{label}");
+            let mut chars = label.chars();
+            let valid = chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+            let why = if !valid {
+                "is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)".to_string()
+            } else if label.starts_with("__") {
+                "starts with __, which Prometheus reserves".to_string()
+            } else if METRIC_LABELS.contains(&label) {
+                format!(
+                    "is a label quotaline sets itself ({})",
+                    METRIC_LABELS.join(", ")
+                )
+            } else {
+                labels.insert(label.to_string(), self.string(v, &path)?.value);
+                continue;
+            };
+            return Err(self.problem(name.span(), &path, why));
+        }
+        Ok(At {
+            value: labels,
+            line: self.line(value),
+        })
     }
 
     fn target(&mut self, table: &DeTable, path: &str) -> Result<Display, Problem> {
@@ -477,6 +567,41 @@ mod tests {
         let e = err("session_key = \"sk-ant-sid01-x\"\n");
         assert!(e.message.contains("~/.config/quotaline/session"), "{e:?}");
         assert!(!e.message.contains("sk-ant"), "{e:?}");
+    }
+
+    #[test]
+    fn metrics_textfile_and_labels_are_checked() {
+        let s = ok("[metrics]\ntextfile = \"/var/lib/n/quotaline.prom\"\n\
+                    labels = { user = \"ana\", host = \"laptop\" }\n");
+        assert_eq!(
+            s.metrics.textfile.unwrap().value,
+            "/var/lib/n/quotaline.prom"
+        );
+        let labels = s.metrics.labels.unwrap();
+        assert_eq!(labels.line, 3);
+        assert_eq!(
+            labels.value.into_iter().collect::<Vec<_>>(),
+            [
+                ("host".into(), "laptop".into()),
+                ("user".into(), "ana".into())
+            ]
+        );
+        let e = err("[metrics]\ntextfile = \"quotaline.prom\"\n");
+        assert_eq!(e.key.as_deref(), Some("metrics.textfile"));
+        assert_eq!(e.message, "must be an absolute path");
+        let e = err("[metrics]\ntextfile = \"/tmp/quotaline.txt\"\n");
+        assert!(e.message.contains("must end in .prom"), "{e:?}");
+        let e = err("[metrics]\nlabels = { \"user-name\" = \"ana\" }\n");
+        assert_eq!(e.key.as_deref(), Some("metrics.labels.user-name"));
+        assert!(e.message.contains("[a-zA-Z_][a-zA-Z0-9_]*"), "{e:?}");
+        let e = err("[metrics]\nlabels = { window = \"x\" }\n");
+        assert!(e.message.contains("quotaline sets itself"), "{e:?}");
+        let e = err("[metrics]\nlabels = { __name__ = \"x\" }\n");
+        assert!(e.message.contains("reserves"), "{e:?}");
+        let e = err("[metrics]\nlabels = { user = 3 }\n");
+        assert_eq!(e.key.as_deref(), Some("metrics.labels.user"));
+        let parsed = parse("[metrics]\ntextfle = \"/x.prom\"\n");
+        assert_eq!(parsed.warnings[0].key.as_deref(), Some("metrics.textfle"));
     }
 
     #[test]

@@ -27,6 +27,28 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind: `quotaline metrics` has one `quotaline_last_error` series per kind.
+    pub const ALL: [ErrorKind; 10] = [
+        ErrorKind::Cloudflare,
+        ErrorKind::Unauthorized,
+        ErrorKind::Forbidden,
+        ErrorKind::RateLimited,
+        ErrorKind::Http,
+        ErrorKind::Network,
+        ErrorKind::Timeout,
+        ErrorKind::Parse,
+        ErrorKind::NoCredentials,
+        ErrorKind::Config,
+    ];
+
+    /// The name as JSON spells it (`rate_limited`).
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
     /// Failures that say "stop asking for a while": the backoff binds every process.
     pub fn backs_off(self) -> bool {
         matches!(

@@ -2,7 +2,8 @@
 //! extension's answers and Claude Code's statusLine stdin all arrive here, and the same steps
 //! follow, once, in one cache update: fold the reading into the snapshot by the merge rules,
 //! record it in the history and set each window's pace, keep the success/failure books, write
-//! the cache; then render the prompt files from exactly the cache that was written.
+//! the cache; then render the prompt files (and the `[metrics] textfile`) from exactly the
+//! cache that was written.
 //!
 //! Commands get their reading (fetch, parse stdin, decode a message), call [`ingest`], and
 //! print. A new source is one more [`Arrival`].
@@ -10,7 +11,7 @@
 use crate::auth::claude_code::AccountMemo;
 use crate::cache::{Cache, CacheFile, ExtensionReport};
 use crate::error::FetchError;
-use crate::render::prerender;
+use crate::render::{metrics, prerender};
 use crate::snapshot::Snapshot;
 use crate::source::{self, extension, statusline};
 use chrono::{DateTime, Utc};
@@ -69,6 +70,7 @@ pub fn ingest(
             })?;
         }
         prerender::write_all(cache, &file)?;
+        metrics::publish(cache, &file);
         return Ok((file, Verdict::Nothing));
     }
     let (file, verdict) = cache.update(|c| {
@@ -79,6 +81,8 @@ pub fn ingest(
     })?;
     // Every pre-rendered prompt line follows the cache just written, whoever wrote it.
     let _ = prerender::write_all(cache, &file);
+    // And node_exporter's textfile, when `[metrics] textfile` names one.
+    metrics::publish(cache, &file);
     Ok((file, verdict))
 }
 

@@ -17,6 +17,7 @@ enum Command {
     Segment(SegmentArgs),
     Refresh(RefreshArgs),
     Json(JsonArgs),
+    Metrics(MetricsArgs),
     Status(StatusArgs),
     Check(CheckArgs),
     Init(InitArgs),
@@ -85,6 +86,12 @@ struct JsonArgs {
     org: Option<String>,
 }
 
+/// Print the cached snapshot as OpenMetrics text for Prometheus (never fetches; the same
+/// text `[metrics] textfile` holds).
+#[derive(FromArgs)]
+#[argh(subcommand, name = "metrics")]
+struct MetricsArgs {}
+
 /// Human-readable report: windows, extra usage, plan, billing, age, last error.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "status")]
@@ -141,7 +148,8 @@ struct VerifyArgs {
 }
 
 /// Print the snippet that puts the segment in a program: zsh, bash, fish, tmux, starship,
-/// waybar, waybar-css, polybar, claude-code; `native-host` registers the browser extension's host.
+/// waybar, waybar-css, polybar, claude-code, node-exporter; `native-host` registers the
+/// browser extension's host.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "init")]
 struct InitArgs {
@@ -241,6 +249,7 @@ fn main() {
         }),
         Some(Command::Refresh(a)) => cmd::refresh::run(a.force, a.render_only),
         Some(Command::Json(a)) => cmd::json::run(a.org),
+        Some(Command::Metrics(_)) => cmd::metrics::run(),
         Some(Command::Status(_)) => cmd::status::run(),
         Some(Command::Check(a)) => cmd::check::run(a.max, a.eta, a.window, a.org),
         Some(Command::History(a)) => cmd::history::run(cmd::history::Options {

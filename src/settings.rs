@@ -8,6 +8,7 @@ use crate::config::{self, At, Display, FileSettings};
 use crate::render::markup::Target;
 use crate::render::Thresholds;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::io::IsTerminal;
@@ -406,6 +407,23 @@ pub fn timeout_setting() -> Setting<u64> {
 
 pub fn timeout_secs() -> u64 {
     timeout_setting().value
+}
+
+/// `[metrics] textfile`: the node_exporter textfile every ingest rewrites; `None` writes
+/// none. From the file only, like the prompt files: whichever process ingests writes it.
+pub fn metrics_textfile_setting() -> Setting<Option<PathBuf>> {
+    let file = file_at(&config().file.metrics.textfile).map(|(v, l)| (Some(PathBuf::from(v)), l));
+    pick(None, None, file, None)
+}
+
+/// `[metrics] labels`: constant labels on every series, by name (checked by `config.rs`).
+pub fn metrics_labels_setting() -> Setting<BTreeMap<String, String>> {
+    pick(
+        None,
+        None,
+        file_at(&config().file.metrics.labels),
+        BTreeMap::new(),
+    )
 }
 
 /// A base URL override and the variable it came from: `QUOTALINE_CLAUDE_AI_URL`.

@@ -96,6 +96,26 @@ pub fn run(default: bool) -> i32 {
     let color = settings::color_setting(None, Scope::Process);
     row(&mut out, "color", &color, color.value.to_string());
 
+    let textfile = settings::metrics_textfile_setting();
+    let shown = match &textfile.value {
+        Some(p) => format!("{:?}", p.display().to_string()),
+        None => "(none)".to_string(),
+    };
+    let _ = writeln!(out, "\n[metrics]");
+    row(&mut out, "  textfile", &textfile, shown);
+    let labels = settings::metrics_labels_setting();
+    let shown: Vec<String> = labels
+        .value
+        .iter()
+        .map(|(k, v)| format!("{k} = {v:?}"))
+        .collect();
+    row(
+        &mut out,
+        "  labels",
+        &labels,
+        format!("{{ {} }}", shown.join(", ")),
+    );
+
     for name in config.file.target.keys() {
         let Some(target) = Target::from_name(name) else {
             continue;

@@ -5,6 +5,7 @@
 use crate::auth::{self, browser};
 use crate::cache::Cache;
 use crate::redact::fingerprint;
+use crate::render::metrics::textfile_report;
 use crate::render::report::{config_report, extension_report, read_cache, window_notes};
 use crate::render::sanitize::Lines;
 use crate::settings::{self, Secret};
@@ -166,6 +167,9 @@ pub fn report() -> (Lines, bool) {
     out.line(format!("backoff: {backoff}"));
     let extension = extension_report(&file, now).unwrap_or_else(|| "never reported".to_string());
     out.line(format!("browser extension: {extension}"));
+    let textfile =
+        textfile_report(&file).unwrap_or_else(|| "not set ([metrics] textfile)".to_string());
+    out.line(format!("metrics textfile: {textfile}"));
 
     // What the server sent that quotaline could not show or has no label for: what a
     // maintainer needs to tell a new payload shape from a known one.

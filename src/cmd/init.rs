@@ -19,6 +19,10 @@ const SNIPPETS: &[(&str, &str)] = &[
         "claude-code",
         include_str!("../../integrations/claude-code.json"),
     ),
+    (
+        "node-exporter",
+        include_str!("../../integrations/node-exporter.txt"),
+    ),
 ];
 
 pub fn run(program: &str, browser: Option<&str>) -> i32 {

@@ -6,6 +6,7 @@ pub mod doctor;
 pub mod history;
 pub mod init;
 pub mod json;
+pub mod metrics;
 pub mod native_host;
 pub mod refresh;
 pub mod segment;

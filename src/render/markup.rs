@@ -150,6 +150,22 @@ fn literal(text: &str, target: Target) -> String {
     out
 }
 
+/// `text` as an OpenMetrics label value (what goes between the quotes): backslash, quote and
+/// newline escaped as the exposition format says, everything else as it is, so the label
+/// holds exactly what the server sent.
+pub fn label_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str(r"\\"),
+            '"' => out.push_str(r#"\""#),
+            '\n' => out.push_str(r"\n"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// The opening and closing markup that colours a run for `target`, if it has colour.
 fn colour(severity: Severity, target: Target) -> Option<(String, &'static str)> {
     Some(match target {

@@ -196,10 +196,7 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> Lines {
             out.line(format!(
                 "last error: {} ({}, {} ago)",
                 e.message,
-                serde_json::to_value(e.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                e.kind.name(),
                 short_duration((now - e.at).num_seconds())
             ));
             if let Some(t) = e.retry_at.filter(|&t| t > now) {
@@ -213,6 +210,9 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> Lines {
     }
     if let Some(line) = extension_report(file, now) {
         out.line(format!("browser extension: {line}"));
+    }
+    if let Some(line) = super::metrics::textfile_report(file) {
+        out.line(format!("metrics textfile: {line}"));
     }
     config_report(&mut out);
     out

@@ -14,5 +14,6 @@ mod history;
 mod hostile;
 mod hotpath;
 mod house;
+mod metrics;
 mod native_host;
 mod shells;
