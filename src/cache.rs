@@ -371,7 +371,20 @@ impl Cache {
     /// try that needs no space and no cache write (futimens on an open file works on a full
     /// disk).
     pub fn mark_attempt(lock: &File) {
-        let _ = lock.set_modified(std::time::SystemTime::now());
+        use rustix::fs::{futimens, Timespec, Timestamps, UTIME_NOW, UTIME_OMIT};
+        // The kernel's own "now" (UTIME_NOW), the clock it stamps the cache file's writes with:
+        // a write after the mark is never older than it.
+        let times = Timestamps {
+            last_access: Timespec {
+                tv_sec: 0,
+                tv_nsec: UTIME_OMIT,
+            },
+            last_modification: Timespec {
+                tv_sec: 0,
+                tv_nsec: UTIME_NOW,
+            },
+        };
+        let _ = futimens(lock, &times);
     }
 
     /// Whether a fetch was tried within the TTL that the cache did not record: the cache
@@ -387,8 +400,7 @@ impl Cache {
         let recent = believable(marked, now)
             .is_some_and(|m| now < m + Duration::seconds(crate::settings::ttl()));
         // Recorded: the cache file was replaced at or after the try.
-        let recorded = mtime(fs::metadata(self.path()))
-            .is_some_and(|written| written >= marked - Duration::seconds(1));
+        let recorded = mtime(fs::metadata(self.path())).is_some_and(|written| written >= marked);
         recent && !recorded
     }
 
