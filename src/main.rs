@@ -51,7 +51,8 @@ struct SegmentArgs {
     /// refresh synchronously before printing
     #[argh(switch)]
     wait: bool,
-    /// plain, ansi, zsh, bash, fish, tmux, polybar, waybar, starship; also QUOTALINE_TARGET
+    /// plain, ansi, zsh, bash, fish, tmux, polybar, waybar, starship, xbar, i3blocks; also
+    /// QUOTALINE_TARGET
     /// (default: ansi on a terminal, else plain)
     #[argh(option)]
     target: Option<String>,
@@ -141,7 +142,8 @@ struct VerifyArgs {
 }
 
 /// Print the snippet that puts the segment in a program: zsh, bash, fish, tmux, starship,
-/// waybar, waybar-css, polybar, claude-code; `native-host` registers the browser extension's host.
+/// waybar, waybar-css, polybar, i3blocks, xbar, swiftbar, argos, claude-code; `native-host`
+/// registers the browser extension's host.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "init")]
 struct InitArgs {

@@ -15,6 +15,14 @@ const SNIPPETS: &[(&str, &str)] = &[
     ("waybar", include_str!("../../integrations/waybar.jsonc")),
     ("waybar-css", include_str!("../../integrations/waybar.css")),
     ("polybar", include_str!("../../integrations/polybar.ini")),
+    ("i3blocks", include_str!("../../integrations/i3blocks.conf")),
+    // One plugin protocol, three menu-bar programs.
+    ("xbar", include_str!("../../integrations/quotaline.1m.sh")),
+    (
+        "swiftbar",
+        include_str!("../../integrations/quotaline.1m.sh"),
+    ),
+    ("argos", include_str!("../../integrations/quotaline.1m.sh")),
     (
         "claude-code",
         include_str!("../../integrations/claude-code.json"),

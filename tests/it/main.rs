@@ -12,5 +12,6 @@ mod extension_browser;
 mod history;
 mod hotpath;
 mod house;
+mod menubar;
 mod native_host;
 mod shells;
