@@ -26,6 +26,7 @@ enum Command {
     History(HistoryArgs),
     Config(ConfigArgs),
     Verify(VerifyArgs),
+    Completions(CompletionsArgs),
 }
 
 /// The settings in force and where each came from (config.toml, environment, default); exit
@@ -156,6 +157,15 @@ struct InitArgs {
     browser: Option<String>,
 }
 
+/// Print the shell completion script: zsh, bash or fish.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "completions")]
+struct CompletionsArgs {
+    /// the shell, e.g. zsh
+    #[argh(positional)]
+    shell: String,
+}
+
 /// Where credentials come from, what every browser profile holds (fingerprints only), the
 /// cache and the last fetch: a report to paste into a bug (exit 1 when no session is usable).
 #[derive(FromArgs)]
@@ -257,6 +267,9 @@ fn main() {
         Some(Command::Statusline(a)) => cmd::statusline::run(a.format),
         Some(Command::Config(a)) => cmd::config::run(a.default),
         Some(Command::Verify(a)) => cmd::verify::run(&a.file, a.org),
+        Some(Command::Completions(a)) => {
+            cmd::completions::run(&a.shell, &cmd::init::programs(), &cmd::init::browsers())
+        }
     };
     std::process::exit(code);
 }

@@ -29,6 +29,18 @@ const SNIPPETS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Every program `init` knows, for its error message and the shell completions.
+pub fn programs() -> Vec<&'static str> {
+    let mut names: Vec<&str> = SNIPPETS.iter().map(|(name, _)| *name).collect();
+    names.push("native-host");
+    names
+}
+
+/// The browsers `init native-host --browser` knows.
+pub fn browsers() -> Vec<&'static str> {
+    host_manifest::browsers()
+}
+
 pub fn run(program: &str, browser: Option<&str>) -> i32 {
     if program == "native-host" {
         return host_manifest::install(browser);
@@ -39,10 +51,9 @@ pub fn run(program: &str, browser: Option<&str>) -> i32 {
             0
         }
         None => {
-            let names: Vec<&str> = SNIPPETS.iter().map(|(name, _)| *name).collect();
             eprintln!(
-                "quotaline: no snippet for {program:?} (one of: {}, native-host)",
-                names.join(", ")
+                "quotaline: no snippet for {program:?} (one of: {})",
+                programs().join(", ")
             );
             2
         }

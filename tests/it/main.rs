@@ -5,6 +5,7 @@ mod bars;
 mod browsers;
 mod claude_code;
 mod common;
+mod completions;
 mod config;
 mod core;
 mod drift;

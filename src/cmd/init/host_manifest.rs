@@ -97,6 +97,10 @@ impl Browser {
     }
 }
 
+pub fn browsers() -> Vec<&'static str> {
+    BROWSERS.iter().map(|b| b.name).collect()
+}
+
 /// `quotaline init native-host [--browser NAME]`: writes the host manifest for the named
 /// browser, or for every supported browser whose profile folder exists.
 pub fn install(browser: Option<&str>) -> i32 {
@@ -104,20 +108,13 @@ pub fn install(browser: Option<&str>) -> i32 {
         eprintln!("quotaline: HOME is not set: cannot find the browser's folders");
         return 1;
     };
-    let names = || {
-        BROWSERS
-            .iter()
-            .map(|b| b.name)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let chosen: Vec<&Browser> = match browser {
         Some(name) => match BROWSERS.iter().find(|b| b.name == name) {
             Some(b) => vec![b],
             None => {
                 eprintln!(
                     "quotaline: unknown browser {name:?}; expected one of {}",
-                    names()
+                    browsers().join(", ")
                 );
                 return 2;
             }
@@ -130,7 +127,7 @@ pub fn install(browser: Option<&str>) -> i32 {
     if chosen.is_empty() {
         eprintln!(
             "quotaline: no browser profile found; name one with --browser ({})",
-            names()
+            browsers().join(", ")
         );
         return 2;
     }
