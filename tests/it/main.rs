@@ -15,4 +15,5 @@ mod hotpath;
 mod house;
 mod menubar;
 mod native_host;
+mod package;
 mod shells;
