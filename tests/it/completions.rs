@@ -3,7 +3,7 @@
 
 use crate::common::programs::*;
 use crate::common::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Every subcommand `quotaline --help` lists.
 fn subcommands(env: &TestEnv) -> Vec<String> {
@@ -181,4 +181,23 @@ fn bash_registers_the_function_and_the_scripts_lint_clean() {
         err,
         "quotaline: no completions for \"csh\" (one of: zsh, bash, fish)\n"
     );
+}
+
+#[test]
+fn shipped_completion_files_are_what_the_binary_prints() {
+    let env = TestEnv::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("integrations/completions");
+    for (shell, file) in [
+        ("bash", "quotaline.bash"),
+        ("zsh", "_quotaline"),
+        ("fish", "quotaline.fish"),
+    ] {
+        let (_, out, _) = ql(&env, &["completions", shell]);
+        let shipped = std::fs::read_to_string(dir.join(file)).unwrap();
+        assert!(
+            shipped == out,
+            "integrations/completions/{file} is out of date: \
+             quotaline completions {shell} > integrations/completions/{file}"
+        );
+    }
 }
