@@ -27,6 +27,7 @@ enum Command {
     History(HistoryArgs),
     Config(ConfigArgs),
     Verify(VerifyArgs),
+    Completions(CompletionsArgs),
 }
 
 /// The settings in force and where each came from (config.toml, environment, default); exit
@@ -52,7 +53,8 @@ struct SegmentArgs {
     /// refresh synchronously before printing
     #[argh(switch)]
     wait: bool,
-    /// plain, ansi, zsh, bash, fish, tmux, polybar, waybar, starship; also QUOTALINE_TARGET
+    /// plain, ansi, zsh, bash, fish, tmux, polybar, waybar, starship, xbar, i3blocks; also
+    /// QUOTALINE_TARGET
     /// (default: ansi on a terminal, else plain)
     #[argh(option)]
     target: Option<String>,
@@ -148,8 +150,8 @@ struct VerifyArgs {
 }
 
 /// Print the snippet that puts the segment in a program: zsh, bash, fish, tmux, starship,
-/// waybar, waybar-css, polybar, claude-code, node-exporter; `native-host` registers the
-/// browser extension's host.
+/// waybar, waybar-css, polybar, i3blocks, xbar, swiftbar, argos, claude-code, node-exporter;
+/// `native-host` registers the browser extension's host.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "init")]
 struct InitArgs {
@@ -160,6 +162,15 @@ struct InitArgs {
     /// one installed)
     #[argh(option)]
     browser: Option<String>,
+}
+
+/// Print the shell completion script: zsh, bash or fish.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "completions")]
+struct CompletionsArgs {
+    /// the shell, e.g. zsh
+    #[argh(positional)]
+    shell: String,
 }
 
 /// Where credentials come from, what every browser profile holds (fingerprints only), the
@@ -264,6 +275,9 @@ fn main() {
         Some(Command::Statusline(a)) => cmd::statusline::run(a.format),
         Some(Command::Config(a)) => cmd::config::run(a.default),
         Some(Command::Verify(a)) => cmd::verify::run(&a.file, a.org),
+        Some(Command::Completions(a)) => {
+            cmd::completions::run(&a.shell, &cmd::init::programs(), &cmd::init::browsers())
+        }
     };
     std::process::exit(code);
 }

@@ -15,6 +15,14 @@ const SNIPPETS: &[(&str, &str)] = &[
     ("waybar", include_str!("../../integrations/waybar.jsonc")),
     ("waybar-css", include_str!("../../integrations/waybar.css")),
     ("polybar", include_str!("../../integrations/polybar.ini")),
+    ("i3blocks", include_str!("../../integrations/i3blocks.conf")),
+    // One plugin protocol, three menu-bar programs.
+    ("xbar", include_str!("../../integrations/quotaline.1m.sh")),
+    (
+        "swiftbar",
+        include_str!("../../integrations/quotaline.1m.sh"),
+    ),
+    ("argos", include_str!("../../integrations/quotaline.1m.sh")),
     (
         "claude-code",
         include_str!("../../integrations/claude-code.json"),
@@ -24,6 +32,18 @@ const SNIPPETS: &[(&str, &str)] = &[
         include_str!("../../integrations/node-exporter.txt"),
     ),
 ];
+
+/// Every program `init` knows, for its error message and the shell completions.
+pub fn programs() -> Vec<&'static str> {
+    let mut names: Vec<&str> = SNIPPETS.iter().map(|(name, _)| *name).collect();
+    names.push("native-host");
+    names
+}
+
+/// The browsers `init native-host --browser` knows.
+pub fn browsers() -> Vec<&'static str> {
+    host_manifest::browsers()
+}
 
 pub fn run(program: &str, browser: Option<&str>) -> i32 {
     if program == "native-host" {
@@ -35,10 +55,9 @@ pub fn run(program: &str, browser: Option<&str>) -> i32 {
             0
         }
         None => {
-            let names: Vec<&str> = SNIPPETS.iter().map(|(name, _)| *name).collect();
             super::warn(&format!(
-                "no snippet for {program:?} (one of: {}, native-host)",
-                names.join(", ")
+                "no snippet for {program:?} (one of: {})",
+                programs().join(", ")
             ));
             2
         }

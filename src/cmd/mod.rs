@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub mod check;
+pub mod completions;
 pub mod config;
 pub mod doctor;
 pub mod history;

@@ -50,9 +50,22 @@ pub fn run(opts: Options) -> i32 {
         thresholds: settings::thresholds(Some(target), opts.warn, opts.crit, Scope::Process),
     };
     let spans = line.spans();
+    let color = settings::color(Some(target), Scope::Process);
     let text = match target {
         Target::Waybar => markup::waybar(&line, &spans, &report::report(&file, now)),
-        t => markup::markup(&spans, t, settings::color(Some(t), Scope::Process)),
+        Target::Xbar => {
+            let exe = std::env::current_exe().ok();
+            let exe = exe.as_deref().and_then(|p| p.to_str());
+            markup::xbar(
+                &line,
+                &spans,
+                report::report(&file, now).as_str(),
+                color,
+                exe,
+            )
+        }
+        Target::I3blocks => markup::i3blocks(&line, &spans, color),
+        t => markup::markup(&spans, t, color),
     };
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{text}");

@@ -4,7 +4,7 @@
 //! runs in tmux, `%F` and `$(...)` never expand in zsh or bash, and no control character
 //! (an escape sequence, a bell, a newline) reaches any output (`sanitize`).
 
-use super::sanitize::{clean, Lines};
+use super::sanitize::{clean, forbidden, Lines};
 use super::{Line, Severity, Span};
 
 /// The program a line is for (`--target`, `QUOTALINE_TARGET`).
@@ -29,10 +29,15 @@ pub enum Target {
     Waybar,
     /// starship colours the module with `style`: plain text.
     Starship,
+    /// The menu-bar plugin protocol of xbar, SwiftBar (macOS) and Argos (GNOME Shell): the
+    /// bar line, `---`, dropdown lines with `| key=value` attributes; `|` is never literal.
+    Xbar,
+    /// An i3blocks block: full text, short text and colour, one line each.
+    I3blocks,
 }
 
 impl Target {
-    pub const ALL: [Target; 9] = [
+    pub const ALL: [Target; 11] = [
         Target::Plain,
         Target::Ansi,
         Target::Zsh,
@@ -42,6 +47,8 @@ impl Target {
         Target::Polybar,
         Target::Waybar,
         Target::Starship,
+        Target::Xbar,
+        Target::I3blocks,
     ];
 
     pub fn name(self) -> &'static str {
@@ -55,6 +62,8 @@ impl Target {
             Target::Polybar => "polybar",
             Target::Waybar => "waybar",
             Target::Starship => "starship",
+            Target::Xbar => "xbar",
+            Target::I3blocks => "i3blocks",
         }
     }
 
@@ -144,6 +153,9 @@ fn literal(text: &str, target: Target) -> String {
             (Target::Waybar, '&') => out.push_str("&amp;"),
             (Target::Waybar, '<') => out.push_str("&lt;"),
             (Target::Waybar, '>') => out.push_str("&gt;"),
+            // The plugin protocol has no escape for its attribute separator: a broken bar
+            // looks the same and starts nothing.
+            (Target::Xbar, '|') => out.push('¦'),
             _ => out.push(c),
         }
     }
@@ -180,7 +192,9 @@ fn colour(severity: Severity, target: Target) -> Option<(String, &'static str)> 
         // `fg=default` rather than `default`: the user's status background stays.
         Target::Tmux => (format!("#[fg={}]", severity.tmux()), "#[fg=default]"),
         Target::Polybar => (format!("%{{F{}}}", severity.hex()), "%{F-}"),
-        Target::Plain | Target::Starship | Target::Waybar => return None,
+        Target::Plain | Target::Starship | Target::Waybar | Target::Xbar | Target::I3blocks => {
+            return None
+        }
     })
 }
 
@@ -206,6 +220,30 @@ pub fn markup(spans: &[Span], target: Target, color: bool) -> String {
     out
 }
 
+/// What a bar shows, unescaped, and the severity it is classed as (the worst of its parts):
+/// the segment, or with no data the kind of the last failure, so the bar is not silently
+/// empty.
+fn headline(line: &Line, spans: &[Span]) -> (String, Severity) {
+    match (line.cache.org(line.org), line.cache.state.error.as_ref()) {
+        (None, Some(e)) => (
+            serde_json::to_value(e.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            Severity::Error,
+        ),
+        (None, None) => (String::new(), Severity::Stale),
+        (Some(_), _) => (
+            spans.iter().map(|s| s.text.as_str()).collect(),
+            spans
+                .iter()
+                .filter_map(|s| s.severity)
+                .max_by_key(|s| s.rank())
+                .unwrap_or(Severity::Ok),
+        ),
+    }
+}
+
 /// The one JSON line waybar's custom module reads (`"return-type": "json"`): `text`, a
 /// multi-line `tooltip` (the status report), `class` and `alt` (`ok`, `warn`, `critical`,
 /// `stale` or `error`, for CSS and `format-icons`) and `percentage` (the org's worst current
@@ -213,31 +251,9 @@ pub fn markup(spans: &[Span], target: Target, color: bool) -> String {
 /// both texts as Pango markup, so they are escaped for it; the tooltip keeps its newlines (its
 /// lines are clean already).
 pub fn waybar(line: &Line, spans: &[Span], tooltip: &Lines) -> String {
-    let org = line.cache.org(line.org);
-    let worst = org.and_then(|o| o.worst(line.now));
-    let error = line.cache.state.error.as_ref();
-    let (text, class) = match (org, error) {
-        // Nothing to show but a reason: say which, so the bar is not silently empty.
-        (None, Some(e)) => (
-            escape(
-                &serde_json::to_value(e.kind)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                Target::Waybar,
-            ),
-            Severity::Error,
-        ),
-        (None, None) => (String::new(), Severity::Stale),
-        (Some(_), _) => (
-            markup(spans, Target::Waybar, false),
-            spans
-                .iter()
-                .filter_map(|s| s.severity)
-                .max_by_key(|s| s.rank())
-                .unwrap_or(Severity::Ok),
-        ),
-    };
+    let worst = line.cache.org(line.org).and_then(|o| o.worst(line.now));
+    let (text, class) = headline(line, spans);
+    let text = escape(&text, Target::Waybar);
     let tooltip: String = tooltip
         .as_str()
         .trim_end()
@@ -255,6 +271,75 @@ pub fn waybar(line: &Line, spans: &[Span], tooltip: &Lines) -> String {
         json["percentage"] = serde_json::json!(pct.round() as i64);
     }
     json.to_string()
+}
+
+/// Attributes on every plugin line so all three programs show the text literally: Argos
+/// would read Pango markup and backslash escapes, xbar and SwiftBar `:emoji:` names, SwiftBar
+/// SF Symbol names.
+const XBAR_LITERAL: &str = "useMarkup=false unescape=false emojize=false symbolize=false";
+
+/// One plugin line: the text escaped, with a leading `-` made a hyphen so that server text
+/// never becomes a `---` separator or a `--` submenu item, then the attributes.
+fn xbar_line(text: &str, attrs: &str) -> String {
+    let text = escape(text, Target::Xbar);
+    let text = match text.strip_prefix('-') {
+        Some(rest) => format!("\u{2010}{rest}"),
+        None => text,
+    };
+    let attrs = [attrs, XBAR_LITERAL].join(" ");
+    format!("{text} | {}", attrs.trim_start())
+}
+
+/// The output of an xbar / SwiftBar / Argos plugin: the bar line (coloured by its worst part;
+/// `ok` keeps the menu bar's own colour, which follows light and dark mode), `---`, then the
+/// status report line by line in a monospace font (its blank lines become separators), and
+/// the actions: refresh now (runs `exe`, this binary) and open the usage page.
+pub fn xbar(line: &Line, spans: &[Span], report: &str, color: bool, exe: Option<&str>) -> String {
+    let (text, severity) = headline(line, spans);
+    // An empty title hides the menu, and with it the report that says why.
+    let text = if text.is_empty() { "–".into() } else { text };
+    let attrs = match severity {
+        Severity::Ok => String::new(),
+        _ if !color => String::new(),
+        s => format!("color={}", s.hex()),
+    };
+    let mut out = vec![xbar_line(&text, &attrs), "---".to_string()];
+    for l in report.trim_end().split('\n') {
+        out.push(match l.trim() {
+            "" => "---".to_string(),
+            _ => xbar_line(l, "font=Menlo size=12 trim=false"),
+        });
+    }
+    out.push("---".into());
+    // A quoted value may hold spaces; a path that holds a quote cannot be written at all.
+    if let Some(exe) = exe.filter(|p| !p.contains(['"', '|']) && !p.chars().any(forbidden)) {
+        let run =
+            format!("bash=\"{exe}\" param1=refresh param2=--force terminal=false refresh=true");
+        out.push(xbar_line("Refresh now", &run));
+    }
+    out.push(xbar_line(
+        "Open claude.ai usage",
+        "href=https://claude.ai/settings/usage",
+    ));
+    out.join("\n")
+}
+
+/// The lines an i3blocks block's command prints: the full text, the short text (the worst
+/// current window's percent, for a crowded bar; the full text when there is none) and, with
+/// colour, the colour.
+pub fn i3blocks(line: &Line, spans: &[Span], color: bool) -> String {
+    let (text, severity) = headline(line, spans);
+    let full = escape(&text, Target::I3blocks);
+    let short = match line.cache.org(line.org).and_then(|o| o.worst(line.now)) {
+        Some(pct) => super::text::percent(pct),
+        None => full.clone(),
+    };
+    let mut out = format!("{full}\n{short}");
+    if color {
+        out.push('\n');
+        out.push_str(severity.hex());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -345,6 +430,16 @@ mod tests {
         for t in Target::ALL {
             assert!(!e(t).chars().any(forbidden), "{t:?}");
         }
+    }
+
+    #[test]
+    fn xbar_text_never_starts_attributes_separators_or_submenus() {
+        assert_eq!(
+            xbar_line("--- a|b\nc href=x", "color=red"),
+            // The sanitizer makes the line break a space: one plugin line stays one line.
+            format!("\u{2010}-- a¦b c href=x | color=red {XBAR_LITERAL}")
+        );
+        assert_eq!(xbar_line("plain", ""), format!("plain | {XBAR_LITERAL}"));
     }
 
     #[test]

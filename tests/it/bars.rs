@@ -58,7 +58,7 @@ fn unknown_target_is_a_usage_error_naming_the_known_ones() {
     assert_eq!(
         err,
         "quotaline: unknown target \"xterm\" (one of: plain, ansi, zsh, bash, fish, tmux, \
-         polybar, waybar, starship)\n"
+         polybar, waybar, starship, xbar, i3blocks)\n"
     );
 }
 
@@ -133,6 +133,8 @@ fn init_prints_the_integration_files_verbatim() {
         ("waybar", "waybar.jsonc"),
         ("waybar-css", "waybar.css"),
         ("polybar", "polybar.ini"),
+        ("i3blocks", "i3blocks.conf"),
+        ("xbar", "quotaline.1m.sh"),
     ] {
         let (code, out, _) = ql(&env, &["init", name]);
         assert_eq!(code, 0, "{name}");

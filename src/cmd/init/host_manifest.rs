@@ -99,6 +99,10 @@ impl Browser {
     }
 }
 
+pub fn browsers() -> Vec<&'static str> {
+    BROWSERS.iter().map(|b| b.name).collect()
+}
+
 /// `quotaline init native-host [--browser NAME]`: writes the host manifest for the named
 /// browser, or for every supported browser whose profile folder exists.
 pub fn install(browser: Option<&str>) -> i32 {
@@ -106,20 +110,13 @@ pub fn install(browser: Option<&str>) -> i32 {
         warn("HOME is not set: cannot find the browser's folders");
         return 1;
     };
-    let names = || {
-        BROWSERS
-            .iter()
-            .map(|b| b.name)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let chosen: Vec<&Browser> = match browser {
         Some(name) => match BROWSERS.iter().find(|b| b.name == name) {
             Some(b) => vec![b],
             None => {
                 warn(&format!(
                     "unknown browser {name:?}; expected one of {}",
-                    names()
+                    browsers().join(", ")
                 ));
                 return 2;
             }
@@ -132,7 +129,7 @@ pub fn install(browser: Option<&str>) -> i32 {
     if chosen.is_empty() {
         warn(&format!(
             "no browser profile found; name one with --browser ({})",
-            names()
+            browsers().join(", ")
         ));
         return 2;
     }

@@ -79,9 +79,14 @@ pub fn refreshed() -> (FakeServer, TestEnv) {
 /// weekly_scoped windows (12%, 13%, ...), and `QUOTALINE_FORMAT={models}` so the line is
 /// short enough for any status bar.
 pub fn refreshed_nasty() -> (FakeServer, TestEnv) {
+    refreshed_with_models(NASTY_MODELS)
+}
+
+/// Like `refreshed_nasty`, with these model names.
+pub fn refreshed_with_models(models: &[&str]) -> (FakeServer, TestEnv) {
     let mut usage: Value = serde_json::from_str(&shifted("usage_limits_array.json")).unwrap();
     let resets = usage["seven_day"]["resets_at"].clone();
-    for (i, name) in NASTY_MODELS.iter().enumerate() {
+    for (i, name) in models.iter().enumerate() {
         usage["limits"]
             .as_array_mut()
             .unwrap()
