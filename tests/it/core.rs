@@ -8,14 +8,6 @@ use std::time::{Duration, Instant};
 const ORG1: &str = ORG_IDS[0];
 const ORG2: &str = ORG_IDS[1];
 
-fn refreshed(usage: &str) -> (FakeServer, TestEnv) {
-    let server = claude_ai(usage);
-    let env = TestEnv::with_server(&server);
-    let (code, _, err) = ql(&env, &["refresh"]);
-    assert_eq!(code, 0, "refresh failed: {err}");
-    (server, env)
-}
-
 fn json(env: &TestEnv) -> (i32, Value) {
     let (code, out, err) = ql(env, &["json"]);
     let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
@@ -24,7 +16,7 @@ fn json(env: &TestEnv) -> (i32, Value) {
 
 #[test]
 fn segment_shows_windows_models_and_next_reset_from_flat_payload() {
-    let (_server, env) = refreshed("usage_flat_windows.json");
+    let (_server, env) = refreshed_with("usage_flat_windows.json");
     let (code, out, err) = ql(&env, &["segment"]);
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(out, "5h 37% · 7d 58% · opus 71% · ↻1h12m\n");
@@ -34,7 +26,7 @@ fn segment_shows_windows_models_and_next_reset_from_flat_payload() {
 
 #[test]
 fn limits_array_payload_names_every_model_window() {
-    let (_server, env) = refreshed("usage_limits_array.json");
+    let (_server, env) = refreshed_with("usage_limits_array.json");
     let (_, out, _) = ql(&env, &["segment"]);
     assert_eq!(out, "5h 23% · 7d 64% · opus 81% · sonnet 9% · ↻42m\n");
     let (code, v) = json(&env);
@@ -49,7 +41,7 @@ fn limits_array_payload_names_every_model_window() {
 
 #[test]
 fn requests_are_exactly_the_settings_page_join_in_order() {
-    let (server, _env) = refreshed("usage_flat_windows.json");
+    let (server, _env) = refreshed_with("usage_flat_windows.json");
     let paths: Vec<String> = server.requests().iter().map(|r| r.path.clone()).collect();
     let mut expected = vec!["/api/account".to_string()];
     for org in [ORG1, ORG2] {
@@ -72,7 +64,7 @@ fn requests_are_exactly_the_settings_page_join_in_order() {
 
 #[test]
 fn json_has_the_documented_schema_with_plan_money_and_billing() {
-    let (_server, env) = refreshed("usage_flat_windows.json");
+    let (_server, env) = refreshed_with("usage_flat_windows.json");
     let (code, v) = json(&env);
     assert_eq!(code, 0);
     assert_eq!(v["schema"], 1);
@@ -113,7 +105,7 @@ fn json_has_the_documented_schema_with_plan_money_and_billing() {
 
 #[test]
 fn enterprise_org_without_windows_shows_extra_usage_not_zero() {
-    let (_server, env) = refreshed("usage_enterprise.json");
+    let (_server, env) = refreshed_with("usage_enterprise.json");
     let (_, v) = json(&env);
     assert_eq!(v["orgs"][0]["windows"], serde_json::json!({}));
     // The overage endpoint is the dedicated one: its numbers win over /usage's copy.
@@ -171,7 +163,7 @@ fn billing_404s_are_soft() {
 
 #[test]
 fn status_reports_windows_billing_and_source() {
-    let (_server, env) = refreshed("usage_flat_windows.json");
+    let (_server, env) = refreshed_with("usage_flat_windows.json");
     let (code, out, _) = ql(&env, &["status"]);
     assert_eq!(code, 0);
     for needle in [
@@ -206,7 +198,7 @@ fn break_usage(server: &FakeServer, reply: Reply) {
 
 #[test]
 fn unrecognized_payload_is_a_parse_error_and_keeps_numbers() {
-    let (server, env) = refreshed("usage_flat_windows.json");
+    let (server, env) = refreshed_with("usage_flat_windows.json");
     break_usage(&server, Reply::json(200, r#"{"fiveHour": {"pct": 12}}"#));
     let (code, err, v) = fail_after_success(&server, &env);
     assert_eq!(code, 1);
@@ -219,7 +211,7 @@ fn unrecognized_payload_is_a_parse_error_and_keeps_numbers() {
 
 #[test]
 fn cloudflare_challenge_is_named_as_such() {
-    let (server, env) = refreshed("usage_flat_windows.json");
+    let (server, env) = refreshed_with("usage_flat_windows.json");
     break_usage(
         &server,
         Reply::html(403, &payload("error_cloudflare_challenge.html"))
@@ -241,7 +233,7 @@ fn cloudflare_challenge_is_named_as_such() {
 
 #[test]
 fn expired_session_says_log_in_again() {
-    let (server, env) = refreshed("usage_flat_windows.json");
+    let (server, env) = refreshed_with("usage_flat_windows.json");
     server.route("/api/account", Reply::json(401, r#"{"type":"error"}"#));
     let (code, err, v) = fail_after_success(&server, &env);
     assert_eq!(code, 1);
@@ -252,7 +244,7 @@ fn expired_session_says_log_in_again() {
 
 #[test]
 fn permission_error_carries_the_servers_message() {
-    let (server, env) = refreshed("usage_flat_windows.json");
+    let (server, env) = refreshed_with("usage_flat_windows.json");
     break_usage(&server, Reply::json(403, &payload("error_permission.json")));
     let (code, err, v) = fail_after_success(&server, &env);
     assert_eq!(code, 1);
@@ -267,7 +259,7 @@ fn retry_seconds(v: &Value) -> i64 {
 
 #[test]
 fn rate_limit_honours_retry_after_and_binds_other_processes() {
-    let (server, env) = refreshed("usage_flat_windows.json");
+    let (server, env) = refreshed_with("usage_flat_windows.json");
     break_usage(
         &server,
         Reply::json(429, &payload("error_rate_limit.json")).header("retry-after", "120"),
@@ -293,7 +285,7 @@ fn rate_limit_honours_retry_after_and_binds_other_processes() {
 
 #[test]
 fn rate_limit_with_retry_after_zero_waits_at_least_a_minute() {
-    let (server, env) = refreshed("usage_flat_windows.json");
+    let (server, env) = refreshed_with("usage_flat_windows.json");
     break_usage(
         &server,
         Reply::json(429, &payload("error_rate_limit.json")).header("retry-after", "0"),
@@ -304,7 +296,7 @@ fn rate_limit_with_retry_after_zero_waits_at_least_a_minute() {
 
 #[test]
 fn server_errors_back_off_and_keep_numbers() {
-    let (server, env) = refreshed("usage_flat_windows.json");
+    let (server, env) = refreshed_with("usage_flat_windows.json");
     break_usage(&server, Reply::json(502, "{}"));
     let (code, err, v) = fail_after_success(&server, &env);
     assert_eq!(code, 1);
@@ -340,7 +332,7 @@ fn unreachable_server_is_a_network_error() {
 
 #[test]
 fn a_server_that_never_answers_times_out_within_fifteen_seconds() {
-    let (server, env) = refreshed("usage_flat_windows.json");
+    let (server, env) = refreshed_with("usage_flat_windows.json");
     break_usage(&server, Reply::hang());
     let started = Instant::now();
     let (code, err, v) = fail_after_success(&server, &env);
@@ -355,7 +347,7 @@ fn a_server_that_never_answers_times_out_within_fifteen_seconds() {
 
 #[test]
 fn bodies_over_one_mebibyte_are_refused() {
-    let (server, env) = refreshed("usage_flat_windows.json");
+    let (server, env) = refreshed_with("usage_flat_windows.json");
     break_usage(&server, Reply::huge(200, 3 << 20));
     let (code, err, v) = fail_after_success(&server, &env);
     assert_eq!(code, 1);
@@ -365,7 +357,7 @@ fn bodies_over_one_mebibyte_are_refused() {
 
 #[test]
 fn cache_is_private_and_never_holds_the_session_key() {
-    let (_server, env) = refreshed("usage_flat_windows.json");
+    let (_server, env) = refreshed_with("usage_flat_windows.json");
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&env.cache_dir.join("cache.json")), 0o600);
     assert_eq!(mode(&env.cache_dir), 0o700);
@@ -416,7 +408,7 @@ fn unwritable_cache_dir_is_a_clear_message_and_the_prompt_still_exits_zero() {
 
 #[test]
 fn stale_cache_prints_last_value_and_age_and_refreshes_in_background() {
-    let (server, env) = refreshed("usage_flat_windows.json");
+    let (server, env) = refreshed_with("usage_flat_windows.json");
     age_cache(&env, 600);
     server.route(
         &usage_path(ORG1),
@@ -447,7 +439,7 @@ fn stale_cache_prints_last_value_and_age_and_refreshes_in_background() {
 
 #[test]
 fn twenty_segments_on_a_stale_cache_make_exactly_one_refresh() {
-    let (server, env) = refreshed("usage_flat_windows.json");
+    let (server, env) = refreshed_with("usage_flat_windows.json");
     age_cache(&env, 120);
     server.route(
         &usage_path(ORG1),
@@ -501,7 +493,7 @@ fn concurrent_refreshes_wait_and_reuse_one_fetch() {
 
 #[test]
 fn fresh_cache_is_not_refetched_and_backoff_stops_the_background_refresh() {
-    let (server, env) = refreshed("usage_flat_windows.json");
+    let (server, env) = refreshed_with("usage_flat_windows.json");
     assert_eq!(ql(&env, &["refresh"]).0, 0);
     ql(&env, &["segment"]);
     std::thread::sleep(Duration::from_millis(300));
@@ -533,7 +525,7 @@ fn segment_wait_refreshes_first() {
 
 #[test]
 fn templates_with_conditional_groups_and_every_placeholder() {
-    let (_server, env) = refreshed("usage_limits_array.json");
+    let (_server, env) = refreshed_with("usage_limits_array.json");
     let run = |f: &str| ql(&env, &["segment", "--format", f]).1;
     assert_eq!(
         run("{5h}|{7d}|{opus}|{sonnet}|{seven_day}"),
@@ -581,7 +573,7 @@ fn active_org_follows_last_active_org_cookie_and_org_flag() {
 
 #[test]
 fn check_exit_codes_guard_scripts() {
-    let (_server, env) = refreshed("usage_limits_array.json");
+    let (_server, env) = refreshed_with("usage_limits_array.json");
     assert_eq!(ql(&env, &["check"]).0, 0);
     let (code, out, _) = ql(&env, &["check", "--max", "80"]);
     assert_eq!(code, 1);

@@ -11,14 +11,6 @@ use std::time::{Duration, Instant};
 
 const ORG1: &str = ORG_IDS[0];
 
-fn refreshed(usage: &str) -> (FakeServer, TestEnv) {
-    let server = claude_ai(usage);
-    let env = TestEnv::with_server(&server);
-    let (code, _, err) = ql(&env, &["refresh"]);
-    assert_eq!(code, 0, "refresh failed: {err}");
-    (server, env)
-}
-
 fn json_of(env: &TestEnv) -> Value {
     let (_, out, err) = ql(env, &["json"]);
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"))
@@ -59,7 +51,7 @@ fn without_overage(server: &FakeServer) {
 
 #[test]
 fn a_window_without_a_number_is_missing_and_the_rest_of_the_payload_counts() {
-    let (_server, env) = refreshed("usage_partial_windows.json");
+    let (_server, env) = refreshed_with("usage_partial_windows.json");
     // five_hour is null flat and 37 in limits[]; sonnet is 12 flat and null in limits[].
     assert_eq!(
         segment(&env, &[]),
@@ -118,7 +110,7 @@ fn payloads_quotaline_cannot_read_are_parse_errors_that_keep_the_last_numbers() 
         ),
         ("usage_empty_limits.json", "no window has a number"),
     ] {
-        let (server, env) = refreshed("usage_flat_windows.json");
+        let (server, env) = refreshed_with("usage_flat_windows.json");
         server.route(&usage_path(ORG1), Reply::json(200, &payload(fixture)));
         let (code, _, err) = ql(&env, &["refresh", "--force"]);
         assert_eq!(code, 1, "{fixture}");
@@ -142,7 +134,7 @@ fn payloads_quotaline_cannot_read_are_parse_errors_that_keep_the_last_numbers() 
 
 #[test]
 fn an_unknown_kind_is_a_window_under_its_own_name_and_check_judges_it() {
-    let (_server, env) = refreshed("usage_unknown_kind.json");
+    let (_server, env) = refreshed_with("usage_unknown_kind.json");
     let (code, out, _) = ql(&env, &["check", "--max", "90"]);
     assert_eq!(code, 1);
     assert!(out.starts_with("rolling_daily at 97% (limit 90%)"), "{out}");
@@ -151,7 +143,7 @@ fn an_unknown_kind_is_a_window_under_its_own_name_and_check_judges_it() {
 
 #[test]
 fn an_org_whose_windows_vanish_keeps_them_unless_the_server_says_none() {
-    let (server, env) = refreshed("usage_flat_windows.json");
+    let (server, env) = refreshed_with("usage_flat_windows.json");
     server.route(
         &usage_path(ORG1),
         Reply::json(200, &payload("usage_windows_vanished.json")),
@@ -174,7 +166,7 @@ fn an_org_whose_windows_vanish_keeps_them_unless_the_server_says_none() {
 
 #[test]
 fn nonsense_numbers_from_claude_ai_are_rejected_and_the_rest_counts() {
-    let (_server, env) = refreshed("usage_nonsense_numbers.json");
+    let (_server, env) = refreshed_with("usage_nonsense_numbers.json");
     assert_eq!(segment(&env, &[]), "5h 37% · 7d – · ↻1h12m\n");
     let v = json_of(&env);
     let org = &v["orgs"][0];
@@ -427,7 +419,7 @@ fn capture(env: &TestEnv, body: &str) -> String {
 
 #[test]
 fn verify_matches_a_capture_of_the_same_reading() {
-    let (_server, env) = refreshed("usage_flat_windows.json");
+    let (_server, env) = refreshed_with("usage_flat_windows.json");
     let file = capture(&env, &shifted("usage_flat_windows.json"));
     let (code, out, err) = ql(&env, &["verify", &file]);
     assert_eq!(code, 0, "{out}{err}");
@@ -454,7 +446,7 @@ fn verify_matches_a_capture_of_the_same_reading() {
 
 #[test]
 fn verify_shows_which_numbers_differ_and_that_quotaline_is_older() {
-    let (_server, env) = refreshed("usage_flat_windows.json");
+    let (_server, env) = refreshed_with("usage_flat_windows.json");
     age_cache(&env, 600);
     let mut body: Value = serde_json::from_str(&shifted("usage_flat_windows.json")).unwrap();
     body["five_hour"]["utilization"] = json!(45.5);
@@ -477,7 +469,7 @@ fn verify_shows_which_numbers_differ_and_that_quotaline_is_older() {
 
 #[test]
 fn verify_exits_two_on_a_file_it_cannot_read() {
-    let (_server, env) = refreshed("usage_flat_windows.json");
+    let (_server, env) = refreshed_with("usage_flat_windows.json");
     let missing = env.home.path().join("nope.json").display().to_string();
     let (code, _, err) = ql(&env, &["verify", &missing]);
     assert_eq!(code, 2);

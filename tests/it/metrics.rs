@@ -14,14 +14,6 @@ use std::time::Duration;
 const ORG1: &str = ORG_IDS[0];
 const ORG2: &str = ORG_IDS[1];
 
-fn refreshed(usage: &str) -> (FakeServer, TestEnv) {
-    let server = claude_ai(usage);
-    let env = TestEnv::with_server(&server);
-    let (code, _, err) = ql(&env, &["refresh"]);
-    assert_eq!(code, 0, "refresh failed: {err}");
-    (server, env)
-}
-
 fn metrics(env: &TestEnv) -> String {
     let (code, out, err) = ql(env, &["metrics"]);
     assert_eq!((code, err.as_str()), (0, ""));
@@ -81,7 +73,7 @@ fn add_pace(env: &TestEnv) {
 
 #[test]
 fn promtool_accepts_every_org_and_model_window_with_exact_numbers() {
-    let (_server, env) = refreshed("usage_limits_array.json");
+    let (_server, env) = refreshed_with("usage_limits_array.json");
     add_pace(&env);
     let text = metrics(&env);
     assert_promtool_accepts(&text);
@@ -119,7 +111,7 @@ fn promtool_accepts_every_org_and_model_window_with_exact_numbers() {
 
 #[test]
 fn promtool_accepts_a_stale_snapshot_with_its_error() {
-    let (server, env) = refreshed("usage_flat_windows.json");
+    let (server, env) = refreshed_with("usage_flat_windows.json");
     age_cache(&env, 3600);
     server.route(&usage_path(ORG1), Reply::json(502, "{}"));
     let (code, _, _) = ql(&env, &["refresh", "--force"]);

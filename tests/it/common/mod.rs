@@ -68,6 +68,16 @@ pub fn claude_ai(usage: &str) -> FakeServer {
     server
 }
 
+/// A fake claude.ai serving `usage`, an environment for it, and one refresh done.
+#[allow(dead_code)]
+pub fn refreshed_with(usage: &str) -> (FakeServer, TestEnv) {
+    let server = claude_ai(usage);
+    let env = TestEnv::with_server(&server);
+    let (code, _, err) = ql(&env, &["refresh"]);
+    assert_eq!(code, 0, "refresh failed: {err}");
+    (server, env)
+}
+
 pub fn usage_path(org: &str) -> String {
     format!("/api/organizations/{org}/usage")
 }
