@@ -24,7 +24,8 @@ __quotaline_prompt() {
     __quotaline_next_render=$((now + 5))
     quotaline refresh --render-only </dev/null >/dev/null 2>&1
   fi
-  if [[ -r $file ]]; then
+  # Only a regular file: a FIFO put in its place must not block the prompt.
+  if [[ -f $file && -r $file ]]; then
     { IFS= read -r due; IFS= read -r line; } <"$file" 2>/dev/null
   fi
   # The file is quotaline's own, but an arithmetic context must never see anything else.

@@ -46,7 +46,8 @@ function __quotaline_update
         set -g __quotaline_mtime $mtime
         set -l due 0
         set -l line ''
-        test -n "$mtime"; and read -L due line <$file 2>/dev/null
+        # Only a regular file: a FIFO put in its place must not block the prompt.
+        test -n "$mtime"; and test -f $file; and read -L due line <$file 2>/dev/null
         string match -qr '^[0-9]+$' -- $due; or set due 0
         set -g __quotaline_due $due
         set -g __quotaline_segment $line

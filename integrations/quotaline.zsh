@@ -36,7 +36,8 @@ __quotaline_precmd() {
     # seconds. Once the line is due it is read again anyway, before starting a refresh.
     if [[ "$st[2] $st[10]" != "$__quotaline_mtime" ]] || (( EPOCHSECONDS >= __quotaline_due )); then
       __quotaline_mtime="$st[2] $st[10]"
-      { IFS= read -r due; IFS= read -r line; } <"$file" 2>/dev/null
+      # Only a regular file: a FIFO put in its place must not block the prompt.
+      [[ -f $file ]] && { IFS= read -r due; IFS= read -r line; } <"$file" 2>/dev/null
       [[ $due == <-> ]] || due=0
       __quotaline_due=$due
       __quotaline_segment=$line
