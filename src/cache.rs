@@ -104,6 +104,9 @@ pub struct CacheFile {
     /// Claude Code's account as last read from `.claude.json` (`claude_code::account_cached`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claude_account: Option<crate::auth::claude_code::AccountMemo>,
+    /// The events' books: what fired lately, how the last delivery went (`events.rs`).
+    #[serde(default, skip_serializing_if = "crate::events::Books::is_empty")]
+    pub notify: crate::events::Books,
 }
 
 impl ExtensionReport {

@@ -3,6 +3,7 @@
 //! escaping per target happen in one place.
 
 pub mod markup;
+pub mod notice;
 pub mod prerender;
 pub mod report;
 pub mod template;

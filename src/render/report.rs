@@ -165,8 +165,21 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> String {
     if let Some(line) = extension_report(file, now) {
         let _ = writeln!(out, "browser extension: {line}");
     }
+    if let Some(line) = hook_failure(file, now) {
+        let _ = writeln!(out, "notify command: {line}");
+    }
     out.push_str(&config_report());
     out
+}
+
+/// The notification hook's last run when it failed (`notify.rs`), for `status` and `doctor`.
+pub fn hook_failure(file: &CacheFile, now: DateTime<Utc>) -> Option<String> {
+    let run = file.notify.delivery.as_ref()?.hook.as_ref()?;
+    let error = run.error.as_ref()?;
+    Some(format!(
+        "failed {} ago: {error}",
+        short_duration((now - run.at).num_seconds())
+    ))
 }
 
 /// The config file's error and warnings, one line each; nothing when all is well.

@@ -3,6 +3,7 @@
 
 mod bars;
 mod browsers;
+mod check;
 mod claude_code;
 mod common;
 mod config;
@@ -12,4 +13,5 @@ mod history;
 mod hotpath;
 mod house;
 mod native_host;
+mod notify;
 mod shells;
