@@ -748,3 +748,44 @@ fn a_window_can_have_its_own_thresholds_and_config_shows_them() {
         assert!(rows.iter().any(|r| r == row), "{row:?} in:\n{out}");
     }
 }
+
+#[test]
+fn twenty_statusline_updates_carrying_the_same_crossing_fire_it_once() {
+    // Claude Code's stdin is the only source: every process ingests its own copy.
+    let mut env = TestEnv::new();
+    env.remove("QUOTALINE_SESSION_KEY");
+    let (hook, out) = recording_hook(&env);
+    hook_config(&env, &[&hook, &out], "");
+    let reset = Utc::now().timestamp() + 3 * 3600;
+    let stdin = |u: u32| {
+        json!({"rate_limits": {"five_hour": {"used_percentage": u, "resets_at": reset}}})
+            .to_string()
+            .into_bytes()
+    };
+    let (code, _, _) = env.run_stdin(BIN, &["statusline"], &stdin(50), Duration::from_secs(30));
+    assert_eq!(code, 0);
+    let runs: Vec<_> = (0..20)
+        .map(|_| {
+            let mut cmd = env.command(BIN);
+            cmd.arg("statusline")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            let input = stdin(95);
+            std::thread::spawn(move || {
+                use std::io::Write;
+                let mut child = cmd.spawn().unwrap();
+                child.stdin.take().unwrap().write_all(&input).unwrap();
+                child.wait().unwrap().code()
+            })
+        })
+        .collect();
+    for r in runs {
+        assert_eq!(r.join().unwrap(), Some(0));
+    }
+    deliveries(&env, 1);
+    let got = recorded(&out);
+    assert_eq!(names(&got), ["threshold.crit"]);
+    assert_eq!(got[0]["org"], "claude-code");
+    assert_eq!(names(&events(&env)), ["threshold.crit"]);
+}
