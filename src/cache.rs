@@ -135,6 +135,9 @@ pub struct CacheFile {
     /// shown by `status` and `doctor`, since a refresh never fails for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub textfile_error: Option<String>,
+    /// The events' books: what fired lately, how the last delivery went (`events.rs`).
+    #[serde(default, skip_serializing_if = "crate::events::Books::is_empty")]
+    pub notify: crate::events::Books,
 }
 
 impl ExtensionReport {

@@ -39,6 +39,49 @@ pub struct FileSettings {
     /// `[metrics]`: the OpenMetrics textfile and its constant labels.
     #[serde(default, skip_serializing_if = "Metrics::is_empty")]
     pub metrics: Metrics,
+    /// `[notify]`: what is said unprompted, and where.
+    #[serde(default, skip_serializing_if = "NotifySettings::is_empty")]
+    pub notify: NotifySettings,
+}
+
+/// `[notify]`: which events are delivered (`events.rs` names them), to the desktop and to a
+/// command, and the windows' own thresholds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NotifySettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events: Option<At<Vec<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desktop: Option<At<bool>>,
+    /// An argv, never a shell string.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<At<Vec<String>>>,
+    /// Seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<At<i64>>,
+    /// Seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta_warning: Option<At<i64>>,
+    /// Seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stale_warning: Option<At<i64>>,
+    /// `[notify.window.NAME]` (`5h`, `7d`, `opus`, a window key): warn and crit for one window.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub window: BTreeMap<String, WindowSettings>,
+}
+
+impl NotifySettings {
+    fn is_empty(&self) -> bool {
+        *self == NotifySettings::default()
+    }
+}
+
+/// What `[notify.window.NAME]` may override.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WindowSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warn: Option<At<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crit: Option<At<f64>>,
 }
 
 /// `[metrics]`: what `quotaline metrics` and the node_exporter textfile carry.
@@ -126,7 +169,7 @@ const SECRET_KEYS: &[&str] = &[
 
 const TOP_KEYS: &[&str] = &[
     "format", "org", "sources", "browser", "ttl", "timeout", "warn", "crit", "color", "target",
-    "metrics",
+    "metrics", "notify",
 ];
 const METRICS_KEYS: &[&str] = &["textfile", "labels"];
 
@@ -136,6 +179,16 @@ pub const METRIC_LABELS: &[&str] = &[
     "org_uuid", "org_name", "window", "source", "currency", "kind", "version",
 ];
 const DISPLAY_KEYS: &[&str] = &["format", "warn", "crit", "color"];
+const NOTIFY_KEYS: &[&str] = &[
+    "events",
+    "desktop",
+    "command",
+    "timeout",
+    "eta_warning",
+    "stale_warning",
+    "window",
+];
+const WINDOW_KEYS: &[&str] = &["warn", "crit"];
 
 /// The sources a refresh may use (`sources`).
 pub const KNOWN_SOURCES: &[&str] = &["claude.ai", "oauth"];
@@ -302,6 +355,7 @@ impl Reader<'_> {
                     }
                 }
                 "metrics" => s.metrics = self.metrics(self.table(value, key)?)?,
+                "notify" => s.notify = self.notify(self.table(value, key)?)?,
                 _ => self.unknown(name, "", TOP_KEYS),
             }
         }
@@ -367,6 +421,91 @@ impl Reader<'_> {
             value: labels,
             line: self.line(value),
         })
+    }
+
+    fn notify(&mut self, table: &DeTable) -> Result<NotifySettings, Problem> {
+        let mut n = NotifySettings::default();
+        for (name, value) in table {
+            let key = format!("notify.{}", name.get_ref());
+            match name.get_ref().as_ref() {
+                "events" => n.events = Some(self.events(value, &key)?),
+                "desktop" => n.desktop = Some(self.boolean(value, &key)?),
+                "command" => n.command = Some(self.command(value, &key)?),
+                "timeout" => n.timeout = Some(self.seconds(value, &key, 1, 300)?),
+                "eta_warning" => n.eta_warning = Some(self.seconds(value, &key, 60, 86_400)?),
+                "stale_warning" => {
+                    n.stale_warning = Some(self.seconds(value, &key, 5 * 60, 7 * 86_400)?)
+                }
+                "window" => {
+                    for (window, body) in self.table(value, &key)? {
+                        let path = format!("notify.window.{}", window.get_ref());
+                        let mut w = WindowSettings::default();
+                        for (name, value) in self.table(body, &path)? {
+                            let key = format!("{path}.{}", name.get_ref());
+                            match name.get_ref().as_ref() {
+                                "warn" => w.warn = Some(self.percent(value, &key)?),
+                                "crit" => w.crit = Some(self.percent(value, &key)?),
+                                _ => self.unknown(name, &format!("{path}."), WINDOW_KEYS),
+                            }
+                        }
+                        n.window.insert(window.get_ref().to_string(), w);
+                    }
+                }
+                _ => self.unknown(name, "notify.", NOTIFY_KEYS),
+            }
+        }
+        Ok(n)
+    }
+
+    /// `events = ["crit", "eta"]`: the names of `events::NAMES`, each at most once.
+    fn events(&self, value: &Value, key: &str) -> Result<At<Vec<String>>, Problem> {
+        let known = crate::events::NAMES;
+        let expected = "a list of events, e.g. [\"crit\", \"eta\", \"limit\"]";
+        let items = value
+            .get_ref()
+            .as_array()
+            .ok_or_else(|| self.wrong_type(value, key, expected))?;
+        let mut names: Vec<String> = Vec::new();
+        for item in items {
+            let name = self.string(item, key)?.value;
+            if !known.contains(&name.as_str()) {
+                return Err(self.problem(
+                    item.span(),
+                    key,
+                    format!("unknown event {name:?} (known: {})", known.join(", ")),
+                ));
+            }
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        Ok(At {
+            value: names,
+            line: self.line(value),
+        })
+    }
+
+    /// `command = ["ntfy", "publish", "topic"]`: a program and its arguments. A string is
+    /// refused rather than split: it would need a shell, and server text must never meet one.
+    fn command(&self, value: &Value, key: &str) -> Result<At<Vec<String>>, Problem> {
+        let expected =
+            "a list: the program and its arguments, e.g. [\"ntfy\", \"publish\", \"mytopic\"] \
+                        (never a shell string)";
+        let items = value
+            .get_ref()
+            .as_array()
+            .ok_or_else(|| self.wrong_type(value, key, expected))?;
+        let argv = items
+            .iter()
+            .map(|item| self.string(item, key).map(|s| s.value))
+            .collect::<Result<Vec<String>, Problem>>()?;
+        match argv.first() {
+            Some(program) if !program.trim().is_empty() => Ok(At {
+                value: argv,
+                line: self.line(value),
+            }),
+            _ => Err(self.problem(value.span(), key, "names no program".into())),
+        }
     }
 
     fn target(&mut self, table: &DeTable, path: &str) -> Result<Display, Problem> {
@@ -602,6 +741,53 @@ mod tests {
         assert_eq!(e.key.as_deref(), Some("metrics.labels.user"));
         let parsed = parse("[metrics]\ntextfle = \"/x.prom\"\n");
         assert_eq!(parsed.warnings[0].key.as_deref(), Some("metrics.textfle"));
+    }
+
+    #[test]
+    fn notify_is_read_key_by_key() {
+        let s = ok(
+            "[notify]\nevents = [\"crit\", \"reset\", \"crit\"]\ndesktop = false\n\
+                    command = [\"ntfy\", \"publish\", \"t\"]\ntimeout = \"5s\"\n\
+                    eta_warning = \"1h\"\nstale_warning = 900\n[notify.window.5h]\ncrit = 95\n",
+        );
+        let n = &s.notify;
+        assert_eq!(n.events.as_ref().unwrap().value, ["crit", "reset"]);
+        assert!(!n.desktop.as_ref().unwrap().value);
+        assert_eq!(n.command.as_ref().unwrap().value, ["ntfy", "publish", "t"]);
+        assert_eq!(n.command.as_ref().unwrap().line, 4);
+        assert_eq!(n.timeout.as_ref().unwrap().value, 5);
+        assert_eq!(n.eta_warning.as_ref().unwrap().value, 3600);
+        assert_eq!(n.stale_warning.as_ref().unwrap().value, 900);
+        assert_eq!(n.window["5h"].crit.as_ref().unwrap().value, 95.0);
+        assert_eq!(n.window["5h"].warn, None);
+        let parsed = parse("[notify]\nsound = true\n[notify.window.7d]\nwarm = 1\n");
+        let keys: Vec<_> = parsed
+            .warnings
+            .iter()
+            .map(|w| w.key.clone().unwrap())
+            .collect();
+        assert_eq!(keys, ["notify.sound", "notify.window.7d.warm"]);
+    }
+
+    #[test]
+    fn a_notify_command_is_an_argv_never_a_shell_string() {
+        let e = err("[notify]\ncommand = \"ntfy publish $(whoami)\"\n");
+        assert_eq!((e.line, e.key.as_deref()), (2, Some("notify.command")));
+        assert!(e.message.contains("never a shell string"), "{e:?}");
+        let e = err("[notify]\ncommand = []\n");
+        assert_eq!(e.message, "names no program");
+        let e = err("[notify]\ncommand = [\"ntfy\", 3]\n");
+        assert!(e.message.starts_with("must be a string"), "{e:?}");
+        let e = err("[notify]\nevents = [\"crit\", \"panic\"]\n");
+        assert!(
+            e.message
+                .starts_with("unknown event \"panic\" (known: warn, crit"),
+            "{e:?}"
+        );
+        let e = err("[notify]\ntimeout = \"1h\"\n");
+        assert_eq!(e.key.as_deref(), Some("notify.timeout"));
+        let e = err("[notify.window.opus]\nwarn = 120\n");
+        assert_eq!(e.key.as_deref(), Some("notify.window.opus.warn"));
     }
 
     #[test]

@@ -8,7 +8,10 @@
 //! opens it. History is a convenience: a corrupt file is moved aside and rebuilt, a locked
 //! one is skipped for this reading, and neither ever fails an ingest.
 //!
-//! Schema (`PRAGMA user_version = 1`), times in Unix seconds:
+//! It is also the memory of record for events (`events.rs`): every event that fired is
+//! kept here, so none repeats in its period even when the cache is lost.
+//!
+//! Schema (`PRAGMA user_version = 2`; version 1 had no `events`), times in Unix seconds:
 //!
 //! ```sql
 //! CREATE TABLE readings (
@@ -20,19 +23,33 @@
 //!     source      TEXT    NOT NULL,  -- claude.ai, ...
 //!     PRIMARY KEY (org_uuid, window, at)
 //! ) WITHOUT ROWID;
+//! CREATE TABLE events (
+//!     at       INTEGER NOT NULL,  -- when it fired
+//!     kind     TEXT    NOT NULL,  -- threshold, eta, limit, reset, extra, failing
+//!     level    TEXT,              -- warn or crit; the cause of extra and failing
+//!     org_uuid TEXT    NOT NULL,
+//!     window   TEXT,              -- the window key of window events
+//!     period   INTEGER,           -- the period it fires once in (events.rs)
+//!     message  TEXT    NOT NULL,
+//!     event    TEXT    NOT NULL   -- the whole event as JSON, as the hook got it
+//! );
 //! ```
 
+use crate::events::Event;
 use crate::pace::{analyze, Point};
 use crate::snapshot::{part, Snapshot};
 use crate::window;
 use chrono::{DateTime, SubsecRound, TimeZone, Utc};
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, TransactionBehavior};
+use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 pub const FILE: &str = "history.db";
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
+/// Every statement is idempotent, so it also migrates an older file (version 1 lacks
+/// `events`); an older quotaline that meets version 2 runs its own, which changes nothing.
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS readings (
         org_uuid    TEXT    NOT NULL,
@@ -43,13 +60,27 @@ const SCHEMA: &str = "
         source      TEXT    NOT NULL,
         PRIMARY KEY (org_uuid, window, at)
     ) WITHOUT ROWID;
-    PRAGMA user_version = 1;
+    CREATE TABLE IF NOT EXISTS events (
+        at       INTEGER NOT NULL,
+        kind     TEXT    NOT NULL,
+        level    TEXT,
+        org_uuid TEXT    NOT NULL,
+        window   TEXT,
+        period   INTEGER,
+        message  TEXT    NOT NULL,
+        event    TEXT    NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS events_by_subject ON events (org_uuid, window, kind);
+    PRAGMA user_version = 2;
 ";
 /// A writer waits this long for another one; refreshes and statusLine merges write a few
 /// rows each, so anything longer means something else holds the file, and history waits.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(1500);
 /// Readings older than this are deleted.
 const KEEP_DAYS: i64 = 14;
+/// Events older than this are deleted: long enough for a quarter's limit hits. Events from a
+/// clock that ran ahead are kept (they are the memory of record, and few).
+const KEEP_EVENT_DAYS: i64 = 90;
 /// Readings older than this are thinned to one per `THIN_BUCKET_SECS`: enough for a weekly
 /// sparkline, and the file stays bounded (about 3,300 rows per window at most).
 const FULL_DETAIL_HOURS: i64 = 24;
@@ -198,12 +229,7 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version != SCHEMA_VERSION {
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
-        debug_assert!(!mode.is_empty());
-        conn.execute_batch(SCHEMA)?;
-    }
+    migrate(&conn)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     // Claude Code's statusLine writes here too, and a status line must stay small: a
     // refresh touches a few pages, so SQLite's default 2 MiB page cache only costs memory.
@@ -211,7 +237,19 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// Opens an existing history to read (`quotaline history`); `None` when there is none.
+/// Creates what this version needs (a new file, or one an older version wrote).
+fn migrate(conn: &Connection) -> rusqlite::Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version != SCHEMA_VERSION {
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        debug_assert!(!mode.is_empty());
+        conn.execute_batch(SCHEMA)?;
+    }
+    Ok(())
+}
+
+/// Opens an existing history to read (`quotaline history`, `events`); `None` when there is
+/// none.
 pub fn open_existing(dir: &Path) -> Option<rusqlite::Result<Connection>> {
     let path = dir.join(FILE);
     if !path.is_file() {
@@ -222,7 +260,11 @@ pub fn open_existing(dir: &Path) -> Option<rusqlite::Result<Connection>> {
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .and_then(|c| c.busy_timeout(BUSY_TIMEOUT).map(|_| c)),
+        .and_then(|c| {
+            c.busy_timeout(BUSY_TIMEOUT)?;
+            migrate(&c)?;
+            Ok(c)
+        }),
     )
 }
 
@@ -320,6 +362,114 @@ pub fn query(
             resets_at: row.get::<_, Option<i64>>(4)?.map(time),
             source: row.get(5)?,
         })
+    })?;
+    rows.collect()
+}
+
+/// Of `news` (events that are new to the cache's books), the ones that did not fire before
+/// either, recorded here; `news` whole when the history cannot be used (events then rest on
+/// the books alone). Called under the cache lock, so deciders never race each other here.
+pub fn record_events(dir: &Path, news: &[Event], now: DateTime<Utc>) -> Vec<Event> {
+    let path = dir.join(FILE);
+    let conn = match open(&path) {
+        Ok(c) => Some(c),
+        Err(e) if is_corrupt(&e) => rebuild(&path),
+        Err(_) => None,
+    };
+    let Some(mut conn) = conn else {
+        return news.to_vec();
+    };
+    let mut fresh = Vec::new();
+    for e in news {
+        let seen = fired_before(&conn, e).unwrap_or(false);
+        if !seen {
+            fresh.push(e.clone());
+        }
+    }
+    // Unrecorded, they still fire: the cache's books keep them from repeating.
+    let _ = write_events(&mut conn, &fresh, now);
+    fresh
+}
+
+/// Whether an event of the history makes `e` a repeat (`Event::repeats`).
+fn fired_before(conn: &Connection, e: &Event) -> rusqlite::Result<bool> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT event FROM events WHERE org_uuid = ?1 AND window IS ?2
+         AND (period IS NULL OR ?3 IS NULL OR period BETWEEN ?3 - ?4 AND ?3 + ?4)",
+    )?;
+    let rows = stmt.query_map(
+        params![e.org, e.window, e.period.map(secs), crate::pace::SAME_RESET],
+        |row| row.get::<_, String>(0),
+    )?;
+    for json in rows {
+        if let Ok(fired) = serde_json::from_str::<Event>(&json?) {
+            if e.repeats(&fired) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn write_events(
+    conn: &mut Connection,
+    events: &[Event],
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO events (at, kind, level, org_uuid, window, period, message, event)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for e in events {
+            let json = serde_json::to_string(e)
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+            insert.execute(params![
+                secs(e.at),
+                e.kind.name(),
+                e.level,
+                e.org,
+                e.window,
+                e.period.map(secs),
+                e.message,
+                json
+            ])?;
+        }
+    }
+    tx.execute(
+        "DELETE FROM events WHERE at < ?1",
+        params![secs(now) - KEEP_EVENT_DAYS * 86_400],
+    )?;
+    tx.commit()
+}
+
+/// The events fired since `since`, oldest first.
+pub fn events(conn: &Connection, since: DateTime<Utc>) -> rusqlite::Result<Vec<Event>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT event FROM events WHERE at >= ?1 ORDER BY at, rowid")?;
+    let rows = stmt.query_map(params![secs(since)], |row| row.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for json in rows {
+        // A row a later version wrote with a shape this one cannot read is skipped.
+        if let Ok(e) = serde_json::from_str(&json?) {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+/// Per org and window: how many times it hit 100% (`limit` events) since `since`.
+pub fn limit_hits(
+    conn: &Connection,
+    since: DateTime<Utc>,
+) -> rusqlite::Result<BTreeMap<(String, String), usize>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT org_uuid, window, COUNT(*) FROM events
+         WHERE kind = 'limit' AND at >= ?1 AND window IS NOT NULL GROUP BY org_uuid, window",
+    )?;
+    let rows = stmt.query_map(params![secs(since)], |row| {
+        Ok(((row.get(0)?, row.get(1)?), row.get::<_, i64>(2)? as usize))
     })?;
     rows.collect()
 }

@@ -1,9 +1,10 @@
 //! The one door every reading comes in by. A refresh's snapshot, its failure, the browser
 //! extension's answers and Claude Code's statusLine stdin all arrive here, and the same steps
 //! follow, once, in one cache update: fold the reading into the snapshot by the merge rules,
-//! record it in the history and set each window's pace, keep the success/failure books, write
-//! the cache; then render the prompt files (and the `[metrics] textfile`) from exactly the
-//! cache that was written.
+//! record it in the history and set each window's pace, keep the success/failure books,
+//! decide the events it fires (`events.rs`), write the cache; then render the prompt files
+//! (and the `[metrics] textfile`) from exactly the cache that was written, and start the
+//! events' delivery (`notify.rs`).
 //!
 //! Commands get their reading (fetch, parse stdin, decode a message), call [`ingest`], and
 //! print. A new source is one more [`Arrival`].
@@ -11,6 +12,7 @@
 use crate::auth::claude_code::AccountMemo;
 use crate::cache::{Cache, CacheFile, ExtensionReport};
 use crate::error::FetchError;
+use crate::events;
 use crate::render::{metrics, prerender};
 use crate::snapshot::Snapshot;
 use crate::source::{self, extension, statusline};
@@ -73,16 +75,21 @@ pub fn ingest(
         metrics::publish(cache, &file);
         return Ok((file, Verdict::Nothing));
     }
-    let (file, verdict) = cache.update(|c| {
+    let (file, verdict, events) = cache.update(|c| {
+        let before = events::Before::of(c);
         let verdict = fold(cache, c, arrival, now);
         // The config as this process read it: the next prompt need not read the file.
         c.config = Some(crate::settings::config().clone());
-        (c.clone(), verdict)
+        // Decided here, under the lock, from the cache before and after: once per reading.
+        let events = events::decide(&cache.dir, &before, c, now);
+        (c.clone(), verdict, events)
     })?;
     // Every pre-rendered prompt line follows the cache just written, whoever wrote it.
     let _ = prerender::write_all(cache, &file);
     // And node_exporter's textfile, when `[metrics] textfile` names one.
     metrics::publish(cache, &file);
+    // After the write, detached: a slow hook never holds the cache or the caller.
+    crate::notify::dispatch(&events);
     Ok((file, verdict))
 }
 

@@ -1,8 +1,9 @@
 //! quotaline: the command line. Parses arguments (argh), dispatches to a command in
-//! `cmd/`, exits with its code. Everything else is the library (`lib.rs`).
+//! `cmd/`, exits with its code: a usage error (an unknown flag, a bad value) is 64, EX_USAGE,
+//! for every command. Everything else is the library (`lib.rs`).
 
 use argh::FromArgs;
-use quotaline::{cmd, render};
+use quotaline::{cmd, notify, render};
 
 /// Claude plan usage (server truth) on one line, for prompts and status bars.
 #[derive(FromArgs)]
@@ -25,6 +26,7 @@ enum Command {
     NativeHost(NativeHostArgs),
     Statusline(StatuslineArgs),
     History(HistoryArgs),
+    Events(EventsArgs),
     Config(ConfigArgs),
     Verify(VerifyArgs),
     Completions(CompletionsArgs),
@@ -99,17 +101,25 @@ struct MetricsArgs {}
 #[argh(subcommand, name = "status")]
 struct StatusArgs {}
 
-/// Exit 1 when a window is at or over --max percent (or due to hit 100% within --eta), 2 when
-/// there is no data.
+/// A guard for scripts and CI: exit 0 ok, 1 over a limit (a window at or over --max, due to
+/// hit 100% within --eta, or extra-usage spend at or over --max-spend), 2 no data (0 with
+/// --fail-open), 64 a usage error.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "check")]
 struct CheckArgs {
-    /// limit in percent (default 90 unless only --eta is given)
+    /// limit in percent (default 90 unless --eta or --max-spend is given)
     #[argh(option)]
     max: Option<f64>,
     /// also exit 1 when a window is projected to hit 100% within this long, e.g. 30m
     #[argh(option, from_str_fn(render::text::parse_duration))]
     eta: Option<i64>,
+    /// also exit 1 when extra usage has spent this much or more (in the org's currency,
+    /// e.g. 20 for $20)
+    #[argh(option)]
+    max_spend: Option<f64>,
+    /// exit 0 instead of 2 when there is no data (a CI that must not block on a tracker)
+    #[argh(switch)]
+    fail_open: bool,
     /// only this window: 5h, 7d, opus, or a window key
     #[argh(option)]
     window: Option<String>,
@@ -147,6 +157,23 @@ struct VerifyArgs {
     /// org uuid (default: the active org)
     #[argh(option)]
     org: Option<String>,
+}
+
+/// The events fired (thresholds, ETA, limits, resets, extra usage, failing refreshes), from
+/// the history, oldest first.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "events")]
+struct EventsArgs {
+    /// how far back, e.g. 24h, 7d, 30d (default 7d)
+    #[argh(
+        option,
+        default = "7 * 86_400",
+        from_str_fn(render::text::parse_duration)
+    )]
+    since: i64,
+    /// one JSON object per event, as the hook gets it
+    #[argh(switch)]
+    json: bool,
 }
 
 /// Print the snippet that puts the segment in a program: zsh, bash, fish, tmux, starship,
@@ -211,36 +238,26 @@ fn stdin_dash_last(mut args: Vec<String>) -> Vec<String> {
     args
 }
 
-/// `argh::from_env` on arguments already read: `--help` to stdout (exit 0), a usage error to
-/// stderr (exit 1).
-fn parse(args: Vec<String>) -> Cli {
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    Cli::from_args(&["quotaline"], &args).unwrap_or_else(|early| {
-        std::process::exit(match early.status {
-            Ok(()) => {
-                println!("{}", early.output);
-                0
-            }
-            Err(()) => {
-                eprintln!(
-                    "{}\nRun quotaline --help for more information.",
-                    early.output
-                );
-                1
-            }
-        })
-    })
-}
-
 fn main() {
+    let Some(args) = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string().ok())
+        .collect::<Option<Vec<String>>>()
+    else {
+        eprintln!("quotaline: an argument is not valid UTF-8");
+        std::process::exit(cmd::EX_USAGE);
+    };
     // A browser starts the host manifest's `path` with the caller as the only arguments
     // (Chrome: `chrome-extension://<id>/`; Firefox: the manifest path and the add-on id),
     // so the manifest can name this binary itself, with no wrapper script.
-    let args: Vec<String> = std::env::args().skip(1).collect();
     if quotaline::source::extension::started_by_browser(&args) {
         std::process::exit(cmd::native_host::run(args));
     }
-    let cli = parse(stdin_dash_last(args));
+    // Started by `notify::dispatch` only, so not in `--help`.
+    if args.first().map(String::as_str) == Some(notify::DELIVER) {
+        std::process::exit(cmd::notify_deliver::run());
+    }
+    let cli = parse(&stdin_dash_last(args));
     let code = match cli.command {
         None => cmd::segment::run(cmd::segment::Options {
             format: None,
@@ -262,13 +279,21 @@ fn main() {
         Some(Command::Json(a)) => cmd::json::run(a.org),
         Some(Command::Metrics(_)) => cmd::metrics::run(),
         Some(Command::Status(_)) => cmd::status::run(),
-        Some(Command::Check(a)) => cmd::check::run(a.max, a.eta, a.window, a.org),
+        Some(Command::Check(a)) => cmd::check::run(cmd::check::Options {
+            max: a.max,
+            eta: a.eta,
+            max_spend: a.max_spend,
+            fail_open: a.fail_open,
+            window: a.window,
+            org: a.org,
+        }),
         Some(Command::History(a)) => cmd::history::run(cmd::history::Options {
             window: a.window,
             since: a.since,
             json: a.json,
             org: a.org,
         }),
+        Some(Command::Events(a)) => cmd::events::run(a.since, a.json),
         Some(Command::Init(a)) => cmd::init::run(&a.program, a.browser.as_deref()),
         Some(Command::Doctor(_)) => cmd::doctor::run(),
         Some(Command::NativeHost(a)) => cmd::native_host::run(a.browser_args),
@@ -280,4 +305,23 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// The arguments as argh reads them, except that a usage error exits 64 (EX_USAGE), not 1:
+/// `check`'s 1 means "over a limit", and a script must be able to tell the two apart.
+fn parse(args: &[String]) -> Cli {
+    let strs: Vec<&str> = args.iter().map(String::as_str).collect();
+    Cli::from_args(&["quotaline"], &strs).unwrap_or_else(|early| match early.status {
+        Ok(()) => {
+            cmd::out(&format!("{}\n", early.output));
+            std::process::exit(0)
+        }
+        Err(()) => {
+            eprintln!(
+                "{}\nRun quotaline --help for more information.",
+                early.output
+            );
+            std::process::exit(cmd::EX_USAGE)
+        }
+    })
 }

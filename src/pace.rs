@@ -8,10 +8,10 @@ use chrono::{DateTime, Duration, Utc};
 
 /// A fall of more than this many points within one period is a reset (the server has reset
 /// everyone's limits without moving `resets_at` before); smaller falls are lag.
-const RESET_DROP: f64 = 5.0;
+pub const RESET_DROP: f64 = 5.0;
 /// Two readings belong to the same reset period when their `resets_at` differ by at most
 /// this (the server's fraction of a second jitters; real periods are hours apart).
-const SAME_RESET: i64 = 10 * 60;
+pub const SAME_RESET: i64 = 10 * 60;
 
 /// One reading of one window, as the analysis sees it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -21,7 +21,7 @@ pub struct Point {
     pub resets_at: Option<DateTime<Utc>>,
 }
 
-fn same_period(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> bool {
+pub fn same_period(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => (a - b).num_seconds().abs() <= SAME_RESET,
         (None, None) => true,

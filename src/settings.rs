@@ -426,6 +426,89 @@ pub fn metrics_labels_setting() -> Setting<BTreeMap<String, String>> {
     )
 }
 
+/// `[notify]` as in force. It follows the file only, like the shared prompt lines: events are
+/// decided by whichever process took a reading in (a refresh started by tmux, Claude Code's
+/// statusLine, the browser's host), so the writer's environment must not decide them.
+#[derive(Clone, Debug)]
+pub struct Notify {
+    /// The events delivered (`events::NAMES`); every event is recorded in the history anyway.
+    pub events: Setting<Vec<String>>,
+    pub desktop: Setting<bool>,
+    /// The hook's argv.
+    pub command: Setting<Option<Vec<String>>>,
+    /// Seconds the hook (and `notify-send`) may take before it is killed.
+    pub timeout: Setting<i64>,
+    /// Seconds: an `eta` event when 100% is due within this long.
+    pub eta_warning: Setting<i64>,
+    /// Seconds: a `failing` event when the numbers are this old because refreshes fail.
+    pub stale_warning: Setting<i64>,
+}
+
+impl Notify {
+    /// Whether events named `name` (`crit`, `eta`, ...) are delivered.
+    pub fn delivers(&self, name: &str) -> bool {
+        self.events.value.iter().any(|n| n == name)
+    }
+}
+
+pub fn notify() -> Notify {
+    let n = &config().file.notify;
+    let list = |names: &[&str]| names.iter().map(|s| s.to_string()).collect();
+    Notify {
+        events: pick(
+            None,
+            None,
+            file_at(&n.events),
+            list(crate::events::DEFAULT_ON),
+        ),
+        desktop: pick(None, None, file_at(&n.desktop), true),
+        command: pick(
+            None,
+            None,
+            file_at(&n.command).map(|(v, l)| (Some(v), l)),
+            None,
+        ),
+        timeout: pick(None, None, file_at(&n.timeout), 10),
+        eta_warning: pick(None, None, file_at(&n.eta_warning), 30 * 60),
+        stale_warning: pick(None, None, file_at(&n.stale_warning), 30 * 60),
+    }
+}
+
+/// The warn and crit percents events use for window `key`: its `[notify.window.NAME]`, else
+/// the file's `warn` / `crit` (the colours the shared lines use), else 75 / 90.
+pub fn notify_thresholds(key: &str) -> Thresholds {
+    let base = thresholds(None, None, None, Scope::Shared);
+    let keys = [key.to_string()];
+    let own = config()
+        .file
+        .notify
+        .window
+        .iter()
+        .filter(|(name, _)| crate::window::resolve(keys.iter(), name).is_some())
+        .map(|(_, w)| w)
+        .next();
+    Thresholds {
+        warn: own
+            .and_then(|w| w.warn.as_ref())
+            .map_or(base.warn, |a| a.value),
+        crit: own
+            .and_then(|w| w.crit.as_ref())
+            .map_or(base.crit, |a| a.value),
+    }
+}
+
+/// The desktop session's D-Bus, where notifications go: `$DBUS_SESSION_BUS_ADDRESS`, else
+/// the socket systemd starts at `$XDG_RUNTIME_DIR/bus` (which libnotify finds by itself).
+/// `None` on a headless box or over SSH.
+pub fn session_bus() -> Option<String> {
+    var("DBUS_SESSION_BUS_ADDRESS").or_else(|| {
+        let socket = var_path("XDG_RUNTIME_DIR")?.join("bus");
+        socket
+            .exists()
+            .then(|| format!("unix:path={}", socket.display()))
+    })
+}
+
 /// A base URL override and the variable it came from: `QUOTALINE_CLAUDE_AI_URL`.
 pub fn claude_ai_url() -> (&'static str, String) {
     let name = "QUOTALINE_CLAUDE_AI_URL";

@@ -1,7 +1,15 @@
-//! `quotaline check [--max PCT] [--eta 30m] [--window KEY]`: a guard for scripts. Exit 0
-//! below the limit, 1 at or over it or projected to reach 100% within `--eta` (saying which
-//! window and when), 2 when there is no data. A window past its reset is not judged: its
-//! number is no longer the truth.
+//! `quotaline check`: a guard for scripts and CI, with exit codes as a contract:
+//!
+//! - 0: every limit asked about is below it;
+//! - 1: over a limit: a window at or over `--max` (default 90), projected to reach 100%
+//!   within `--eta` and before its reset, or extra-usage spend at or over `--max-spend`
+//!   (saying which, and when it resets);
+//! - 2: no data to decide with (no reading, no such window, no spend figure); 0 with
+//!   `--fail-open`;
+//! - 64: a usage error (EX_USAGE): an unknown flag or a bad value.
+//!
+//! An over-limit answer wins over missing data: what is known to be over is over. A window
+//! past its reset is not judged: its number is no longer the truth.
 
 use crate::cache::Cache;
 use crate::error::ErrorKind;
@@ -12,13 +20,44 @@ use crate::settings;
 use crate::window;
 use chrono::Utc;
 
-pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Option<String>) -> i32 {
-    // `--eta` alone looks ahead only; without either flag the guard is 90%.
-    let max = max.or(eta.is_none().then_some(90.0));
+pub struct Options {
+    pub max: Option<f64>,
+    pub eta: Option<i64>,
+    pub max_spend: Option<f64>,
+    pub fail_open: bool,
+    pub window: Option<String>,
+    pub org: Option<String>,
+}
+
+pub const OK: i32 = 0;
+pub const OVER: i32 = 1;
+pub const NO_DATA: i32 = 2;
+
+pub fn run(o: Options) -> i32 {
+    for (flag, value) in [("--max", o.max), ("--max-spend", o.max_spend)] {
+        if value.is_some_and(|v| !v.is_finite() || v < 0.0) {
+            super::warn(&format!("{flag} must be a number, 0 or more"));
+            return super::EX_USAGE;
+        }
+    }
+    // Without any limit named, the guard is 90%; `--eta` or `--max-spend` alone check only
+    // what they name.
+    let max = o
+        .max
+        .or((o.eta.is_none() && o.max_spend.is_none()).then_some(90.0));
+    let no_data = |why: &str| {
+        if o.fail_open {
+            super::warn(&format!("cannot check: {why} (--fail-open: exit 0)"));
+            OK
+        } else {
+            super::warn(&format!("cannot check: {why}"));
+            NO_DATA
+        }
+    };
     let cache = Cache::locate();
     let file = load_fresh(&cache);
     let now = Utc::now();
-    let org_id = settings::org(org);
+    let org_id = settings::org(o.org);
     let Some(org) = file.org(org_id.as_deref()) else {
         let why = file
             .state
@@ -26,8 +65,7 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
             .as_ref()
             .map(|e| e.message.clone())
             .unwrap_or_else(|| "no usage data yet".into());
-        super::warn(&format!("cannot check: {why}"));
-        return 2;
+        return no_data(&why);
     };
     let age = file.age(org_id.as_deref(), now).unwrap_or(0);
     // The server answered after this reading with a payload quotaline could not read: its
@@ -56,29 +94,30 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
         age,
         thresholds: Default::default(),
     };
-    let windows: Vec<(String, &crate::snapshot::Window)> = match &window {
+    let mut over = false;
+    let mut missing: Option<String> = None;
+    let windows: Vec<(String, &crate::snapshot::Window)> = match &o.window {
         Some(name) => match view.window(name) {
             Some(w) => vec![(name.clone(), w)],
             None => {
-                super::warn(&format!("no `{name}` window for this org"));
-                return 2;
+                missing = Some(format!("no `{name}` window for this org"));
+                Vec::new()
             }
         },
         None => org.windows.iter().map(|(k, w)| (k.clone(), w)).collect(),
     };
     let mut said = Lines::new();
-    let mut over = false;
     let mut any_rate = false;
     for (name, w) in windows {
         // Its number belongs to the period that ended; the new one is not known yet.
         if let Some(reset) = w.resets_at.filter(|_| w.has_reset(now)) {
-            eprintln!(
-                "quotaline: {name} reset {} ago; a new reading is due (not checked)",
+            super::warn(&format!(
+                "{name} reset {} ago; a new reading is due (not checked)",
                 text::short_duration((now - reset).num_seconds())
-            );
+            ));
             continue;
         }
-        if let Some(within) = eta {
+        if let Some(within) = o.eta {
             let key = window::resolve(org.windows.keys(), &name).unwrap_or(&name);
             let pace = org.pace.get(key);
             any_rate |= pace.is_some_and(|p| p.rate_per_hour.is_some());
@@ -102,12 +141,42 @@ pub fn run(max: Option<f64>, eta: Option<i64>, window: Option<String>, org: Opti
             ));
         }
     }
-    super::show(&said);
-    if eta.is_some() && !any_rate {
+    if o.eta.is_some() && !any_rate && missing.is_none() {
         // Not a failure (nothing is projected), but the guard could not look ahead.
         super::warn("no burn rate yet (it needs readings over 15 minutes for 5h, 6 hours for weekly windows)");
     }
-    i32::from(over)
+    if let Some(limit) = o.max_spend {
+        match org.extra_usage.as_ref() {
+            // Off: nothing can be spent.
+            Some(e) if !e.enabled => {}
+            Some(e) => match e.used {
+                Some(used) if used >= limit => {
+                    over = true;
+                    let cur = e.currency.as_deref();
+                    said.line(format!(
+                        "extra usage spent {} (limit {})",
+                        text::money(used, cur),
+                        text::money(limit, cur)
+                    ));
+                }
+                Some(_) => {}
+                None => missing = Some("extra usage is on, but its spend is unknown".into()),
+            },
+            None => {
+                missing = Some(
+                    "no extra-usage figures for this org (the oauth source and Claude Code's \
+                     statusLine do not carry them)"
+                        .into(),
+                )
+            }
+        }
+    }
+    super::show(&said);
+    match missing {
+        _ if over => OVER,
+        Some(why) => no_data(&why),
+        None => OK,
+    }
 }
 
 /// `--eta`: says so in `said` and returns true when `w` is due to reach 100% within `within`

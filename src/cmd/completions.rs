@@ -105,8 +105,23 @@ const COMMANDS: &[Command] = &[
                 "also when due to hit 100% within this long",
                 Arg::Text,
             ),
+            flag(
+                "--max-spend",
+                "also when extra usage spent reaches this",
+                Arg::Text,
+            ),
+            switch("--fail-open", "exit 0 when there is no data"),
             WINDOW,
             ORG,
+        ],
+        None,
+    ),
+    command(
+        "events",
+        "the events fired, from the history",
+        &[
+            flag("--since", "how far back, e.g. 7d", Arg::Text),
+            switch("--json", "one JSON object per event"),
         ],
         None,
     ),

@@ -10,7 +10,7 @@ use crate::settings::{self, Origin, Scope, Setting};
 use std::fmt::Write;
 
 fn row<T>(out: &mut String, key: &str, setting: &Setting<T>, shown: String) {
-    let _ = writeln!(out, "{key:<10} {shown:<46} {}", setting.origin);
+    let _ = writeln!(out, "{key:<16} {shown:<46} {}", setting.origin);
 }
 
 fn quoted(value: &Option<String>, none: &str) -> String {
@@ -71,7 +71,7 @@ pub fn run(default: bool) -> i32 {
     match settings::sources_setting() {
         Ok(s) => row(&mut out, "sources", &s, s.value.join(", ")),
         Err(e) => {
-            let _ = writeln!(out, "{:<10} error: {e}", "sources");
+            let _ = writeln!(out, "{:<16} error: {e}", "sources");
         }
     }
     let browser = settings::browser_setting();
@@ -129,6 +129,36 @@ pub fn run(default: bool) -> i32 {
         row(&mut out, "  crit", &c, c.value.to_string());
         let colored = settings::color_setting(t, Scope::Process);
         row(&mut out, "  color", &colored, colored.value.to_string());
+    }
+
+    let n = settings::notify();
+    let _ = writeln!(out, "\n[notify]");
+    row(&mut out, "  events", &n.events, n.events.value.join(", "));
+    row(
+        &mut out,
+        "  desktop",
+        &n.desktop,
+        n.desktop.value.to_string(),
+    );
+    let command = match &n.command.value {
+        Some(argv) => format!("{argv:?}"),
+        None => "(none)".into(),
+    };
+    row(&mut out, "  command", &n.command, command);
+    for (key, s) in [
+        ("  timeout", &n.timeout),
+        ("  eta_warning", &n.eta_warning),
+        ("  stale_warning", &n.stale_warning),
+    ] {
+        row(&mut out, key, s, short_duration(s.value));
+    }
+    for (name, w) in &config.file.notify.window {
+        let _ = writeln!(out, "\n[notify.window.{name}]");
+        for (key, at) in [("  warn", &w.warn), ("  crit", &w.crit)] {
+            if let Some(at) = at {
+                let _ = writeln!(out, "{key:<16} {:<46} config.toml:{}", at.value, at.line);
+            }
+        }
     }
 
     // Display settings taken from this environment: shown so that a line in another surface

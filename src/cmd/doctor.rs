@@ -1,15 +1,19 @@
 //! `quotaline doctor`: a report a user can paste into an issue. Every place searched, what
 //! was found there, which credentials the next refresh will use, the cache and the last
-//! fetch. Secrets are only ever shown as fingerprints.
+//! fetch, and where notifications go. Secrets are only ever shown as fingerprints.
 
 use crate::auth::{self, browser};
-use crate::cache::Cache;
+use crate::cache::{Cache, CacheFile};
+use crate::notify;
 use crate::redact::fingerprint;
 use crate::render::metrics::textfile_report;
-use crate::render::report::{config_report, extension_report, read_cache, window_notes};
+use crate::render::report::{
+    config_report, extension_report, hook_failure, read_cache, window_notes,
+};
 use crate::render::sanitize::Lines;
+use crate::render::text::short_duration;
 use crate::settings::{self, Secret};
-use chrono::Utc;
+use chrono::{DateTime, Duration, Utc};
 use std::os::unix::fs::PermissionsExt;
 
 fn secret_line(out: &mut Lines, secret: Secret) {
@@ -170,6 +174,7 @@ pub fn report() -> (Lines, bool) {
     let textfile =
         textfile_report(&file).unwrap_or_else(|| "not set ([metrics] textfile)".to_string());
     out.line(format!("metrics textfile: {textfile}"));
+    notifications(&mut out, &cache, &file, now);
 
     // What the server sent that quotaline could not show or has no label for: what a
     // maintainer needs to tell a new payload shape from a known one.
@@ -197,6 +202,64 @@ pub fn report() -> (Lines, bool) {
         });
     }
     (out, usable)
+}
+
+/// `[notify]`: what is delivered, where, and how the last delivery went. A desktop that
+/// cannot be reached is said here, once, and nowhere else.
+fn notifications(out: &mut Lines, cache: &Cache, file: &CacheFile, now: DateTime<Utc>) {
+    let n = settings::notify();
+    out.blank();
+    out.line("notifications ([notify] in config.toml)");
+    let line = |out: &mut Lines, label: &str, value: String| {
+        out.line(format!("  {label:<14} {value}"));
+    };
+    line(out, "delivered", n.events.value.join(", "));
+    let here = notify::desktop();
+    let desktop = match (n.desktop.value, &here) {
+        (false, _) => "off (desktop = false)".to_string(),
+        (true, Ok(program)) => format!("{} (from this environment)", program.display()),
+        (true, Err(why)) => format!("skipped from this environment: {why}"),
+    };
+    line(out, "desktop", desktop);
+    let command = match &n.command.value {
+        Some(argv) => format!("{argv:?}, killed after {}", short_duration(n.timeout.value)),
+        None => "none".to_string(),
+    };
+    line(out, "command", command);
+    let last = match &file.notify.delivery {
+        None => "none yet".to_string(),
+        Some(r) => {
+            let mut parts = vec![format!(
+                "{} ago",
+                short_duration((now - r.at).num_seconds())
+            )];
+            match (&r.desktop, &here) {
+                // Said once: the line above gave the reason.
+                (Some(d), Err(why)) if *d == format!("skipped: {why}") => {
+                    parts.push("desktop skipped".to_string())
+                }
+                (Some(d), _) => parts.push(format!("desktop {d}")),
+                (None, _) => {}
+            }
+            match (&r.hook, hook_failure(file, now)) {
+                (_, Some(failed)) => parts.push(format!("command {failed}")),
+                (Some(_), None) => parts.push("command ran".to_string()),
+                (None, None) => {}
+            }
+            parts.join("; ")
+        }
+    };
+    line(out, "last delivery", last);
+    let week = crate::history::open_existing(&cache.dir)
+        .and_then(|c| c.ok())
+        .and_then(|c| crate::history::events(&c, now - Duration::days(7)).ok());
+    if let Some(events) = week {
+        line(
+            out,
+            "events",
+            format!("{} in the last 7 days (`quotaline events`)", events.len()),
+        );
+    }
 }
 
 pub fn run() -> i32 {

@@ -1,6 +1,6 @@
 //! `quotaline history [--window KEY] [--since 24h] [--json] [--org UUID]`: the recorded
-//! readings, as a table with a sparkline per window or as JSON lines for scripts. Reads the
-//! history and the cache; never fetches.
+//! readings, as a table with a sparkline and the number of times it hit 100% per window, or as
+//! JSON lines for scripts. Reads the history and the cache; never fetches.
 
 use crate::cache::Cache;
 use crate::history::{self, Reading};
@@ -79,7 +79,9 @@ pub fn run(o: Options) -> i32 {
         let lines: String = rows.iter().map(|r| format!("{}\n", json_line(r))).collect();
         super::out(&lines);
     } else {
-        super::show(&table(&rows, snapshot.as_ref(), since, now));
+        // A history without events (unreadable, say) has no hits to count, not zero of them.
+        let hits = history::limit_hits(&conn, since).ok();
+        super::show(&table(&rows, hits.as_ref(), snapshot.as_ref(), since, now));
     }
     0
 }
@@ -95,9 +97,11 @@ fn json_line(r: &Reading) -> serde_json::Value {
     })
 }
 
-/// Per org, one line per window: readings, first and last value, current rate, sparkline.
+/// Per org, one line per window: readings, first and last value, current rate, the times it
+/// hit 100% (`limit` events), sparkline.
 fn table(
     rows: &[Reading],
+    hits: Option<&BTreeMap<(String, String), usize>>,
     snapshot: Option<&Snapshot>,
     since: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -124,8 +128,8 @@ fn table(
             start.with_timezone(&Local).format("%a %H:%M")
         ));
         out.line(format!(
-            "  {:<22} {:>8} {:>5} {:>5} {:>7}  {}",
-            "WINDOW", "READINGS", "FIRST", "LAST", "RATE", "HISTORY"
+            "  {:<22} {:>8} {:>5} {:>5} {:>7} {:>4}  {}",
+            "WINDOW", "READINGS", "FIRST", "LAST", "RATE", "HITS", "HISTORY"
         ));
         for (key, readings) in windows {
             let rate = org
@@ -134,8 +138,14 @@ fn table(
                 .map(text::rate_text)
                 .unwrap_or_else(|| "–".into());
             let (first, last) = (readings[0], readings[readings.len() - 1]);
+            let hit = hits
+                .map(|h| {
+                    let n = h.get(&(uuid.to_string(), key.to_string()));
+                    n.copied().unwrap_or(0).to_string()
+                })
+                .unwrap_or_else(|| "–".into());
             out.line(format!(
-                "  {key:<22} {:>8} {:>5} {:>5} {rate:>7}  {}",
+                "  {key:<22} {:>8} {:>5} {:>5} {rate:>7} {hit:>4}  {}",
                 readings.len(),
                 text::percent(first.utilization),
                 text::percent(last.utilization),

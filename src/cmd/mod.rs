@@ -4,11 +4,13 @@ pub mod check;
 pub mod completions;
 pub mod config;
 pub mod doctor;
+pub mod events;
 pub mod history;
 pub mod init;
 pub mod json;
 pub mod metrics;
 pub mod native_host;
+pub mod notify_deliver;
 pub mod refresh;
 pub mod segment;
 pub mod status;
@@ -17,6 +19,9 @@ pub mod verify;
 
 use crate::render::sanitize::{clean, Lines};
 use std::io::Write;
+
+/// The exit code of a usage error (sysexits.h EX_USAGE), for every command.
+pub const EX_USAGE: i32 = 64;
 
 /// Prints to stdout exactly, ignoring a closed pipe (`quotaline json | head`): `print!` would
 /// panic. For what is not text for a person (JSON, snippets); a report is [`show`]n.

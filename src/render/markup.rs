@@ -178,6 +178,24 @@ pub fn label_value(text: &str) -> String {
     out
 }
 
+/// A desktop notification's body, for `notify-send`: notification servers read the body as
+/// markup (dunst and GNOME as Pango's subset of HTML), so `& < >` become entities, and
+/// `notify-send` decodes backslash escapes in it (`\n`), so `\` is doubled. The summary is
+/// plain text for both and needs only [`escape`].
+pub fn notification_body(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().filter(|&c| !forbidden(c)) {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' => out.push_str("\\\\"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// The opening and closing markup that colours a run for `target`, if it has colour.
 fn colour(severity: Severity, target: Target) -> Option<(String, &'static str)> {
     Some(match target {
@@ -430,6 +448,10 @@ mod tests {
         for t in Target::ALL {
             assert!(!e(t).chars().any(forbidden), "{t:?}");
         }
+        assert_eq!(
+            notification_body(NASTY),
+            "#(touch x) $(touch y)%F{red} `z` \\\\ [31m&lt;b&gt;&amp;"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod markup;
 pub mod metrics;
+pub mod notice;
 pub mod prerender;
 pub mod report;
 pub mod sanitize;

@@ -214,8 +214,21 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> Lines {
     if let Some(line) = super::metrics::textfile_report(file) {
         out.line(format!("metrics textfile: {line}"));
     }
+    if let Some(line) = hook_failure(file, now) {
+        out.line(format!("notify command: {line}"));
+    }
     config_report(&mut out);
     out
+}
+
+/// The notification hook's last run when it failed (`notify.rs`), for `status` and `doctor`.
+pub fn hook_failure(file: &CacheFile, now: DateTime<Utc>) -> Option<String> {
+    let run = file.notify.delivery.as_ref()?.hook.as_ref()?;
+    let error = run.error.as_ref()?;
+    Some(format!(
+        "failed {} ago: {error}",
+        short_duration((now - run.at).num_seconds())
+    ))
 }
 
 /// The config file's error and warnings, one line each; nothing when all is well.

@@ -70,6 +70,13 @@ fn the_default_file_is_complete_and_changes_nothing() {
         "crit",
         "color",
         "[target.tmux]",
+        "[notify]",
+        "events",
+        "desktop",
+        "command",
+        "eta_warning",
+        "stale_warning",
+        "[notify.window.5h]",
     ] {
         assert!(
             text.contains(&format!("#{key}")),
@@ -79,7 +86,7 @@ fn the_default_file_is_complete_and_changes_nothing() {
     env.config(&text);
     let (code, out, _) = ql(&env, &["config"]);
     assert_eq!(code, 0, "{out}");
-    assert!(!out.contains("warning"), "{out}");
+    assert!(!out.contains("warning:"), "{out}");
     assert!(!out.contains("config.toml:"), "nothing set: {out}");
 }
 

@@ -246,17 +246,17 @@ fn history_json_prints_readings_oldest_first_for_scripts() {
     assert!(rows[0].starts_with(&format!("dev@example.com's Organization [{ORG1}] · ")));
     assert_eq!(
         rows[1],
-        "  WINDOW                 READINGS FIRST  LAST    RATE  HISTORY"
+        "  WINDOW                 READINGS FIRST  LAST    RATE HITS  HISTORY"
     );
     let spark = format!("▇{}▃{}▄", " ".repeat(42), " ".repeat(3));
     assert_eq!(
         rows[2],
-        format!("  five_hour                     3   90%   37%       –  {spark}")
+        format!("  five_hour                     3   90%   37%       –    0  {spark}")
     );
     assert_eq!(
         rows[3],
         format!(
-            "  seven_day                     1   58%   58%       –  {}▅",
+            "  seven_day                     1   58%   58%       –    0  {}▅",
             " ".repeat(47)
         )
     );

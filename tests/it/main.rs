@@ -4,6 +4,7 @@
 mod adversarial;
 mod bars;
 mod browsers;
+mod check;
 mod claude_code;
 mod common;
 mod completions;
@@ -18,5 +19,6 @@ mod house;
 mod menubar;
 mod metrics;
 mod native_host;
+mod notify;
 mod package;
 mod shells;

@@ -91,7 +91,7 @@ pub(super) fn macos_lookup(path_var: Option<&OsStr>, service: &str, account: &st
 /// An executable file called `name` in one of the absolute directories of `path_var`.
 /// Relative entries (like `.`) are skipped: they would run whatever the current directory
 /// holds.
-pub(super) fn find_on_path(path_var: Option<&OsStr>, name: &str) -> Option<PathBuf> {
+pub fn find_on_path(path_var: Option<&OsStr>, name: &str) -> Option<PathBuf> {
     std::env::split_paths(path_var?)
         .filter(|dir| dir.is_absolute())
         .map(|dir| dir.join(name))

@@ -1,0 +1,55 @@
+//! `quotaline events [--since 7d] [--json]`: the events fired (`events.rs`), from the history,
+//! oldest first: a line each, or the JSON object the hook got. Never fetches.
+
+use crate::cache::Cache;
+use crate::history;
+use crate::render::text;
+use chrono::{Duration, Local, Utc};
+
+pub fn run(since: i64, json: bool) -> i32 {
+    let cache = Cache::locate();
+    let conn = match history::open_existing(&cache.dir) {
+        None => {
+            eprintln!("quotaline: no history yet (every refresh adds to it)");
+            return 1;
+        }
+        Some(Err(e)) => {
+            eprintln!(
+                "quotaline: cannot read {}: {e}",
+                cache.dir.join(history::FILE).display()
+            );
+            return 1;
+        }
+        Some(Ok(c)) => c,
+    };
+    let events = match history::events(&conn, Utc::now() - Duration::seconds(since)) {
+        Ok(events) => events,
+        Err(e) => {
+            eprintln!("quotaline: cannot read the history: {e}");
+            return 1;
+        }
+    };
+    let text: String = if json {
+        events
+            .iter()
+            .filter_map(|e| serde_json::to_string(e).ok())
+            .map(|line| format!("{line}\n"))
+            .collect()
+    } else if events.is_empty() {
+        format!("no events in the last {}\n", text::short_duration(since))
+    } else {
+        events
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}  {:<7}  {}\n",
+                    e.at.with_timezone(&Local).format("%Y-%m-%d %H:%M"),
+                    e.name(),
+                    e.message
+                )
+            })
+            .collect()
+    };
+    super::out(&text);
+    0
+}

@@ -1,0 +1,168 @@
+//! The words of an event (`events.rs`): a title, a body and the two in one line, as the
+//! desktop shows them and the hook and `quotaline events` get them. Plain text: the desktop's
+//! markup is escaped where it is sent (`markup::notification_body`).
+
+use super::markup::{self, Target};
+use super::text::{money, percent, rate_text, short_duration};
+use crate::events::{Event, Kind};
+use crate::window;
+use chrono::{DateTime, Local, Utc};
+
+/// Text that came from the server (a model's name in a window key, an org name, a reason, an
+/// error), made safe to show: the one place it passes on its way into an event.
+pub fn server_text(text: &str) -> String {
+    markup::escape(text, Target::Plain)
+}
+
+/// `18:30 (in 1h12m)`, with the weekday when it is not today.
+fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let local = t.with_timezone(&Local);
+    let clock = if local.date_naive() == now.with_timezone(&Local).date_naive() {
+        local.format("%H:%M")
+    } else {
+        local.format("%a %H:%M")
+    };
+    format!("{clock} (in {})", short_duration((t - now).num_seconds()))
+}
+
+/// What to do about a failure of this kind (the error's own message says what happened).
+fn fix(kind: &str) -> &'static str {
+    match kind {
+        "cloudflare" => "open claude.ai in your browser, or let the browser extension read it",
+        "unauthorized" => "log in to claude.ai again (Claude Code's login: run `claude` once)",
+        "forbidden" => "check the account and org (`quotaline doctor`)",
+        "rate_limited" => "none needed: quotaline backs off and tries again",
+        "parse" => "the server changed its answers: update quotaline",
+        "config" => "correct the setting `quotaline doctor` names",
+        _ => "check the network: quotaline keeps trying, backing off",
+    }
+}
+
+/// Fills `title`, `body` and `message`; `several_orgs` names the org in the body.
+pub fn word(e: &mut Event, several_orgs: bool) {
+    let at = e.at;
+    let label = e
+        .window
+        .as_deref()
+        .map(|k| server_text(&window::label(k, e.window_name.as_deref())));
+    let label = label.as_deref().unwrap_or("");
+    let pct = e.utilization.map(percent).unwrap_or_default();
+    let resets = e
+        .resets_at
+        .filter(|&r| r > at)
+        .map(|r| format!("resets {}", when(r, at)));
+    let burn = match (e.rate_per_hour, e.eta) {
+        (Some(rate), Some(eta)) if eta > at && e.resets_at.is_none_or(|r| eta <= r) => {
+            Some(format!(
+                "at {}, 100% in {}",
+                rate_text(rate),
+                short_duration((eta - at).num_seconds())
+            ))
+        }
+        _ => None,
+    };
+    let (title, mut body): (String, Vec<String>) = match e.kind {
+        Kind::Threshold => (
+            format!("Claude {label} limit at {pct}"),
+            [
+                e.threshold.map(|t| {
+                    let level = if e.level.as_deref() == Some("warn") {
+                        "warning"
+                    } else {
+                        "critical"
+                    };
+                    format!("{level} from {}", percent(t))
+                }),
+                resets,
+                burn,
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        ),
+        Kind::Limit => (
+            format!("Claude {label} limit reached ({pct})"),
+            resets.into_iter().collect(),
+        ),
+        Kind::Eta => (
+            format!(
+                "Claude {label} limit in {}",
+                e.eta
+                    .map(|t| short_duration((t - at).num_seconds()))
+                    .unwrap_or_default()
+            ),
+            [
+                Some(format!("now {pct}")),
+                e.rate_per_hour.map(|r| format!("at {}", rate_text(r))),
+                resets,
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
+        ),
+        Kind::Reset => (
+            format!("Claude {label} limit reset"),
+            [Some(format!("now {pct}: you can go again")), resets]
+                .into_iter()
+                .flatten()
+                .collect(),
+        ),
+        Kind::Extra => {
+            let x = e.extra_usage.clone().unwrap_or_default();
+            let cur = x.currency.as_deref().map(server_text);
+            let spent = match (x.used, x.limit) {
+                (Some(u), Some(l)) => Some(format!(
+                    "{} of {} spent",
+                    money(u, cur.as_deref()),
+                    money(l, cur.as_deref())
+                )),
+                (Some(u), None) => Some(format!("{} spent", money(u, cur.as_deref()))),
+                _ => None,
+            };
+            let until =
+                x.disabled_until
+                    .as_deref()
+                    .map(|t| match DateTime::parse_from_rfc3339(t) {
+                        Ok(t) => format!("paused until {}", when(t.with_timezone(&Utc), at)),
+                        Err(_) => format!("paused until {}", server_text(t)),
+                    });
+            let reason = x.disabled_reason.as_deref().map(server_text);
+            let title = if e.level.as_deref() == Some("out_of_credits") {
+                "Claude extra usage: out of credits"
+            } else {
+                "Claude extra usage paused"
+            };
+            (
+                title.to_string(),
+                [spent, until, reason].into_iter().flatten().collect(),
+            )
+        }
+        Kind::Failing => {
+            let age = e
+                .period
+                .map(|p| short_duration((at - p).num_seconds()))
+                .unwrap_or_default();
+            let error = e.error.as_ref();
+            (
+                format!("quotaline: no fresh numbers for {age}"),
+                [
+                    error.map(|r| server_text(&r.message)),
+                    Some(format!("fix: {}", fix(e.level.as_deref().unwrap_or("")))),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+            )
+        }
+    };
+    if several_orgs {
+        body.push(server_text(e.org_name.as_deref().unwrap_or(&e.org)));
+    }
+    e.title = title;
+    e.body = body.join(" · ");
+    e.message = if e.body.is_empty() {
+        e.title.clone()
+    } else {
+        format!("{}: {}", e.title, e.body)
+    };
+}

@@ -1,0 +1,119 @@
+//! Issue 14: `check` as a CI contract. 0 ok, 1 over a limit, 2 no data (0 with
+//! `--fail-open`), 64 a usage error.
+
+use crate::common::*;
+
+fn refreshed(usage: &str) -> (FakeServer, TestEnv) {
+    let server = claude_ai(usage);
+    let env = TestEnv::with_server(&server);
+    let (code, _, err) = ql(&env, &["refresh"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    (server, env)
+}
+
+#[test]
+fn check_exits_0_below_and_1_over_a_window_limit() {
+    // Five-hour 37%, weekly 58%, opus 71%.
+    let (_server, env) = refreshed("usage_flat_windows.json");
+    assert_eq!(ql(&env, &["check"]), (0, String::new(), String::new()));
+    let (code, out, err) = ql(&env, &["check", "--max", "60"]);
+    assert_eq!((code, err.as_str()), (1, ""));
+    assert!(
+        out.starts_with("seven_day_opus at 71% (limit 60%), resets in "),
+        "{out}"
+    );
+    assert_eq!(ql(&env, &["check", "--max", "60", "--window", "5h"]).0, 0);
+}
+
+#[test]
+fn check_max_spend_fails_at_or_over_the_amount() {
+    // Extra usage: $12.34 of $50 spent.
+    let (_server, env) = refreshed("usage_flat_windows.json");
+    let (code, out, err) = ql(&env, &["check", "--max-spend", "12.34"]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (1, "extra usage spent $12.34 (limit $12.34)\n", "")
+    );
+    assert_eq!(ql(&env, &["check", "--max-spend", "20"]).0, 0);
+    // --max-spend alone checks only the spend; with --max both apply.
+    assert_eq!(
+        ql(&env, &["check", "--max-spend", "20", "--max", "50"]).0,
+        1
+    );
+}
+
+#[test]
+fn check_without_data_exits_2_or_0_with_fail_open() {
+    let env = TestEnv::new();
+    let (code, out, err) = ql(&env, &["check"]);
+    assert_eq!(code, 2);
+    assert_eq!(out, "");
+    assert!(err.starts_with("quotaline: cannot check: "), "{err}");
+    let (code, _, err) = ql(&env, &["check", "--fail-open"]);
+    assert_eq!(code, 0);
+    assert!(err.ends_with(" (--fail-open: exit 0)\n"), "{err}");
+
+    let (_server, env) = refreshed("usage_flat_windows.json");
+    let (code, _, err) = ql(&env, &["check", "--window", "sonnet"]);
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            2,
+            "quotaline: cannot check: no `sonnet` window for this org\n"
+        )
+    );
+    assert_eq!(
+        ql(&env, &["check", "--window", "sonnet", "--fail-open"]).0,
+        0
+    );
+    // Over a limit wins over missing data: what is known to be over is over.
+    assert_eq!(
+        ql(&env, &["check", "--window", "sonnet", "--max-spend", "1"]).0,
+        1
+    );
+}
+
+#[test]
+fn check_max_spend_without_spend_figures_is_no_data() {
+    // An org read from Claude Code's statusLine alone: windows, no extra usage.
+    let mut env = TestEnv::new();
+    env.remove("QUOTALINE_SESSION_KEY");
+    let now = chrono::Utc::now().timestamp();
+    let stdin = serde_json::json!({"rate_limits": {
+        "five_hour": {"used_percentage": 42, "resets_at": now + 3600}}});
+    let (code, _, _) = env.run_stdin(
+        BIN,
+        &["statusline"],
+        stdin.to_string().as_bytes(),
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(ql(&env, &["check", "--max", "50"]).0, 0);
+    let (code, _, err) = ql(&env, &["check", "--max-spend", "5"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no extra-usage figures"), "{err}");
+    assert_eq!(ql(&env, &["check", "--max-spend", "5", "--fail-open"]).0, 0);
+}
+
+#[test]
+fn usage_errors_exit_64_for_every_command() {
+    let env = TestEnv::new();
+    for args in [
+        &["check", "--max"][..],
+        &["check", "--max", "lots"],
+        &["check", "--max", "-5"],
+        &["check", "--max-spend", "NaN"],
+        &["check", "--eta", "30"],
+        &["check", "--bogus"],
+        &["events", "--since", "a week"],
+        &["history", "--bogus"],
+        &["no-such-command"],
+    ] {
+        let (code, out, err) = ql(&env, args);
+        assert_eq!((code, out.as_str()), (64, ""), "{args:?}: {err}");
+        assert!(!err.is_empty(), "{args:?}");
+    }
+    let (code, out, _) = ql(&env, &["check", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("--fail-open"), "{out}");
+}
