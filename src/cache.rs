@@ -140,13 +140,6 @@ pub struct CacheFile {
     pub notify: crate::events::Books,
 }
 
-impl ExtensionReport {
-    /// While the extension's reading is younger than this, `quotaline refresh` leaves the
-    /// fetching to the browser: it polls every minute, so two missed minutes mean it stopped
-    /// (browser closed, extension off) and quotaline's own sources take over.
-    pub const FRESH_FOR_SECS: i64 = 120;
-}
-
 /// When the browser extension last handed over a reading, and what became of it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExtensionReport {
@@ -156,6 +149,13 @@ pub struct ExtensionReport {
     pub fetched_at: DateTime<Utc>,
     /// Why the reading was not stored (the browser was logged out, say).
     pub error: Option<String>,
+}
+
+impl ExtensionReport {
+    /// While the extension's reading is younger than this, `quotaline refresh` leaves the
+    /// fetching to the browser: it polls every minute, so two missed minutes mean it stopped
+    /// (browser closed, extension off) and quotaline's own sources take over.
+    pub const FRESH_FOR_SECS: i64 = 120;
 }
 
 impl CacheFile {

@@ -200,11 +200,6 @@ pub struct Org {
     pub unusable: BTreeMap<String, Unusable>,
 }
 
-impl Pace {
-    /// A rate below this (percentage points per hour) is "not burning": no ETA.
-    pub const MIN_RATE: f64 = 0.1;
-}
-
 /// Where one window is heading, as of the reading it was computed with. Every part is
 /// missing rather than guessed when the history does not support it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -220,6 +215,11 @@ pub struct Pace {
     pub expected: Option<f64>,
     /// Utilization minus `expected`: ahead of pace (+) or behind it (-).
     pub delta: Option<f64>,
+}
+
+impl Pace {
+    /// A rate below this (percentage points per hour) is "not burning": no ETA.
+    pub const MIN_RATE: f64 = 0.1;
 }
 
 thread_local! {
