@@ -567,6 +567,19 @@ pub fn lock_on_stdin() -> bool {
     std::env::var_os(LOCK_ON_STDIN).is_some()
 }
 
+/// Which menu bar runs the xbar-format plugin: SwiftBar sets `SWIFTBAR` for its plugins and
+/// Argos `ARGOS_VERSION`; xbar sets neither.
+pub fn menu_bar() -> crate::render::markup::MenuBar {
+    use crate::render::markup::MenuBar;
+    if std::env::var_os("SWIFTBAR").is_some() {
+        MenuBar::SwiftBar
+    } else if std::env::var_os("ARGOS_VERSION").is_some() {
+        MenuBar::Argos
+    } else {
+        MenuBar::Xbar
+    }
+}
+
 /// The user's home: `$HOME` (`%USERPROFILE%` where there is none).
 pub fn home() -> Option<PathBuf> {
     var_path("HOME").or_else(|| var_path("USERPROFILE"))

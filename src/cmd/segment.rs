@@ -62,6 +62,7 @@ pub fn run(opts: Options) -> i32 {
                 report::report(&file, now).as_str(),
                 color,
                 exe,
+                settings::menu_bar(),
             )
         }
         Target::I3blocks => markup::i3blocks(&line, &spans, color),

@@ -291,20 +291,38 @@ pub fn waybar(line: &Line, spans: &[Span], tooltip: &Lines) -> String {
     json.to_string()
 }
 
-/// Attributes on every plugin line so all three programs show the text literally: Argos
-/// would read Pango markup and backslash escapes, xbar and SwiftBar `:emoji:` names, SwiftBar
-/// SF Symbol names.
-const XBAR_LITERAL: &str = "useMarkup=false unescape=false emojize=false symbolize=false";
+/// The program running the plugin. All three read the same protocol, but each takes its own
+/// attributes, and xbar refuses a whole plugin over one it does not know.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MenuBar {
+    Xbar,
+    SwiftBar,
+    Argos,
+}
+
+impl MenuBar {
+    /// The attributes on every line that make the program show the text literally.
+    fn literal(self) -> &'static str {
+        match self {
+            // `:emoji:` names; ANSI parsing, which also unquotes backslash escapes.
+            MenuBar::Xbar => "emojize=false ansi=false",
+            // The same, and SF Symbol names.
+            MenuBar::SwiftBar => "emojize=false ansi=false symbolize=false",
+            // Pango markup, backslash escapes and `:emoji:` names.
+            MenuBar::Argos => "useMarkup=false unescape=false emojize=false",
+        }
+    }
+}
 
 /// One plugin line: the text escaped, with a leading `-` made a hyphen so that server text
 /// never becomes a `---` separator or a `--` submenu item, then the attributes.
-fn xbar_line(text: &str, attrs: &str) -> String {
+fn xbar_line(text: &str, attrs: &str, bar: MenuBar) -> String {
     let text = escape(text, Target::Xbar);
     let text = match text.strip_prefix('-') {
         Some(rest) => format!("\u{2010}{rest}"),
         None => text,
     };
-    let attrs = [attrs, XBAR_LITERAL].join(" ");
+    let attrs = [attrs, bar.literal()].join(" ");
     format!("{text} | {}", attrs.trim_start())
 }
 
@@ -312,7 +330,14 @@ fn xbar_line(text: &str, attrs: &str) -> String {
 /// `ok` keeps the menu bar's own colour, which follows light and dark mode), `---`, then the
 /// status report line by line in a monospace font (its blank lines become separators), and
 /// the actions: refresh now (runs `exe`, this binary) and open the usage page.
-pub fn xbar(line: &Line, spans: &[Span], report: &str, color: bool, exe: Option<&str>) -> String {
+pub fn xbar(
+    line: &Line,
+    spans: &[Span],
+    report: &str,
+    color: bool,
+    exe: Option<&str>,
+    bar: MenuBar,
+) -> String {
     let (text, severity) = headline(line, spans);
     // An empty title hides the menu, and with it the report that says why.
     let text = if text.is_empty() { "–".into() } else { text };
@@ -321,11 +346,11 @@ pub fn xbar(line: &Line, spans: &[Span], report: &str, color: bool, exe: Option<
         _ if !color => String::new(),
         s => format!("color={}", s.hex()),
     };
-    let mut out = vec![xbar_line(&text, &attrs), "---".to_string()];
+    let mut out = vec![xbar_line(&text, &attrs, bar), "---".to_string()];
     for l in report.trim_end().split('\n') {
         out.push(match l.trim() {
             "" => "---".to_string(),
-            _ => xbar_line(l, "font=Menlo size=12 trim=false"),
+            _ => xbar_line(l, "font=Menlo size=12 trim=false", bar),
         });
     }
     out.push("---".into());
@@ -333,11 +358,12 @@ pub fn xbar(line: &Line, spans: &[Span], report: &str, color: bool, exe: Option<
     if let Some(exe) = exe.filter(|p| !p.contains(['"', '|']) && !p.chars().any(forbidden)) {
         let run =
             format!("bash=\"{exe}\" param1=refresh param2=--force terminal=false refresh=true");
-        out.push(xbar_line("Refresh now", &run));
+        out.push(xbar_line("Refresh now", &run, bar));
     }
     out.push(xbar_line(
         "Open claude.ai usage",
         "href=https://claude.ai/settings/usage",
+        bar,
     ));
     out.join("\n")
 }
@@ -457,11 +483,14 @@ mod tests {
     #[test]
     fn xbar_text_never_starts_attributes_separators_or_submenus() {
         assert_eq!(
-            xbar_line("--- a|b\nc href=x", "color=red"),
+            xbar_line("--- a|b\nc href=x", "color=red", MenuBar::Xbar),
             // The sanitizer makes the line break a space: one plugin line stays one line.
-            format!("\u{2010}-- a¦b c href=x | color=red {XBAR_LITERAL}")
+            format!("\u{2010}-- a¦b c href=x | color=red emojize=false ansi=false")
         );
-        assert_eq!(xbar_line("plain", ""), format!("plain | {XBAR_LITERAL}"));
+        assert_eq!(
+            xbar_line("plain", "", MenuBar::Argos),
+            "plain | useMarkup=false unescape=false emojize=false"
+        );
     }
 
     #[test]

@@ -16,8 +16,9 @@ fn segment(env: &TestEnv, target: &str) -> String {
     out
 }
 
-/// What every plugin line ends with, so all three programs show text literally.
-const LITERAL: &str = "useMarkup=false unescape=false emojize=false symbolize=false";
+/// What every plugin line ends with under xbar, so it shows text literally (xbar refuses a
+/// plugin over an attribute it does not know: only its own).
+const LITERAL: &str = "emojize=false ansi=false";
 const MONO: &str = "font=Menlo size=12 trim=false";
 
 /// Model names aimed at the plugin protocol: attributes, line breaks, separators and
@@ -210,4 +211,29 @@ fn i3blocks_shows_server_text_literally_and_runs_nothing() {
     assert_eq!(block["full_text"], plain.trim_end());
     assert_eq!(block["short_text"], "81%");
     assert_nothing_ran(&env);
+}
+
+/// SwiftBar and Argos say who they are to their plugins; each gets its own literal-text
+/// attributes, and xbar none of theirs.
+#[test]
+fn each_menu_bar_gets_only_the_attributes_it_knows() {
+    let (_server, mut env) = refreshed();
+    let first = |env: &TestEnv| segment(env, "xbar").lines().next().unwrap().to_string();
+    assert!(
+        first(&env).ends_with("| color=#e5c07b emojize=false ansi=false"),
+        "{}",
+        first(&env)
+    );
+    env.set("SWIFTBAR", "1");
+    assert!(
+        first(&env).ends_with("emojize=false ansi=false symbolize=false"),
+        "{}",
+        first(&env)
+    );
+    env.remove("SWIFTBAR").set("ARGOS_VERSION", "2");
+    assert!(
+        first(&env).ends_with("useMarkup=false unescape=false emojize=false"),
+        "{}",
+        first(&env)
+    );
 }
