@@ -288,7 +288,6 @@ fn statusline_readings_are_stamped_when_they_arrive_and_never_rewrite_a_refreshs
     let server = claude_ai("usage_flat_windows.json");
     let env = TestEnv::with_server(&server);
     assert_eq!(ql(&env, &["refresh"]).0, 0);
-    let now = chrono::Utc::now().timestamp();
     let v = read_cache(&env);
     let reset = chrono::DateTime::parse_from_rfc3339(
         v["snapshot"]["orgs"][0]["windows"]["five_hour"]["resets_at"]
@@ -297,16 +296,10 @@ fn statusline_readings_are_stamped_when_they_arrive_and_never_rewrite_a_refreshs
     )
     .unwrap()
     .timestamp();
-    let _ = now;
     for pct in [40, 45, 50] {
         let stdin =
             json!({"rate_limits": {"five_hour": {"used_percentage": pct, "resets_at": reset}}});
-        let (code, _, _) = env.run_stdin(
-            BIN,
-            &["statusline"],
-            stdin.to_string().as_bytes(),
-            std::time::Duration::from_secs(30),
-        );
+        let (code, _, _) = ql_statusline(&env, stdin.to_string().as_bytes());
         assert_eq!(code, 0);
         std::thread::sleep(std::time::Duration::from_millis(1200));
     }
@@ -317,7 +310,6 @@ fn statusline_readings_are_stamped_when_they_arrive_and_never_rewrite_a_refreshs
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
         .map(Result::unwrap)
-        .filter(|(_, _)| true)
         .collect();
     let from_stdin: Vec<f64> = rows
         .iter()

@@ -81,12 +81,7 @@ fn check_max_spend_without_spend_figures_is_no_data() {
     let now = chrono::Utc::now().timestamp();
     let stdin = serde_json::json!({"rate_limits": {
         "five_hour": {"used_percentage": 42, "resets_at": now + 3600}}});
-    let (code, _, _) = env.run_stdin(
-        BIN,
-        &["statusline"],
-        stdin.to_string().as_bytes(),
-        std::time::Duration::from_secs(30),
-    );
+    let (code, _, _) = ql_statusline(&env, stdin.to_string().as_bytes());
     assert_eq!(code, 0);
     assert_eq!(ql(&env, &["check", "--max", "50"]).0, 0);
     let (code, _, err) = ql(&env, &["check", "--max-spend", "5"]);

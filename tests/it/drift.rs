@@ -220,12 +220,7 @@ fn nonsense_numbers_from_oauth_are_rejected_and_the_rest_counts() {
 fn nonsense_numbers_on_statusline_stdin_are_rejected_and_105_is_kept() {
     let env = TestEnv::new();
     let stdin = shifted("statusline_nonsense.json");
-    let (code, out, err) = env.run_stdin(
-        BIN,
-        &["statusline"],
-        stdin.as_bytes(),
-        Duration::from_secs(30),
-    );
+    let (code, out, err) = ql_statusline(&env, stdin.as_bytes());
     assert_eq!((code, err.as_str()), (0, ""));
     let plain = crate::common::programs::strip_sgr(&out);
     assert_eq!(plain, "5h – · 7d – · sonnet 105% · ↻5d16h\n");
@@ -250,12 +245,7 @@ fn nonsense_numbers_on_statusline_stdin_are_rejected_and_105_is_kept() {
 fn statusline_folds_per_model_windows_and_extra_usage_when_claude_code_sends_them() {
     let env = TestEnv::new();
     let stdin = shifted("statusline_extended.json");
-    let (code, out, _) = env.run_stdin(
-        BIN,
-        &["statusline"],
-        stdin.as_bytes(),
-        Duration::from_secs(30),
-    );
+    let (code, out, _) = ql_statusline(&env, stdin.as_bytes());
     assert_eq!(code, 0);
     assert_eq!(
         crate::common::programs::strip_sgr(&out),

@@ -5,7 +5,6 @@
 use crate::common::*;
 use serde_json::{json, Value};
 use std::process::Stdio;
-use std::time::Duration;
 
 /// Claude Code's stdin with five-hour and weekly windows resetting in 2 h and 3 d.
 fn stdin() -> Vec<u8> {
@@ -43,7 +42,7 @@ fn a_statusline_fed_org_has_one_age_in_segment_json_status_check_and_waybar() {
     // request (the dead base URLs are never reached).
     let mut env = TestEnv::new();
     env.remove("QUOTALINE_SESSION_KEY");
-    let (code, out, _) = env.run_stdin(BIN, &["statusline"], &stdin(), Duration::from_secs(30));
+    let (code, out, _) = ql_statusline(&env, &stdin());
     assert_eq!(code, 0);
     assert!(out.contains("42%"), "{out}");
     assert_eq!(verdicts(&env), (false, false, false, false, false));
@@ -58,7 +57,7 @@ fn a_statusline_fed_org_has_one_age_in_segment_json_status_check_and_waybar() {
     assert!(segment.ends_with(" · stale 10m\n"), "{segment}");
 
     // A new stdin reading makes the org fresh again everywhere, full refresh or not.
-    let (code, _, _) = env.run_stdin(BIN, &["statusline"], &stdin(), Duration::from_secs(30));
+    let (code, _, _) = ql_statusline(&env, &stdin());
     assert_eq!(code, 0);
     assert_eq!(verdicts(&env), (false, false, false, false, false));
 }
@@ -67,7 +66,7 @@ fn a_statusline_fed_org_has_one_age_in_segment_json_status_check_and_waybar() {
 fn every_reading_renders_the_prompt_files_from_the_cache_it_wrote() {
     let mut env = TestEnv::new();
     env.remove("QUOTALINE_SESSION_KEY");
-    env.run_stdin(BIN, &["statusline"], &stdin(), Duration::from_secs(30));
+    ql_statusline(&env, &stdin());
     let zsh = std::fs::read_to_string(env.cache_dir.join("segment.zsh")).unwrap();
     let line = zsh.lines().nth(1).unwrap();
     assert!(

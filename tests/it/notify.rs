@@ -763,7 +763,7 @@ fn twenty_statusline_updates_carrying_the_same_crossing_fire_it_once() {
             .to_string()
             .into_bytes()
     };
-    let (code, _, _) = env.run_stdin(BIN, &["statusline"], &stdin(50), Duration::from_secs(30));
+    let (code, _, _) = ql_statusline(&env, &stdin(50));
     assert_eq!(code, 0);
     let runs: Vec<_> = (0..20)
         .map(|_| {

@@ -17,6 +17,12 @@ pub fn ql(env: &TestEnv, args: &[&str]) -> (i32, String, String) {
     env.run(BIN, args, Duration::from_secs(30))
 }
 
+/// Runs `quotaline statusline` fed `stdin`, as Claude Code does, with the same limit.
+#[allow(dead_code)]
+pub fn ql_statusline(env: &TestEnv, stdin: &[u8]) -> (i32, String, String) {
+    env.run_stdin(BIN, &["statusline"], stdin, Duration::from_secs(30))
+}
+
 /// The instant the shared payloads are read "as of": their `resets_at` values are moved so
 /// that they lie as far ahead of the real clock as they lay ahead of this moment (the flat
 /// payload's five-hour window then resets in 1h12m30s).
