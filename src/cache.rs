@@ -3,8 +3,10 @@
 //! writers hold `cache.lock` for the read-modify-write, and a refresh holds `refresh.lock`
 //! for the whole fetch so that only one process talks to the server at a time.
 
-use crate::error::{ErrorKind, FetchError};
-use crate::snapshot::{Org, Snapshot};
+use crate::error::{ErrorKind, ErrorRecord, FetchError};
+use crate::event::Books;
+use crate::file::Memo;
+use crate::snapshot::{Account, Org, Snapshot};
 use chrono::{DateTime, Duration, Utc};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
@@ -30,15 +32,6 @@ pub const MAX_SKEW_SECS: i64 = 300;
 /// `t`, unless it lies beyond the skew in the future.
 pub fn believable(t: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     (t <= now + Duration::seconds(MAX_SKEW_SECS)).then_some(t)
-}
-
-/// The last failure as `quotaline json` shows it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ErrorRecord {
-    pub kind: ErrorKind,
-    pub message: String,
-    pub at: DateTime<Utc>,
-    pub retry_at: Option<DateTime<Utc>>,
 }
 
 /// What the refresh loop remembers between processes.
@@ -123,21 +116,21 @@ pub struct CacheFile {
     /// The config file as last read, so the prompt path reads it again only after an edit
     /// (`settings::prime`). Every ingest brings it up to date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<crate::settings::Loaded>,
+    pub config: Option<crate::config::Loaded>,
     /// Why the previous cache file was moved aside (it did not read back), for `status` and
     /// `doctor`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovered: Option<String>,
     /// Claude Code's account as last read from `.claude.json` (`claude_code::account_cached`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claude_account: Option<crate::auth::claude_code::AccountMemo>,
-    /// Why the last write of the `[metrics] textfile` failed (`render::metrics::publish`):
+    pub claude_account: Option<Memo<Option<Account>>>,
+    /// Why the last write of the `[metrics] textfile` failed (`outputs.rs`):
     /// shown by `status` and `doctor`, since a refresh never fails for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub textfile_error: Option<String>,
-    /// The events' books: what fired lately, how the last delivery went (`events.rs`).
-    #[serde(default, skip_serializing_if = "crate::events::Books::is_empty")]
-    pub notify: crate::events::Books,
+    /// The events' books: what fired lately, how the last delivery went (`event.rs`).
+    #[serde(default, skip_serializing_if = "Books::is_empty")]
+    pub notify: Books,
 }
 
 /// When the browser extension last handed over a reading, and what became of it.
@@ -177,83 +170,28 @@ impl CacheFile {
             .unwrap_or(snapshot.fetched_at);
         Some((now - at).num_seconds().max(0))
     }
-
-    /// Whether the shown org's numbers are older than the TTL (`settings::ttl`); no data at
-    /// all is not "stale", it is nothing.
-    pub fn is_stale(&self, wanted: Option<&str>, now: DateTime<Utc>) -> bool {
-        self.age(wanted, now)
-            .is_some_and(|age| age >= crate::settings::ttl())
-    }
-
-    /// Whether the last full fetch is younger than the TTL and no window has reset since.
-    /// This is about asking the server again, not about what a line shows: an org's age also
-    /// counts readings that cost no request (statusLine stdin).
-    pub fn fetched_recently(&self, now: DateTime<Utc>) -> bool {
-        self.snapshot
-            .as_ref()
-            .and_then(|s| believable(s.fetched_at, now))
-            .is_some_and(|f| now < f + Duration::seconds(crate::settings::ttl()))
-            && self.next_unseen_reset().is_none_or(|t| t > now)
-    }
-
-    /// The earliest window reset that no fetch has tried to see yet (later than the last
-    /// fetch and the last try): until then the cached number is the truth, from then on it
-    /// is not, and a new reading is due at once.
-    fn next_unseen_reset(&self) -> Option<DateTime<Utc>> {
-        let snapshot = self.snapshot.as_ref()?;
-        let seen = self
-            .state
-            .last_attempt
-            .map_or(snapshot.fetched_at, |t| t.max(snapshot.fetched_at));
-        snapshot
-            .orgs
-            .iter()
-            .flat_map(|o| o.windows.values())
-            .filter_map(|w| w.resets_at)
-            .filter(|&t| t > seen)
-            .min()
-    }
-
-    /// From when a refresh is due: a TTL after the last fetch and after the last try
-    /// (successful or not), or as soon as a window resets if that comes first, and never
-    /// before a backoff ends. The one rule that the segment, the statusline, `json`,
-    /// `check` and the shells' prompt files follow.
-    pub fn refresh_due_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        // A fetch or a try "from the future" was made under a wrong clock: it does not hold
-        // the next one back.
-        let after_ttl = |t: Option<DateTime<Utc>>| {
-            t.and_then(|t| believable(t, now))
-                .map(|t| t + Duration::seconds(crate::settings::ttl()))
-        };
-        let after_ttls = [
-            after_ttl(self.snapshot.as_ref().map(|s| s.fetched_at)),
-            after_ttl(self.state.last_attempt),
-        ]
-        .into_iter()
-        .flatten()
-        .max();
-        let due = match (after_ttls, self.next_unseen_reset()) {
-            (Some(ttl), Some(reset)) => ttl.min(reset),
-            (ttl, reset) => ttl.or(reset).unwrap_or(now),
-        };
-        self.state.backoff_until(now).map_or(due, |b| due.max(b))
-    }
-
-    pub fn refresh_due(&self, now: DateTime<Utc>) -> bool {
-        self.refresh_due_at(now) <= now
-    }
 }
 
+/// The cache in its directory. Where that is, and what to do with each cache read, the
+/// settings say (`settings::cache`): the store itself knows no settings.
 pub struct Cache {
     pub dir: PathBuf,
+    /// Handed every cache as it is read (the settings take the config kept in it).
+    on_read: fn(&CacheFile),
 }
 
 impl Cache {
-    /// The cache dir the settings name (`settings::cache_dir`).
-    pub fn locate() -> Cache {
+    /// The cache in `dir`, with nothing to do on a read.
+    pub fn at(dir: PathBuf) -> Cache {
         Cache {
-            dir: crate::settings::cache_dir(),
+            dir,
+            on_read: |_| {},
         }
+    }
+
+    /// The same cache, calling `on_read` with every cache read from the file.
+    pub fn on_read(self, on_read: fn(&CacheFile)) -> Cache {
+        Cache { on_read, ..self }
     }
 
     pub fn path(&self) -> PathBuf {
@@ -289,8 +227,7 @@ impl Cache {
                 cache.schema
             )));
         }
-        // The first read of the cache hands this process the config kept in it.
-        crate::settings::prime(cache.config.as_ref());
+        (self.on_read)(&cache);
         Ok(Some(cache))
     }
 
@@ -393,15 +330,14 @@ impl Cache {
     /// Whether a fetch was tried within the TTL that the cache did not record: the cache
     /// cannot be written (full disk, read-only file), and asking again on every prompt would
     /// only storm the server. At most one fetch per TTL holds even then.
-    pub fn attempt_unrecorded(&self, lock: &File, now: DateTime<Utc>) -> bool {
+    pub fn attempt_unrecorded(&self, lock: &File, now: DateTime<Utc>, ttl_secs: i64) -> bool {
         let mtime = |m: io::Result<fs::Metadata>| {
             m.and_then(|m| m.modified()).ok().map(DateTime::<Utc>::from)
         };
         let Some(marked) = mtime(lock.metadata()) else {
             return false;
         };
-        let recent = believable(marked, now)
-            .is_some_and(|m| now < m + Duration::seconds(crate::settings::ttl()));
+        let recent = believable(marked, now).is_some_and(|m| now < m + Duration::seconds(ttl_secs));
         // Recorded: the cache file was replaced at or after the try.
         let recorded = mtime(fs::metadata(self.path())).is_some_and(|written| written >= marked);
         recent && !recorded

@@ -6,12 +6,13 @@
 //! Errors name the file, line, column and key. A bad value is an error (the last good
 //! settings stay in force); an unknown key is a warning and is ignored.
 
-use crate::render::markup::Target;
-use crate::render::template;
+pub use crate::file::FileId;
+use crate::target::Target;
+use crate::template;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
@@ -274,7 +275,7 @@ impl Reader<'_> {
     fn seconds(&self, value: &Value, key: &str, min: i64, max: i64) -> Result<At<i64>, Problem> {
         let secs = match value.get_ref() {
             DeValue::Integer(i) if i.radix() == 10 => i.as_str().replace('_', "").parse().ok(),
-            DeValue::String(s) => crate::render::text::parse_duration(s).ok(),
+            DeValue::String(s) => crate::duration::parse_duration(s).ok(),
             _ => None,
         };
         match secs {
@@ -287,8 +288,8 @@ impl Reader<'_> {
                 key,
                 format!(
                     "must be a duration from {} to {} (e.g. \"60s\", \"5m\")",
-                    crate::render::text::short_duration(min),
-                    crate::render::text::short_duration(max)
+                    crate::duration::short_duration(min),
+                    crate::duration::short_duration(max)
                 ),
             )),
         }
@@ -457,9 +458,9 @@ impl Reader<'_> {
         Ok(n)
     }
 
-    /// `events = ["crit", "eta"]`: the names of `events::NAMES`, each at most once.
+    /// `events = ["crit", "eta"]`: the names of `event::NAMES`, each at most once.
     fn events(&self, value: &Value, key: &str) -> Result<At<Vec<String>>, Problem> {
-        let known = crate::events::NAMES;
+        let known = crate::event::NAMES;
         let expected = "a list of events, e.g. [\"crit\", \"eta\", \"limit\"]";
         let items = value
             .get_ref()
@@ -621,6 +622,65 @@ impl fmt::Display for Problem {
 /// `quotaline config --default`: a complete, commented file to start from. Every key is
 /// shown with its default, commented out, so the file changes nothing until edited.
 pub const DEFAULT_FILE: &str = include_str!("../integrations/config.toml");
+
+/// The config file as in force: where it is, which version of it (so the prompt path can tell
+/// it did not change without reading it), the settings (the last good ones when the file has
+/// an error), the error and the warnings. Kept in the cache (`CacheFile::config`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Loaded {
+    pub path: Option<PathBuf>,
+    /// `None` when there is no file.
+    pub id: Option<FileId>,
+    #[serde(default)]
+    pub file: FileSettings,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A config file larger than this is not one.
+const MAX_CONFIG: u64 = 256 * 1024;
+
+impl Loaded {
+    /// Reads and checks the file at `path`; on an error, `last_good` stays in force.
+    pub fn read(path: Option<PathBuf>, last_good: Option<&FileSettings>) -> Loaded {
+        let id = path.as_deref().and_then(FileId::of);
+        let mut loaded = Loaded {
+            path: path.clone(),
+            id: id.clone(),
+            ..Loaded::default()
+        };
+        let (Some(path), Some(_)) = (path, id) else {
+            return loaded;
+        };
+        // Bounded and non-blocking (`file::read`): a FIFO or a huge file in its place must not
+        // hold the prompt.
+        let text = crate::file::read(&path, MAX_CONFIG)
+            .map_err(|e| e.to_string())
+            .and_then(|b| {
+                String::from_utf8(b).map_err(|_| format!("{}: not UTF-8 text", path.display()))
+            });
+        let parsed = match text {
+            Ok(text) => parse(&text),
+            // The reason names the file already.
+            Err(why) => {
+                loaded.error = Some(why);
+                loaded.file = last_good.cloned().unwrap_or_default();
+                return loaded;
+            }
+        };
+        loaded.warnings = parsed.warnings.iter().map(|w| w.display(&path)).collect();
+        match parsed.settings {
+            Ok(file) => loaded.file = file,
+            Err(problem) => {
+                loaded.error = Some(problem.display(&path));
+                loaded.file = last_good.cloned().unwrap_or_default();
+            }
+        }
+        loaded
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -89,3 +89,12 @@ impl fmt::Display for FetchError {
         f.write_str(&self.message)
     }
 }
+
+/// The last failure as `quotaline json` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorRecord {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub at: DateTime<Utc>,
+    pub retry_at: Option<DateTime<Utc>>,
+}

@@ -1,8 +1,10 @@
-//! Events: what quotaline says unprompted. There is no daemon: whichever process takes a
-//! reading in (`ingest.rs`) calls [`decide`] inside its cache update, under the cache lock,
-//! with the snapshot as it was before the arrival and the cache as it is after. So twenty
-//! processes ingesting the same reading decide once: the second one's "before" already holds
-//! the reading.
+//! Which events an arrival fires (the vocabulary is `event.rs`). There is no daemon:
+//! whichever process takes a reading in (`ingest.rs`) calls [`decide`] inside its cache
+//! update, under the cache lock, with the snapshot as it was before the arrival and the cache
+//! as it is after. So twenty processes ingesting the same reading decide once: the second
+//! one's "before" already holds the reading. Deciding is pure: ingest then words the events
+//! (`render/notice.rs`), asks the history what fired before (`history::record_events`) and
+//! hands the rest to the outputs.
 //!
 //! Each event fires once in its period (a window's reset period, a failure's episode). What
 //! fired is kept in the cache (`Books`, the fast answer) and in the history (`history.rs`, the
@@ -15,221 +17,15 @@
 //! Every event is recorded; `[notify] events` only decides which are delivered
 //! (`notify.rs`, detached, after the cache write).
 
-use crate::cache::{CacheFile, ErrorRecord};
+use crate::cache::CacheFile;
 use crate::error::ErrorKind;
-use crate::pace::{same_period, RESET_DROP, SAME_RESET};
-use crate::render::{notice, Thresholds};
+use crate::event::{Books, Event, Kind, Urgency};
 use crate::settings::{self, Scope};
 use crate::snapshot::{ExtraUsage, Org, Window};
+use crate::thresholds::Thresholds;
+use crate::window::{RESET_DROP, SAME_RESET};
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
-
-/// What happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// A window crossed its `warn` or `crit` percent (`level`).
-    Threshold,
-    /// At the current burn rate a window reaches 100% within `eta_warning`, before its reset.
-    Eta,
-    /// A window reached 100%.
-    Limit,
-    /// A window that had crossed `warn` reset: the user can go again.
-    Reset,
-    /// Extra usage ran out of credits, or its spending was paused (`level` says which).
-    Extra,
-    /// No fresh numbers for `stale_warning` because refreshes fail (`level`: the error kind).
-    Failing,
-}
-
-impl Kind {
-    /// As in the JSON and the history.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Threshold => "threshold",
-            Kind::Eta => "eta",
-            Kind::Limit => "limit",
-            Kind::Reset => "reset",
-            Kind::Extra => "extra",
-            Kind::Failing => "failing",
-        }
-    }
-}
-
-/// The names `[notify] events` switches on: the kinds, with a threshold's two levels apart.
-pub const NAMES: &[&str] = &["warn", "crit", "eta", "limit", "reset", "extra", "failing"];
-/// On unless the file says otherwise. `warn` is off: the prompt's colour already says it,
-/// and `crit` and `eta` warn before the wall.
-pub const DEFAULT_ON: &[&str] = &["crit", "eta", "limit", "reset", "extra", "failing"];
-
-/// How loud: the desktop notification's urgency.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Urgency {
-    Low,
-    Normal,
-    Critical,
-}
-
-impl Urgency {
-    pub fn name(self) -> &'static str {
-        match self {
-            Urgency::Low => "low",
-            Urgency::Normal => "normal",
-            Urgency::Critical => "critical",
-        }
-    }
-}
-
-/// One event, as the hook gets it on stdin and the history keeps it. Optional parts are
-/// missing, never invented.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub kind: Kind,
-    /// `warn` or `crit` for a threshold; `out_of_credits` or `paused` for extra; the error
-    /// kind for failing.
-    pub level: Option<String>,
-    /// The org's uuid.
-    pub org: String,
-    pub org_name: Option<String>,
-    /// The window key (`five_hour`, `seven_day_opus`...), for the window events.
-    pub window: Option<String>,
-    /// The model's own name for a per-model window (its key is only a slug), for the label.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub window_name: Option<String>,
-    pub utilization: Option<f64>,
-    /// The percent crossed (threshold).
-    pub threshold: Option<f64>,
-    pub resets_at: Option<DateTime<Utc>>,
-    /// When the window reaches 100% at the current burn rate.
-    pub eta: Option<DateTime<Utc>>,
-    pub rate_per_hour: Option<f64>,
-    /// The posture that made an `extra` event.
-    pub extra_usage: Option<ExtraUsage>,
-    /// The failure behind a `failing` event.
-    pub error: Option<ErrorRecord>,
-    /// The period it fires once in: the window's reset time (for `reset`, the reset time of
-    /// the period that ended), the pause's end or the month (extra), the time of the last
-    /// good reading (failing).
-    pub period: Option<DateTime<Utc>>,
-    /// When it fired.
-    pub at: DateTime<Utc>,
-    pub urgency: Urgency,
-    /// One short line (a notification's summary).
-    pub title: String,
-    /// The details (a notification's body).
-    pub body: String,
-    /// Title and body in one line.
-    pub message: String,
-}
-
-impl Event {
-    /// The name `[notify] events` uses for it.
-    pub fn name(&self) -> &str {
-        match self.kind {
-            Kind::Threshold => self.level.as_deref().unwrap_or("crit"),
-            kind => kind.name(),
-        }
-    }
-
-    /// An event of `kind` about `org` at `at`; the rest is filled in by who knows it.
-    fn about(kind: Kind, urgency: Urgency, org: &Org, at: DateTime<Utc>) -> Event {
-        Event {
-            kind,
-            level: None,
-            org: org.org_uuid.clone(),
-            org_name: org.org_name.clone(),
-            window: None,
-            window_name: None,
-            utilization: None,
-            threshold: None,
-            resets_at: None,
-            eta: None,
-            rate_per_hour: None,
-            extra_usage: None,
-            error: None,
-            period: None,
-            at,
-            urgency,
-            title: String::new(),
-            body: String::new(),
-            message: String::new(),
-        }
-    }
-
-    fn mark(&self) -> Mark {
-        Mark {
-            kind: self.kind,
-            level: self.level.clone(),
-            org: self.org.clone(),
-            window: self.window.clone(),
-            period: self.period,
-            at: self.at,
-        }
-    }
-
-    /// Whether `fired` (an event that fired earlier) makes this one a repeat: the same
-    /// subject in the same period, and for a window's levels, the same level or a higher one.
-    pub fn repeats(&self, fired: &Event) -> bool {
-        self.mark().repeats(&fired.mark())
-    }
-}
-
-/// What fired, in brief: enough to tell a repeat.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Mark {
-    pub kind: Kind,
-    pub level: Option<String>,
-    pub org: String,
-    pub window: Option<String>,
-    pub period: Option<DateTime<Utc>>,
-    pub at: DateTime<Utc>,
-}
-
-impl Mark {
-    /// warn < crit < limit: a window's levels, each higher one covering the lower ones.
-    fn rank(&self) -> Option<u8> {
-        match (self.kind, self.level.as_deref()) {
-            (Kind::Threshold, Some("warn")) => Some(1),
-            (Kind::Threshold, _) => Some(2),
-            (Kind::Limit, _) => Some(3),
-            _ => None,
-        }
-    }
-
-    /// See [`Event::repeats`]: `self` is the new one.
-    fn repeats(&self, fired: &Mark) -> bool {
-        let same_subject = self.org == fired.org
-            && self.window == fired.window
-            && same_period(self.period, fired.period);
-        same_subject
-            && match (self.rank(), fired.rank()) {
-                (Some(new), Some(old)) => old >= new,
-                _ => self.kind == fired.kind && self.level == fired.level,
-            }
-    }
-}
-
-/// The cache's part: what fired lately (the fast answer to "did this fire already?"; the
-/// history is asked only when this says no) and how the last delivery went.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Books {
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fired: Vec<Mark>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub delivery: Option<crate::notify::Report>,
-}
-
-impl Books {
-    pub fn is_empty(&self) -> bool {
-        *self == Books::default()
-    }
-
-    /// Marks older than a weekly window are no use to the fast answer; the history keeps them.
-    const KEEP_DAYS: i64 = 8;
-}
 
 /// What the cache held before an arrival, as far as events care.
 pub struct Before {
@@ -257,27 +53,20 @@ impl Before {
     }
 }
 
-/// The events this arrival fired, recorded in the cache's books and in the history. Called
-/// inside the cache update; opens the history only when something looks new to the books.
-pub fn decide(dir: &Path, before: &Before, c: &mut CacheFile, now: DateTime<Utc>) -> Vec<Event> {
+/// The events this arrival may have fired that the cache's books do not know yet (unworded:
+/// `render::notice::word` words them); from here on the books know them. Called inside the
+/// cache update, before the history is asked (`history::record_events`).
+pub fn decide(before: &Before, c: &mut CacheFile, now: DateTime<Utc>) -> Vec<Event> {
     let candidates = candidates(before, c, now);
-    let several = c.snapshot.as_ref().is_some_and(|s| s.orgs.len() > 1);
     let books = &mut c.notify.fired;
     books.retain(|m| m.at > now - Duration::days(Books::KEEP_DAYS));
-    let mut news: Vec<Event> = candidates
+    let news: Vec<Event> = candidates
         .into_iter()
         .filter(|e| !books.iter().any(|m| e.mark().repeats(m)))
         .collect();
-    if news.is_empty() {
-        return news;
-    }
-    for e in &mut news {
-        notice::word(e, several);
-    }
-    let fired = crate::history::record_events(dir, &news, now);
-    // Whether fired now or found in the history, the books know it from here on.
+    // Whether they fire now or the history knows them already, the books know them next.
     books.extend(news.iter().map(Event::mark));
-    fired
+    news
 }
 
 /// Everything this arrival may have fired, before asking what fired already (unworded).
@@ -486,6 +275,7 @@ mod tests {
     use super::*;
     use crate::error::FetchError;
     use crate::snapshot::{part, Pace, Provenance, Snapshot};
+    use std::path::Path;
 
     /// 2026-11-22 12:00 UTC plus `mins` minutes.
     fn t(mins: i64) -> DateTime<Utc> {
@@ -539,7 +329,7 @@ mod tests {
                 let before = Before::of(c);
                 let next = cache(u, reset, at);
                 c.snapshot = next.snapshot;
-                decide(dir, &before, c, t(at))
+                crate::ingest::fire(dir, &before, c, t(at))
                     .iter()
                     .map(|e| e.name().to_string())
                     .collect()
@@ -667,7 +457,7 @@ mod tests {
                 .pace
                 .insert("five_hour".into(), p);
             c.snapshot = next.snapshot;
-            decide(dir.path(), &before, &mut c, t(at))
+            crate::ingest::fire(dir.path(), &before, &mut c, t(at))
                 .iter()
                 .map(|e| (e.name().to_string(), e.eta))
                 .collect::<Vec<_>>()
@@ -689,7 +479,7 @@ mod tests {
             let before = Before::of(&c);
             c.state
                 .record_failure(&FetchError::new(kind, "session expired"), t(at));
-            decide(dir.path(), &before, &mut c, t(at))
+            crate::ingest::fire(dir.path(), &before, &mut c, t(at))
                 .iter()
                 .map(|e| e.name().to_string())
                 .collect::<Vec<_>>()
@@ -704,7 +494,10 @@ mod tests {
         never
             .state
             .record_failure(&FetchError::new(ErrorKind::Unauthorized, "x"), t(100));
-        assert_eq!(decide(dir.path(), &before, &mut never, t(100)), []);
+        assert_eq!(
+            crate::ingest::fire(dir.path(), &before, &mut never, t(100)),
+            []
+        );
     }
 
     #[test]
@@ -726,7 +519,7 @@ mod tests {
             let mut next = cache(40.0, Some(300), at);
             next.snapshot.as_mut().unwrap().orgs[0].extra_usage = e;
             c.snapshot = next.snapshot;
-            decide(dir.path(), &before, &mut c, t(at))
+            crate::ingest::fire(dir.path(), &before, &mut c, t(at))
                 .iter()
                 .map(|e| (e.name().to_string(), e.level.clone().unwrap()))
                 .collect::<Vec<_>>()

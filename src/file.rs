@@ -8,10 +8,12 @@
 //! the same.
 
 use rustix::fs::OFlags;
+use serde::{Deserialize, Serialize};
+use std::ffi::OsStr;
 use std::fs::OpenOptions;
 use std::io::{self, Read};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::path::Path;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 
 /// The whole file at `path`, if it is a regular file of at most `cap` bytes. A missing file
 /// is `ErrorKind::NotFound` (callers treat it as absent); anything else that cannot be read
@@ -82,6 +84,75 @@ fn size(bytes: u64) -> String {
         b if b < MIB => format!("{:.1} KiB", b as f64 / 1024.0),
         b => format!("{:.1} MiB", b as f64 / MIB as f64),
     }
+}
+
+/// A file's identity: a changed file has another inode (an editor's rename), size or mtime.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileId {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+}
+
+impl FileId {
+    /// One `stat`; `None` when there is nothing there.
+    pub fn of(path: &Path) -> Option<FileId> {
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileId {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+        })
+    }
+}
+
+/// A value read from files, with the files' identities as they were then (a missing file
+/// too: its appearing is a change). It holds while none of them changed, so a large file
+/// (Claude Code's `.claude.json`) is read again only after an edit, at one `stat` a file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Memo<T> {
+    pub files: Vec<(PathBuf, Option<FileId>)>,
+    /// `account`: the name caches written before this type was generic used.
+    #[serde(alias = "account")]
+    pub value: T,
+}
+
+impl<T> Memo<T> {
+    /// The identities of `paths` now, to compare with a memo's and to keep in a new one.
+    pub fn identify(paths: Vec<PathBuf>) -> Vec<(PathBuf, Option<FileId>)> {
+        paths
+            .into_iter()
+            .map(|p| {
+                let id = FileId::of(&p);
+                (p, id)
+            })
+            .collect()
+    }
+}
+
+/// An executable file called `name` in one of the absolute directories of `path_var`.
+/// Relative entries (like `.`) are skipped: they would run whatever the current directory
+/// holds.
+pub fn find_on_path(path_var: Option<&OsStr>, name: &str) -> Option<PathBuf> {
+    std::env::split_paths(path_var?)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate))
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
 }
 
 #[cfg(test)]

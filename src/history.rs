@@ -1,5 +1,5 @@
-//! The history of readings (SQLite storage), and the hook that turns it into each window's
-//! burn rate, ETA and pace (the arithmetic is `pace.rs`).
+//! The history of readings (SQLite storage), from which `pace.rs` works out each window's
+//! burn rate, ETA and pace.
 //!
 //! Every reading that enters through `ingest.rs` is written here (a refresh, Claude Code's
 //! statusLine stdin, the browser extension): `$QUOTALINE_CACHE_DIR/history.db`, SQLite in
@@ -35,8 +35,7 @@
 //! );
 //! ```
 
-use crate::events::Event;
-use crate::pace::{analyze, Point};
+use crate::event::Event;
 use crate::snapshot::{part, Snapshot};
 use crate::window;
 use chrono::{DateTime, SubsecRound, TimeZone, Utc};
@@ -127,27 +126,6 @@ pub fn readings(snapshot: &Snapshot) -> Vec<Reading> {
     out
 }
 
-/// The refresh hook: records the snapshot's readings and sets every org's `pace` from the
-/// history. Never fails: without a usable history, only the pace (which needs none) is set.
-pub fn annotate(dir: &Path, snapshot: &mut Snapshot, now: DateTime<Utc>) {
-    let new = readings(snapshot);
-    let past = record(dir, &new, now);
-    for org in &mut snapshot.orgs {
-        org.pace = org
-            .windows
-            .iter()
-            .map(|(key, w)| {
-                let points: Vec<Point> = past
-                    .iter()
-                    .filter(|r| r.org_uuid == org.org_uuid && &r.window == key)
-                    .map(Point::from)
-                    .collect();
-                (key.clone(), analyze(key, w, &points, now))
-            })
-            .collect();
-    }
-}
-
 /// Appends `new`, prunes, and returns the recent history of the same org/windows (`new`
 /// included even when it could not be written). Best effort: see the module comment.
 pub fn record(dir: &Path, new: &[Reading], now: DateTime<Utc>) -> Vec<Reading> {
@@ -207,10 +185,7 @@ fn sibling(path: &Path, suffix: &str) -> PathBuf {
 /// Opens (creating, 0600) the history for writing.
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     if let Some(dir) = path.parent() {
-        let _ = crate::cache::Cache {
-            dir: dir.to_path_buf(),
-        }
-        .ensure_dir();
+        let _ = crate::cache::Cache::at(dir.to_path_buf()).ensure_dir();
     }
     // Create the file ourselves so it is private from the first byte; SQLite gives its
     // -wal and -shm files the same mode. Never through a link (`O_NOFOLLOW`): a planted
@@ -398,7 +373,12 @@ fn fired_before(conn: &Connection, e: &Event) -> rusqlite::Result<bool> {
          AND (period IS NULL OR ?3 IS NULL OR period BETWEEN ?3 - ?4 AND ?3 + ?4)",
     )?;
     let rows = stmt.query_map(
-        params![e.org, e.window, e.period.map(secs), crate::pace::SAME_RESET],
+        params![
+            e.org,
+            e.window,
+            e.period.map(secs),
+            crate::window::SAME_RESET
+        ],
         |row| row.get::<_, String>(0),
     )?;
     for json in rows {
@@ -472,16 +452,6 @@ pub fn limit_hits(
         Ok(((row.get(0)?, row.get(1)?), row.get::<_, i64>(2)? as usize))
     })?;
     rows.collect()
-}
-
-impl From<&Reading> for Point {
-    fn from(r: &Reading) -> Point {
-        Point {
-            at: r.at,
-            utilization: r.utilization,
-            resets_at: r.resets_at,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! extension's answers and Claude Code's statusLine stdin all arrive here, and the same steps
 //! follow, once, in one cache update: fold the reading into the snapshot by the merge rules,
 //! record it in the history and set each window's pace, keep the success/failure books,
-//! decide the events it fires (`events.rs`), write the cache; then render the prompt files
-//! (and the `[metrics] textfile`) from exactly the cache that was written, and start the
-//! events' delivery (`notify.rs`).
+//! decide the events it fires (`events.rs`), write the cache; then hand exactly the cache that
+//! was written to `outputs.rs` (the prompt files, the `[metrics] textfile`, the events'
+//! delivery).
 //!
 //! Commands get their reading (fetch, parse stdin, decode a message), call [`ingest`], and
 //! print. A new source is one more [`Arrival`].
@@ -12,12 +12,15 @@
 use crate::auth::claude_code::AccountMemo;
 use crate::cache::{Cache, CacheFile, ExtensionReport};
 use crate::error::FetchError;
+use crate::event::Event;
 use crate::events;
-use crate::render::{metrics, prerender};
+use crate::render::notice;
 use crate::snapshot::Snapshot;
 use crate::source::{self, extension, statusline};
+use crate::{history, outputs, pace, settings};
 use chrono::{DateTime, Utc};
 use std::io;
+use std::path::Path;
 
 /// What came in.
 pub enum Arrival<'a> {
@@ -65,32 +68,48 @@ pub fn ingest(
         let mut file = cache.read();
         // After an edit of config.toml, keep the new settings for the prompt path: the one
         // write this arrival makes, and only then.
-        if file.config.as_ref() != Some(crate::settings::config()) {
+        if file.config.as_ref() != Some(settings::config()) {
             file = cache.update(|c| {
-                c.config = Some(crate::settings::config().clone());
+                c.config = Some(settings::config().clone());
                 c.clone()
             })?;
         }
-        prerender::write_all(cache, &file)?;
-        metrics::publish(cache, &file);
+        outputs::publish(cache, &file, &[])?;
         return Ok((file, Verdict::Nothing));
     }
     let (file, verdict, events) = cache.update(|c| {
         let before = events::Before::of(c);
         let verdict = fold(cache, c, arrival, now);
         // The config as this process read it: the next prompt need not read the file.
-        c.config = Some(crate::settings::config().clone());
+        c.config = Some(settings::config().clone());
         // Decided here, under the lock, from the cache before and after: once per reading.
-        let events = events::decide(&cache.dir, &before, c, now);
+        let events = fire(&cache.dir, &before, c, now);
         (c.clone(), verdict, events)
     })?;
-    // Every pre-rendered prompt line follows the cache just written, whoever wrote it.
-    let _ = prerender::write_all(cache, &file);
-    // And node_exporter's textfile, when `[metrics] textfile` names one.
-    metrics::publish(cache, &file);
-    // After the write, detached: a slow hook never holds the cache or the caller.
-    crate::notify::dispatch(&events);
+    // Every pre-rendered prompt line follows the cache just written, whoever wrote it; so do
+    // node_exporter's textfile and the events' delivery.
+    let _ = outputs::publish(cache, &file, &events);
     Ok((file, verdict))
+}
+
+/// The events this arrival fires: decided from the cache before and after (`events.rs`),
+/// worded, and those the history does not know yet recorded there (the history is opened only
+/// when something is new to the cache's books).
+pub fn fire(
+    dir: &Path,
+    before: &events::Before,
+    c: &mut CacheFile,
+    now: DateTime<Utc>,
+) -> Vec<Event> {
+    let mut news = events::decide(before, c, now);
+    if news.is_empty() {
+        return news;
+    }
+    let several = c.snapshot.as_ref().is_some_and(|s| s.orgs.len() > 1);
+    for e in &mut news {
+        notice::word(e, several);
+    }
+    history::record_events(dir, &news, now)
 }
 
 /// The merge rules and the bookkeeping, per arrival, inside the cache lock.
@@ -144,7 +163,7 @@ fn fold(cache: &Cache, c: &mut CacheFile, arrival: Arrival, now: DateTime<Utc>) 
         Arrival::Statusline { reading, account } => {
             c.claude_account = Some(account.clone());
             let mut snapshot = c.snapshot.take();
-            statusline::apply(&mut snapshot, reading, account.account.as_ref(), now);
+            statusline::apply(&mut snapshot, reading, account.value.as_ref(), now);
             if reading.version.is_some() {
                 c.claude_code_version = reading.version.clone();
             }
@@ -160,8 +179,10 @@ fn fold(cache: &Cache, c: &mut CacheFile, arrival: Arrival, now: DateTime<Utc>) 
 }
 
 /// The snapshot as it will be written: every reading in it joins the history, and the pace
-/// computed from that history lands in the same update (best effort; never fails).
+/// computed from that history lands in the same update (best effort; never fails: without a
+/// usable history, only the pace that needs none is set).
 fn store(cache: &Cache, c: &mut CacheFile, mut snapshot: Snapshot, now: DateTime<Utc>) {
-    crate::history::annotate(&cache.dir, &mut snapshot, now);
+    let past = history::record(&cache.dir, &history::readings(&snapshot), now);
+    pace::annotate(&mut snapshot, &past, now);
     c.snapshot = Some(snapshot);
 }

@@ -9,13 +9,12 @@
 //! Server text reaches these programs only as arguments or as JSON on stdin, never through a
 //! shell; the notification body is escaped for the markup notification servers read.
 
-use crate::auth::browser::find_on_path;
 use crate::cache::Cache;
-use crate::events::Event;
+use crate::event::{Event, HookRun, Report};
+use crate::file::find_on_path;
 use crate::render::markup;
 use crate::settings;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -27,28 +26,6 @@ pub const DELIVER: &str = "notify-deliver";
 
 /// More than any batch of events: what `notify-deliver` reads at most.
 pub const MAX_INPUT: u64 = 1 << 20;
-
-/// How the last delivery went (kept in the cache's `notify` books).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    /// When the last delivery ended.
-    pub at: DateTime<Utc>,
-    /// Deliveries so far (each one a batch of events from one reading).
-    pub runs: u64,
-    /// What became of the desktop notifications: `shown with notify-send`, or why they
-    /// were skipped; `None` when `desktop = false`.
-    pub desktop: Option<String>,
-    /// The hook's last run, when there is a hook.
-    pub hook: Option<HookRun>,
-}
-
-/// One run of the hook.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct HookRun {
-    pub at: DateTime<Utc>,
-    /// Why it failed (`exit status 3: ...`, `killed after 10s`); `None` when it succeeded.
-    pub error: Option<String>,
-}
 
 /// Starts the delivery of the events `[notify] events` switches on, detached; nothing when
 /// there is nothing to deliver or nowhere to. Never waits and never fails: an event that

@@ -1,17 +1,12 @@
 //! Where a window is heading: the burn rate (the change of the server's own utilization over
-//! time; never tokens), the ETA to 100%, and the pace. Pure arithmetic on readings: no
-//! storage, no clock (the caller says what "now" is), so every rule is a unit test.
+//! time; never tokens), the ETA to 100%, and the pace. Pure arithmetic on readings (the
+//! history hands them over; nothing here opens it), no clock (the caller says what "now" is),
+//! so every rule is a unit test.
 
-use crate::snapshot::{Pace, Window};
-use crate::window;
+use crate::history::Reading;
+use crate::snapshot::{Pace, Snapshot, Window};
+use crate::window::{self, same_period, RESET_DROP};
 use chrono::{DateTime, Duration, Utc};
-
-/// A fall of more than this many points within one period is a reset (the server has reset
-/// everyone's limits without moving `resets_at` before); smaller falls are lag.
-pub const RESET_DROP: f64 = 5.0;
-/// Two readings belong to the same reset period when their `resets_at` differ by at most
-/// this (the server's fraction of a second jitters; real periods are hours apart).
-pub const SAME_RESET: i64 = 10 * 60;
 
 /// One reading of one window, as the analysis sees it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -19,14 +14,6 @@ pub struct Point {
     pub at: DateTime<Utc>,
     pub utilization: f64,
     pub resets_at: Option<DateTime<Utc>>,
-}
-
-pub fn same_period(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => (a - b).num_seconds().abs() <= SAME_RESET,
-        (None, None) => true,
-        _ => false,
-    }
 }
 
 /// Rate, ETA and pace of window `key` (currently `current`) from its history `points` (any
@@ -95,6 +82,35 @@ pub fn analyze(key: &str, current: &Window, points: &[Point], now: DateTime<Utc>
         _ => None,
     };
     pace
+}
+
+/// Sets every org's `pace` from `past` (the recent history of its windows, this snapshot's
+/// readings included: `history::record`).
+pub fn annotate(snapshot: &mut Snapshot, past: &[Reading], now: DateTime<Utc>) {
+    for org in &mut snapshot.orgs {
+        org.pace = org
+            .windows
+            .iter()
+            .map(|(key, w)| {
+                let points: Vec<Point> = past
+                    .iter()
+                    .filter(|r| r.org_uuid == org.org_uuid && &r.window == key)
+                    .map(Point::from)
+                    .collect();
+                (key.clone(), analyze(key, w, &points, now))
+            })
+            .collect();
+    }
+}
+
+impl From<&Reading> for Point {
+    fn from(r: &Reading) -> Point {
+        Point {
+            at: r.at,
+            utilization: r.utilization,
+            resets_at: r.resets_at,
+        }
+    }
 }
 
 #[cfg(test)]

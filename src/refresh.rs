@@ -1,7 +1,7 @@
 //! When to fetch, and one fetch at a time. `refresh` is the only path that talks to a server:
 //! it holds `refresh.lock` for the whole fetch, so concurrent callers wait and reuse its
 //! result, and hands what it got to `ingest`. The prompt path only asks whether one is due
-//! (`CacheFile::refresh_due`) and starts a detached refresh ([`spawn_if_due`]); it never
+//! (`schedule::refresh_due`) and starts a detached refresh ([`spawn_if_due`]); it never
 //! waits for one.
 
 use crate::cache::{Cache, CacheFile, ExtensionReport};
@@ -118,7 +118,7 @@ fn fetch_under_lock(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
             (until - now).num_seconds()
         )));
     }
-    if !force && current.fetched_recently(now) {
+    if !force && crate::schedule::fetched_recently(&current, now) {
         return Ok(Outcome::Fresh);
     }
     // The browser extension fetched within two minutes: leave it to the browser. `--force`
@@ -127,7 +127,7 @@ fn fetch_under_lock(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
         return Ok(Outcome::Fresh);
     }
 
-    if !force && cache.attempt_unrecorded(&_lock, now) {
+    if !force && cache.attempt_unrecorded(&_lock, now, settings::ttl()) {
         return Err(Failure::Skipped(
             "the last try within the TTL could not be recorded (is the cache writable?): \
              waiting before asking again"
@@ -155,7 +155,7 @@ fn fetch_under_lock(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
 /// scripting commands (`json`, `check`), which may wait.
 pub fn load_fresh(cache: &Cache) -> CacheFile {
     let file = cache.read();
-    if file.refresh_due(Utc::now()) {
+    if crate::schedule::refresh_due(&file, Utc::now()) {
         let _ = refresh(cache, false);
         return cache.read();
     }
@@ -166,13 +166,13 @@ pub fn load_fresh(cache: &Cache) -> CacheFile {
 /// on /dev/null (starship and tmux wait for stdout to close), stdin the refresh lock it holds.
 /// Every failure here is silent: the prompt must not print garbage.
 pub fn spawn_if_due(cache: &Cache, file: &CacheFile, now: DateTime<Utc>) {
-    if !file.refresh_due(now) {
+    if !crate::schedule::refresh_due(file, now) {
         return;
     }
     let Ok(Some(lock)) = cache.try_refresh_lock() else {
         return; // a refresh is already running, or the cache dir is unusable
     };
-    if cache.attempt_unrecorded(&lock, now) {
+    if cache.attempt_unrecorded(&lock, now, settings::ttl()) {
         return;
     }
     let Ok(exe) = std::env::current_exe() else {

@@ -4,16 +4,14 @@
 //! default. Secrets (`QUOTALINE_COOKIE`, `QUOTALINE_SESSION_KEY`, `CLAUDE_CODE_OAUTH_TOKEN`)
 //! are read here too, but only handed to `auth`; nothing here prints them.
 
-use crate::config::{self, At, Display, FileSettings};
-use crate::render::markup::Target;
-use crate::render::Thresholds;
-use serde::{Deserialize, Serialize};
+use crate::config::{At, Display, FileId, Loaded};
+use crate::target::{MenuBar, Target};
+use crate::thresholds::Thresholds;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::io::IsTerminal;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// A variable's value, unless it is unset, empty or blank.
@@ -67,91 +65,10 @@ pub enum Scope {
     Shared,
 }
 
-/// The config file as in force: where it is, which version of it (so the prompt path can tell
-/// it did not change without reading it), the settings (the last good ones when the file has
-/// an error), the error and the warnings. Kept in the cache (`CacheFile::config`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Loaded {
-    pub path: Option<PathBuf>,
-    /// `None` when there is no file.
-    pub id: Option<FileId>,
-    #[serde(default)]
-    pub file: FileSettings,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-/// A file's identity: a changed file has another inode (an editor's rename), size or mtime.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileId {
-    dev: u64,
-    ino: u64,
-    size: u64,
-    mtime_ns: i128,
-}
-
-impl FileId {
-    /// One `stat`; `None` when there is nothing there.
-    pub fn of(path: &Path) -> Option<FileId> {
-        let m = std::fs::metadata(path).ok()?;
-        Some(FileId {
-            dev: m.dev(),
-            ino: m.ino(),
-            size: m.size(),
-            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-        })
-    }
-}
-
-/// A config file larger than this is not one.
-const MAX_CONFIG: u64 = 256 * 1024;
-
 /// `$QUOTALINE_CONFIG`, else `$XDG_CONFIG_HOME/quotaline/config.toml`, else
 /// `~/.config/quotaline/config.toml`.
 pub fn config_path() -> Option<PathBuf> {
     var_path("QUOTALINE_CONFIG").or_else(|| Some(config_home()?.join("quotaline/config.toml")))
-}
-
-impl Loaded {
-    /// Reads and checks the file at `path`; on an error, `last_good` stays in force.
-    fn read(path: Option<PathBuf>, last_good: Option<&FileSettings>) -> Loaded {
-        let id = path.as_deref().and_then(FileId::of);
-        let mut loaded = Loaded {
-            path: path.clone(),
-            id: id.clone(),
-            ..Loaded::default()
-        };
-        let (Some(path), Some(_)) = (path, id) else {
-            return loaded;
-        };
-        // Bounded and non-blocking (`file::read`): a FIFO or a huge file in its place must not
-        // hold the prompt.
-        let text = crate::file::read(&path, MAX_CONFIG)
-            .map_err(|e| e.to_string())
-            .and_then(|b| {
-                String::from_utf8(b).map_err(|_| format!("{}: not UTF-8 text", path.display()))
-            });
-        let parsed = match text {
-            Ok(text) => config::parse(&text),
-            // The reason names the file already.
-            Err(why) => {
-                loaded.error = Some(why);
-                loaded.file = last_good.cloned().unwrap_or_default();
-                return loaded;
-            }
-        };
-        loaded.warnings = parsed.warnings.iter().map(|w| w.display(&path)).collect();
-        match parsed.settings {
-            Ok(file) => loaded.file = file,
-            Err(problem) => {
-                loaded.error = Some(problem.display(&path));
-                loaded.file = last_good.cloned().unwrap_or_default();
-            }
-        }
-        loaded
-    }
 }
 
 static CONFIG: OnceLock<Loaded> = OnceLock::new();
@@ -364,12 +281,12 @@ pub fn sources_setting() -> Result<Setting<Vec<String>>, String> {
                 .collect();
             if let Some(bad) = names
                 .iter()
-                .find(|n| !config::KNOWN_SOURCES.contains(&n.as_str()))
+                .find(|n| !crate::config::KNOWN_SOURCES.contains(&n.as_str()))
             {
                 return Err(format!(
                     "QUOTALINE_SOURCES: unknown source `{}` (known: {})",
                     bad.escape_debug(),
-                    config::KNOWN_SOURCES.join(", ")
+                    crate::config::KNOWN_SOURCES.join(", ")
                 ));
             }
             if names.is_empty() {
@@ -379,7 +296,7 @@ pub fn sources_setting() -> Result<Setting<Vec<String>>, String> {
         }
         None => None,
     };
-    let default = config::KNOWN_SOURCES
+    let default = crate::config::KNOWN_SOURCES
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -431,7 +348,7 @@ pub fn metrics_labels_setting() -> Setting<BTreeMap<String, String>> {
 /// statusLine, the browser's host), so the writer's environment must not decide them.
 #[derive(Clone, Debug)]
 pub struct Notify {
-    /// The events delivered (`events::NAMES`); every event is recorded in the history anyway.
+    /// The events delivered (`event::NAMES`); every event is recorded in the history anyway.
     pub events: Setting<Vec<String>>,
     pub desktop: Setting<bool>,
     /// The hook's argv.
@@ -459,7 +376,7 @@ pub fn notify() -> Notify {
             None,
             None,
             file_at(&n.events),
-            list(crate::events::DEFAULT_ON),
+            list(crate::event::DEFAULT_ON),
         ),
         desktop: pick(None, None, file_at(&n.desktop), true),
         command: pick(
@@ -558,6 +475,12 @@ pub fn cache_dir() -> PathBuf {
         })
 }
 
+/// The cache in its directory; every read of it hands this process the config kept there
+/// ([`prime`]), so the prompt path parses TOML only after an edit.
+pub fn cache() -> crate::cache::Cache {
+    crate::cache::Cache::at(cache_dir()).on_read(|file| prime(file.config.as_ref()))
+}
+
 /// Set by a segment on the refresh it starts: the child's stdin is the refresh lock the
 /// segment already took, so no second refresh can slip in between.
 pub const LOCK_ON_STDIN: &str = "QUOTALINE_LOCK_ON_STDIN";
@@ -569,8 +492,8 @@ pub fn lock_on_stdin() -> bool {
 
 /// Which menu bar runs the xbar-format plugin: SwiftBar sets `SWIFTBAR` for its plugins and
 /// Argos `ARGOS_VERSION`; xbar sets neither.
-pub fn menu_bar() -> crate::render::markup::MenuBar {
-    use crate::render::markup::MenuBar;
+pub fn menu_bar() -> MenuBar {
+    use MenuBar;
     if std::env::var_os("SWIFTBAR").is_some() {
         MenuBar::SwiftBar
     } else if std::env::var_os("ARGOS_VERSION").is_some() {

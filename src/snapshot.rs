@@ -821,6 +821,17 @@ pub fn parse_account(body: &Value) -> Result<(Option<String>, Vec<Membership>), 
     Ok((str_field(body, "email_address"), orgs))
 }
 
+/// `oauthAccount` from Claude Code's `.claude.json`: which account and org it is logged in
+/// to. It maps Claude Code's numbers (OAuth or statusLine stdin) to an org without any
+/// request.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub org_uuid: String,
+    pub org_name: Option<String>,
+    pub email: Option<String>,
+    pub plan: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,24 @@
 //! windows are `seven_day_<model>`; `limits[]` entries name their model by display name, whose
 //! slug becomes the key's suffix through [`model_key`] (the name itself is kept for labels).
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
+
+/// A fall of more than this many points within one period is a reset (the server has reset
+/// everyone's limits without moving `resets_at` before); smaller falls are lag.
+pub const RESET_DROP: f64 = 5.0;
+/// Two readings belong to the same reset period when their `resets_at` differ by at most
+/// this (the server's fraction of a second jitters; real periods are hours apart).
+pub const SAME_RESET: i64 = 10 * 60;
+
+/// Whether two readings (or events) belong to one period: their reset times are the same
+/// within [`SAME_RESET`], or neither has one.
+pub fn same_period(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => (a - b).num_seconds().abs() <= SAME_RESET,
+        (None, None) => true,
+        _ => false,
+    }
+}
 
 pub const FIVE_HOUR: &str = "five_hour";
 pub const SEVEN_DAY: &str = "seven_day";

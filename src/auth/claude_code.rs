@@ -3,10 +3,12 @@
 //! rotate, and refreshing behind Claude Code's back would log the user out of Claude Code.
 
 use crate::error::{ErrorKind, FetchError};
-use crate::settings::{self, FileId, Secret};
+use crate::file::Memo;
+use crate::settings::{self, Secret};
 use crate::snapshot::plan_from_tier;
+pub use crate::snapshot::Account;
 use chrono::{DateTime, TimeZone, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use std::fmt;
 use std::path::PathBuf;
@@ -259,17 +261,6 @@ pub fn token(now: DateTime<Utc>) -> Result<OauthToken, FetchError> {
     ))
 }
 
-/// `oauthAccount` from Claude Code's `.claude.json`: which account and org it is logged in
-/// to. It maps Claude Code's numbers (OAuth or statusLine stdin) to an org without any
-/// request.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Account {
-    pub org_uuid: String,
-    pub org_name: Option<String>,
-    pub email: Option<String>,
-    pub plan: Option<String>,
-}
-
 /// Only the key quotaline needs: `.claude.json` also holds every project's history and can
 /// be megabytes, so the rest is skipped without being built.
 #[derive(Deserialize)]
@@ -330,29 +321,19 @@ fn find_account() -> (Option<Account>, Vec<String>) {
 /// The account as last read from `.claude.json`, and which versions of the files it was read
 /// from. Claude Code's file is often megabytes of project history: the status line reads it
 /// again only when one of them changed (`stat` each), so its cost does not grow with it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AccountMemo {
-    files: Vec<(PathBuf, Option<FileId>)>,
-    pub account: Option<Account>,
-}
+pub type AccountMemo = Memo<Option<Account>>;
 
 /// [`account`], from `kept` when no candidate file changed since; the memo to keep next.
 pub fn account_cached(kept: Option<&AccountMemo>) -> AccountMemo {
-    let files: Vec<(PathBuf, Option<FileId>)> = claude_json_files()
-        .into_iter()
-        .map(|p| {
-            let id = FileId::of(&p);
-            (p, id)
-        })
-        .collect();
+    let files = Memo::<Option<Account>>::identify(claude_json_files());
     if let Some(k) = kept.filter(|k| k.files == files) {
         return k.clone();
     }
-    let account = files
+    let value = files
         .iter()
         .filter(|(_, id)| id.is_some())
         .find_map(|(p, _)| read_account(p).ok().flatten());
-    AccountMemo { files, account }
+    Memo { files, value }
 }
 
 /// One `.claude.json`'s account: `Ok(None)` when there is no file or it names none, `Err`

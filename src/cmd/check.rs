@@ -11,7 +11,6 @@
 //! An over-limit answer wins over missing data: what is known to be over is over. A window
 //! past its reset is not judged: its number is no longer the truth.
 
-use crate::cache::Cache;
 use crate::error::ErrorKind;
 use crate::refresh::load_fresh;
 use crate::render::sanitize::Lines;
@@ -54,7 +53,7 @@ pub fn run(o: Options) -> i32 {
             NO_DATA
         }
     };
-    let cache = Cache::locate();
+    let cache = crate::settings::cache();
     let file = load_fresh(&cache);
     let now = Utc::now();
     let org_id = settings::org(o.org);
@@ -82,7 +81,7 @@ pub fn run(o: Options) -> i32 {
             e.message,
             text::short_duration(age)
         ));
-    } else if file.is_stale(org_id.as_deref(), now) {
+    } else if crate::schedule::is_stale(&file, org_id.as_deref(), now) {
         super::warn(&format!(
             "checking numbers from {} ago (refresh failed or backing off)",
             text::short_duration(age)

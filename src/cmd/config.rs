@@ -2,7 +2,6 @@
 //! is per command, so only the environment, the file and the defaults show here), or a
 //! complete commented file to start from. Exit 1 when the file has an error.
 
-use crate::cache::Cache;
 use crate::config::DEFAULT_FILE;
 use crate::render::markup::Target;
 use crate::render::text::short_duration;
@@ -27,7 +26,7 @@ pub fn run(default: bool) -> i32 {
     }
     // Read first: the cache carries the last good settings, in force while the file has an
     // error.
-    let _ = Cache::locate().read();
+    let _ = crate::settings::cache().read();
     let config = settings::config();
     let mut out = String::new();
     match (&config.path, &config.id) {

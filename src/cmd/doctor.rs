@@ -27,7 +27,7 @@ fn secret_line(out: &mut Lines, secret: Secret) {
 pub fn report() -> (Lines, bool) {
     let mut out = Lines::new();
     // Read first: the cache carries the config's last good settings.
-    let (file, cache_line) = read_cache(&Cache::locate());
+    let (file, cache_line) = read_cache(&crate::settings::cache());
     out.line(format!("quotaline {} doctor", env!("CARGO_PKG_VERSION")));
     out.blank();
     let config = settings::config();
@@ -143,7 +143,7 @@ pub fn report() -> (Lines, bool) {
 
     let now = Utc::now();
     out.line(cache_line);
-    let cache = Cache::locate();
+    let cache = crate::settings::cache();
     match cache.check_dir() {
         Ok(None) => {}
         Ok(Some(note)) => out.line(format!("cache dir: {note}")),

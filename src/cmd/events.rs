@@ -1,13 +1,12 @@
 //! `quotaline events [--since 7d] [--json]`: the events fired (`events.rs`), from the history,
 //! oldest first: a line each, or the JSON object the hook got. Never fetches.
 
-use crate::cache::Cache;
 use crate::history;
 use crate::render::text;
 use chrono::{Duration, Local, Utc};
 
 pub fn run(since: i64, json: bool) -> i32 {
-    let cache = Cache::locate();
+    let cache = crate::settings::cache();
     let conn = match history::open_existing(&cache.dir) {
         None => {
             eprintln!("quotaline: no history yet (every refresh adds to it)");

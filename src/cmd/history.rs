@@ -2,7 +2,6 @@
 //! readings, as a table with a sparkline and the number of times it hit 100% per window, or as
 //! JSON lines for scripts. Reads the history and the cache; never fetches.
 
-use crate::cache::Cache;
 use crate::history::{self, Reading};
 use crate::render::sanitize::Lines;
 use crate::render::text;
@@ -24,7 +23,7 @@ const WIDTH: usize = 48;
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
 pub fn run(o: Options) -> i32 {
-    let cache = Cache::locate();
+    let cache = crate::settings::cache();
     let now = Utc::now();
     let snapshot = cache.read().snapshot;
     // The org the segment shows, unless asked otherwise; every org when nothing is cached.

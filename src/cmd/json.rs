@@ -1,6 +1,7 @@
 //! `quotaline json [--org UUID]`: the snapshot for scripts (schema 1).
 
-use crate::cache::{Cache, ErrorRecord, SCHEMA};
+use crate::cache::SCHEMA;
+use crate::error::ErrorRecord;
 use crate::refresh::load_fresh;
 use crate::settings;
 use crate::snapshot::Org;
@@ -21,7 +22,7 @@ struct Output<'a> {
 }
 
 pub fn run(org: Option<String>) -> i32 {
-    let cache = Cache::locate();
+    let cache = crate::settings::cache();
     let file = load_fresh(&cache);
     let now = Utc::now();
     let snapshot = file.snapshot.as_ref();
@@ -40,7 +41,7 @@ pub fn run(org: Option<String>) -> i32 {
         schema: SCHEMA,
         source: snapshot.map(|s| s.source.as_str()),
         fetched_at: snapshot.map(|s| s.fetched_at),
-        stale: age.is_none() || file.is_stale(shown.as_deref(), now),
+        stale: age.is_none() || crate::schedule::is_stale(&file, shown.as_deref(), now),
         age_seconds: age,
         error: file.state.error.as_ref(),
         active_org: snapshot.and_then(|s| s.active_org.as_deref()),

@@ -2,13 +2,12 @@
 //! text the `[metrics] textfile` holds). Reads the cache only, never fetches: a scrape must
 //! not turn into a request to the server.
 
-use crate::cache::Cache;
 use crate::render::metrics;
 use crate::settings;
 use chrono::Utc;
 
 pub fn run() -> i32 {
-    let file = Cache::locate().read_for_display();
+    let file = crate::settings::cache().read_for_display();
     let labels = settings::metrics_labels_setting().value;
     super::out(&metrics::render(&file, &labels, Utc::now()));
     0

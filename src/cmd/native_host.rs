@@ -147,7 +147,7 @@ pub fn serve(input: &mut impl Read, output: &mut impl Write, cache: &Cache) -> i
 /// path and the extension id); the host manifest's `allowed_origins` already decided who
 /// may call, so the arguments are ignored.
 pub fn run(_browser_args: Vec<String>) -> i32 {
-    let cache = Cache::locate();
+    let cache = crate::settings::cache();
     let mut stdin = io::stdin().lock();
     let mut stdout = io::stdout().lock();
     match serve(&mut stdin, &mut stdout, &cache) {

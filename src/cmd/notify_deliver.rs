@@ -2,7 +2,6 @@
 //! events as JSON on stdin; shows them and runs the hook (`notify.rs`). Always exits 0: nobody
 //! waits for it.
 
-use crate::cache::Cache;
 use crate::notify;
 use std::io::Read;
 
@@ -12,6 +11,6 @@ pub fn run() -> i32 {
         .lock()
         .take(notify::MAX_INPUT)
         .read_to_end(&mut input);
-    notify::deliver(&Cache::locate(), &input);
+    notify::deliver(&crate::settings::cache(), &input);
     0
 }

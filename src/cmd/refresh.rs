@@ -1,13 +1,12 @@
 //! `quotaline refresh [--force] [--render-only]`: fetch now (scheduling and locking:
 //! `refresh.rs`), or only bring the shells' prompt files up to date.
 
-use crate::cache::Cache;
 use crate::ingest::{self, Arrival};
 use crate::refresh;
 use chrono::Utc;
 
 pub fn run(force: bool, render_only: bool) -> i32 {
-    let cache = Cache::locate();
+    let cache = crate::settings::cache();
     if render_only {
         return match ingest::ingest(&cache, Arrival::Nothing, Utc::now()) {
             Ok(_) => 0,

@@ -3,7 +3,6 @@
 //! stale it starts one detached background refresh and does not wait for it. No network, no
 //! SQLite, no TLS here.
 
-use crate::cache::Cache;
 use crate::refresh;
 use crate::render::markup::{self, Target};
 use crate::render::{report, template, Line};
@@ -33,7 +32,7 @@ pub fn run(opts: Options) -> i32 {
         eprintln!("quotaline: --format: {e}");
         return 2;
     }
-    let cache = Cache::locate();
+    let cache = crate::settings::cache();
     if opts.wait {
         let _ = refresh::refresh(&cache, false);
     }

@@ -4,7 +4,7 @@
 //! one is due and stdin brought no numbers, runs detached as for `segment`.
 
 use crate::auth::claude_code;
-use crate::cache::{Cache, CacheFile};
+use crate::cache::CacheFile;
 use crate::ingest::{self, Arrival};
 use crate::refresh;
 use crate::render::markup::Target;
@@ -26,12 +26,12 @@ pub const STDIN_DEADLINE: Duration = Duration::from_millis(500);
 pub fn run(format: Option<String>) -> i32 {
     let input = read_stdin();
     let reading = statusline::parse(&input);
-    let cache = Cache::locate();
+    let cache = crate::settings::cache();
     let now = Utc::now();
     // Only shown, never written back: `ingest` reads the whole cache itself.
     let mut file = cache.read_for_display();
     let memo = claude_code::account_cached(file.claude_account.as_ref());
-    let account = memo.account.clone();
+    let account = memo.value.clone();
 
     let version_news = reading.version.is_some() && reading.version != file.claude_code_version;
     let account_news = file.claude_account.as_ref() != Some(&memo);

@@ -8,7 +8,6 @@
 //! is older or newer than the capture), 2 when the capture cannot be read. It reads the
 //! cache only and never fetches: it checks what quotaline shows, not what it could show.
 
-use crate::cache::Cache;
 use crate::render::text::short_duration;
 use crate::settings;
 use crate::snapshot::{parse_usage, Org, Problem, Usage, Window};
@@ -31,7 +30,7 @@ pub fn run(file: &str, org: Option<String>) -> i32 {
             return 2;
         }
     };
-    let cached = Cache::locate().read();
+    let cached = crate::settings::cache().read();
     let held = cached.org(settings::org(org).as_deref());
     let (table, differ) = table(&capture, held);
     let mut out = table;

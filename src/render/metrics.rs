@@ -1,6 +1,6 @@
-//! The snapshot as OpenMetrics text, for Prometheus: `quotaline metrics` prints it, and every
-//! ingest writes it to node_exporter's textfile directory (`[metrics] textfile`) from the
-//! cache it just wrote. One renderer for both, so the file and the command never disagree.
+//! The snapshot as OpenMetrics text, for Prometheus: `quotaline metrics` prints it, and after
+//! every ingest `outputs.rs` writes it to node_exporter's textfile directory (`[metrics]
+//! textfile`) from the cache just written. One renderer for both, so the file and the command never disagree.
 //!
 //! A series exists only for a number the server sent (or the pace computed from those
 //! numbers): a window without a burn rate has no `quotaline_burn_rate_percent_per_hour`
@@ -9,14 +9,13 @@
 //! them): Prometheus stamps each scrape.
 
 use super::markup::label_value;
-use crate::cache::{write_atomic_mode, Cache, CacheFile};
+use crate::cache::CacheFile;
 use crate::error::ErrorKind;
 use crate::settings;
-use crate::snapshot::part;
+use crate::snapshot::{part, Org, Snapshot};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::path::Path;
 
 /// One metric family: its metadata and its samples, each a label set and a value.
 struct Family {
@@ -74,181 +73,207 @@ fn seconds(t: DateTime<Utc>) -> f64 {
     t.timestamp() as f64
 }
 
+/// Every family `render` may print, in the order printed.
+struct Families {
+    utilization: Family,
+    resets_at: Family,
+    burn: Family,
+    eta: Family,
+    extra_used: Family,
+    extra_limit: Family,
+    out_of_credits: Family,
+    age: Family,
+    last_success: Family,
+    last_error: Family,
+    info: Family,
+}
+
+impl Families {
+    fn new() -> Families {
+        Families {
+            utilization: Family::new(
+                "quotaline_utilization_percent",
+                Some("percent"),
+                "Percent of the window used, as the server sent it (absent once the window has reset).",
+            ),
+            resets_at: Family::new(
+                "quotaline_window_resets_at_seconds",
+                Some("seconds"),
+                "When the window resets, in Unix time.",
+            ),
+            burn: Family::new(
+                "quotaline_burn_rate_percent_per_hour",
+                Some("percent_per_hour"),
+                "Percentage points of the window used per hour, from the recent readings.",
+            ),
+            eta: Family::new(
+                "quotaline_eta_seconds",
+                Some("seconds"),
+                "Seconds until the window reaches 100% at its burn rate (absent when it resets first).",
+            ),
+            extra_used: Family::new(
+                "quotaline_extra_usage_used",
+                None,
+                "Extra usage spent this month, in currency units.",
+            ),
+            extra_limit: Family::new(
+                "quotaline_extra_usage_limit",
+                None,
+                "Monthly extra usage cap, in currency units (absent when there is no cap).",
+            ),
+            out_of_credits: Family::new(
+                "quotaline_extra_usage_out_of_credits",
+                None,
+                "1 when the org's extra usage is out of credits.",
+            ),
+            age: Family::new(
+                "quotaline_snapshot_age_seconds",
+                Some("seconds"),
+                "Seconds since the org's windows were last read, from any source.",
+            ),
+            last_success: Family::new(
+                "quotaline_last_success_timestamp_seconds",
+                Some("seconds"),
+                "When the last full reading (a refresh or the browser extension) arrived, in Unix time.",
+            ),
+            last_error: Family::new(
+                "quotaline_last_error",
+                None,
+                "1 for the kind of the last refresh's error, 0 for the others (all 0 after a success).",
+            ),
+            info: Family::new(
+                "quotaline_info",
+                None,
+                "Always 1; the version of quotaline that wrote the snapshot.",
+            ),
+        }
+    }
+
+    /// One org's series: its windows, its extra usage, its age.
+    fn org(&mut self, file: &CacheFile, snapshot: &Snapshot, org: &Org, now: DateTime<Utc>) {
+        let mut org_labels: Labels = vec![("org_uuid", org.org_uuid.clone())];
+        if let Some(name) = &org.org_name {
+            org_labels.push(("org_name", without_email(name)));
+        }
+        for (key, w) in &org.windows {
+            // A window's own provenance when stdin brought its number, else the org's.
+            let source = [part::window(key).as_str(), part::USAGE]
+                .iter()
+                .find_map(|p| org.sources.get(*p))
+                .map_or(snapshot.source.clone(), |p| p.source.clone());
+            let mut l = org_labels.clone();
+            l.extend([("window", key.clone()), ("source", source)]);
+            if let Some(t) = w.resets_at {
+                self.resets_at.samples.push((l.clone(), seconds(t)));
+            }
+            // Past its reset, the number belongs to the period that ended: the new one is not
+            // known until the next reading (as `Org::worst` has it).
+            if w.has_reset(now) {
+                continue;
+            }
+            self.utilization.samples.push((l.clone(), w.utilization));
+            let Some(pace) = org.pace.get(key) else {
+                continue;
+            };
+            if let Some(rate) = pace.rate_per_hour {
+                self.burn.samples.push((l.clone(), rate));
+            }
+            if let Some(t) = pace.eta.filter(|_| pace.hits_before_reset != Some(false)) {
+                let left = (t - now).num_seconds().max(0);
+                self.eta.samples.push((l, left as f64));
+            }
+        }
+        if let Some(e) = &org.extra_usage {
+            let mut l: Labels = vec![("org_uuid", org.org_uuid.clone())];
+            if let Some(currency) = &e.currency {
+                l.push(("currency", currency.clone()));
+            }
+            if let Some(used) = e.used {
+                self.extra_used.samples.push((l.clone(), used));
+            }
+            if let Some(limit) = e.limit {
+                self.extra_limit.samples.push((l.clone(), limit));
+            }
+            if let Some(out) = e.out_of_credits {
+                self.out_of_credits
+                    .samples
+                    .push((l, f64::from(u8::from(out))));
+            }
+        }
+        if let Some(secs) = file.age(Some(&org.org_uuid), now) {
+            self.age.samples.push((org_labels, secs as f64));
+        }
+    }
+
+    fn into_list(self) -> [Family; 11] {
+        [
+            self.utilization,
+            self.resets_at,
+            self.burn,
+            self.eta,
+            self.extra_used,
+            self.extra_limit,
+            self.out_of_credits,
+            self.age,
+            self.last_success,
+            self.last_error,
+            self.info,
+        ]
+    }
+}
+
 /// The OpenMetrics text for `file` at `now`, every series carrying the constant `labels`
 /// (`[metrics] labels`, names checked by `config.rs`). Ends with `# EOF`.
 pub fn render(file: &CacheFile, labels: &BTreeMap<String, String>, now: DateTime<Utc>) -> String {
-    let mut utilization = Family::new(
-        "quotaline_utilization_percent",
-        Some("percent"),
-        "Percent of the window used, as the server sent it (absent once the window has reset).",
-    );
-    let mut resets_at = Family::new(
-        "quotaline_window_resets_at_seconds",
-        Some("seconds"),
-        "When the window resets, in Unix time.",
-    );
-    let mut burn = Family::new(
-        "quotaline_burn_rate_percent_per_hour",
-        Some("percent_per_hour"),
-        "Percentage points of the window used per hour, from the recent readings.",
-    );
-    let mut eta = Family::new(
-        "quotaline_eta_seconds",
-        Some("seconds"),
-        "Seconds until the window reaches 100% at its burn rate (absent when it resets first).",
-    );
-    let mut extra_used = Family::new(
-        "quotaline_extra_usage_used",
-        None,
-        "Extra usage spent this month, in currency units.",
-    );
-    let mut extra_limit = Family::new(
-        "quotaline_extra_usage_limit",
-        None,
-        "Monthly extra usage cap, in currency units (absent when there is no cap).",
-    );
-    let mut out_of_credits = Family::new(
-        "quotaline_extra_usage_out_of_credits",
-        None,
-        "1 when the org's extra usage is out of credits.",
-    );
-    let mut age = Family::new(
-        "quotaline_snapshot_age_seconds",
-        Some("seconds"),
-        "Seconds since the org's windows were last read, from any source.",
-    );
-    let mut last_success = Family::new(
-        "quotaline_last_success_timestamp_seconds",
-        Some("seconds"),
-        "When the last full reading (a refresh or the browser extension) arrived, in Unix time.",
-    );
-    let mut last_error = Family::new(
-        "quotaline_last_error",
-        None,
-        "1 for the kind of the last refresh's error, 0 for the others (all 0 after a success).",
-    );
-    let mut info = Family::new(
-        "quotaline_info",
-        None,
-        "Always 1; the version of quotaline that wrote the snapshot.",
-    );
-
+    let mut families = Families::new();
     if let Some(snapshot) = &file.snapshot {
         for org in &snapshot.orgs {
-            let mut org_labels: Labels = vec![("org_uuid", org.org_uuid.clone())];
-            if let Some(name) = &org.org_name {
-                org_labels.push(("org_name", without_email(name)));
-            }
-            for (key, w) in &org.windows {
-                // A window's own provenance when stdin brought its number, else the org's.
-                let source = [part::window(key).as_str(), part::USAGE]
-                    .iter()
-                    .find_map(|p| org.sources.get(*p))
-                    .map_or(snapshot.source.clone(), |p| p.source.clone());
-                let mut l = org_labels.clone();
-                l.extend([("window", key.clone()), ("source", source)]);
-                if let Some(t) = w.resets_at {
-                    resets_at.samples.push((l.clone(), seconds(t)));
-                }
-                // Past its reset, the number belongs to the period that ended: the new one
-                // is not known until the next reading (as `Org::worst` has it).
-                if w.has_reset(now) {
-                    continue;
-                }
-                utilization.samples.push((l.clone(), w.utilization));
-                let Some(pace) = org.pace.get(key) else {
-                    continue;
-                };
-                if let Some(rate) = pace.rate_per_hour {
-                    burn.samples.push((l.clone(), rate));
-                }
-                if let Some(t) = pace.eta.filter(|_| pace.hits_before_reset != Some(false)) {
-                    let left = (t - now).num_seconds().max(0);
-                    eta.samples.push((l, left as f64));
-                }
-            }
-            if let Some(e) = &org.extra_usage {
-                let mut l: Labels = vec![("org_uuid", org.org_uuid.clone())];
-                if let Some(currency) = &e.currency {
-                    l.push(("currency", currency.clone()));
-                }
-                if let Some(used) = e.used {
-                    extra_used.samples.push((l.clone(), used));
-                }
-                if let Some(limit) = e.limit {
-                    extra_limit.samples.push((l.clone(), limit));
-                }
-                if let Some(out) = e.out_of_credits {
-                    out_of_credits.samples.push((l, f64::from(u8::from(out))));
-                }
-            }
-            if let Some(secs) = file.age(Some(&org.org_uuid), now) {
-                age.samples.push((org_labels, secs as f64));
-            }
+            families.org(file, snapshot, org, now);
         }
-        last_success
+        families
+            .last_success
             .samples
             .push((Vec::new(), seconds(snapshot.fetched_at)));
     }
     let current = file.state.error.as_ref().map(|e| e.kind);
     for kind in ErrorKind::ALL {
         let value = f64::from(u8::from(current == Some(kind)));
-        last_error
+        families
+            .last_error
             .samples
             .push((vec![("kind", kind.name())], value));
     }
-    info.samples.push((
+    families.info.samples.push((
         vec![("version", env!("CARGO_PKG_VERSION").to_string())],
         1.0,
     ));
-
     let mut out = String::new();
-    for family in [
-        utilization,
-        resets_at,
-        burn,
-        eta,
-        extra_used,
-        extra_limit,
-        out_of_credits,
-        age,
-        last_success,
-        last_error,
-        info,
-    ] {
-        if family.samples.is_empty() {
-            continue;
-        }
-        let name = family.name;
-        let _ = writeln!(out, "# HELP {name} {}", family.help);
-        let _ = writeln!(out, "# TYPE {name} gauge");
-        if let Some(unit) = family.unit {
-            let _ = writeln!(out, "# UNIT {name} {unit}");
-        }
-        for (own, value) in family.samples {
-            let all: Vec<String> = own
-                .iter()
-                .map(|(k, v)| (*k, v))
-                .chain(labels.iter().map(|(k, v)| (k.as_str(), v)))
-                .map(|(k, v)| format!("{k}=\"{}\"", label_value(v)))
-                .collect();
-            let _ = writeln!(out, "{name}{{{}}} {value}", all.join(","));
-        }
+    for family in families.into_list() {
+        write_family(&mut out, family, labels);
     }
     out.push_str("# EOF\n");
     out
 }
 
-/// Rewrites the textfile `[metrics] textfile` names, if any, from `file` (the cache as just
-/// written), and keeps in the cache why the last write failed, for `status` and `doctor`.
-/// Never fails: node_exporter's directory is the user's to fix, not a failed refresh.
-pub fn publish(cache: &Cache, file: &CacheFile) {
-    let error = settings::metrics_textfile_setting().value.and_then(|path| {
-        let text = render(file, &settings::metrics_labels_setting().value, Utc::now());
-        write_textfile(&path, &text).err()
-    });
-    if error != file.textfile_error {
-        let _ = cache.update(|c| c.textfile_error = error);
+/// A family's metadata and samples; nothing for a family without samples.
+fn write_family(out: &mut String, family: Family, labels: &BTreeMap<String, String>) {
+    if family.samples.is_empty() {
+        return;
+    }
+    let name = family.name;
+    let _ = writeln!(out, "# HELP {name} {}", family.help);
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    if let Some(unit) = family.unit {
+        let _ = writeln!(out, "# UNIT {name} {unit}");
+    }
+    for (own, value) in family.samples {
+        let all: Vec<String> = own
+            .iter()
+            .map(|(k, v)| (*k, v))
+            .chain(labels.iter().map(|(k, v)| (k.as_str(), v)))
+            .map(|(k, v)| format!("{k}=\"{}\"", label_value(v)))
+            .collect();
+        let _ = writeln!(out, "{name}{{{}}} {value}", all.join(","));
     }
 }
 
@@ -262,17 +287,10 @@ pub fn textfile_report(file: &CacheFile) -> Option<String> {
     })
 }
 
-/// Temp file in the same directory and a rename, so node_exporter never reads a torn file.
-/// Readable by all (0644): node_exporter runs as another user, and the file holds no secret
-/// and no email.
-fn write_textfile(path: &Path, text: &str) -> Result<(), String> {
-    write_atomic_mode(path, text.as_bytes(), 0o644).map_err(|e| e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cache::ErrorRecord;
+    use crate::error::ErrorRecord;
     use crate::snapshot::{ExtraUsage, Org, Pace, Provenance, Snapshot, Window};
     use chrono::TimeZone;
 

@@ -13,19 +13,9 @@ pub mod text;
 
 use crate::cache::CacheFile;
 use crate::snapshot::{Org, Pace, Window};
+pub use crate::thresholds::{Severity, Thresholds};
 use crate::window;
 use chrono::{DateTime, Utc};
-
-/// How a piece of the line should be coloured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Severity {
-    Ok,
-    Warn,
-    Critical,
-    Stale,
-    /// No numbers, only a failure (waybar's `error` class).
-    Error,
-}
 
 /// A run of text and its colour; `severity: None` is plain text.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,34 +35,6 @@ impl Span {
         Span {
             text,
             severity: Some(severity),
-        }
-    }
-}
-
-/// Percent thresholds for colour (`--warn`, `--crit`).
-#[derive(Clone, Copy, Debug)]
-pub struct Thresholds {
-    pub warn: f64,
-    pub crit: f64,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            warn: 75.0,
-            crit: 90.0,
-        }
-    }
-}
-
-impl Thresholds {
-    pub fn severity(&self, pct: f64) -> Severity {
-        if pct >= self.crit {
-            Severity::Critical
-        } else if pct >= self.warn {
-            Severity::Warn
-        } else {
-            Severity::Ok
         }
     }
 }
@@ -119,7 +81,7 @@ impl Line<'_> {
             }
         });
         let mut spans = template::render(format, &|name| view.value(name));
-        if self.cache.is_stale(self.org, self.now) {
+        if crate::schedule::is_stale(self.cache, self.org, self.now) {
             spans.push(Span::colored(
                 format!(" · stale {}", text::short_duration(age)),
                 Severity::Stale,

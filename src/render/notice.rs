@@ -4,7 +4,7 @@
 
 use super::markup::{self, Target};
 use super::text::{money, percent, rate_text, short_duration};
-use crate::events::{Event, Kind};
+use crate::event::{Event, Kind};
 use crate::window;
 use chrono::{DateTime, Local, Utc};
 

@@ -1,7 +1,7 @@
 //! Pre-rendered prompt lines, so that a shell prompt never starts a process when nothing
-//! changed. `ingest` calls `write_all` after every cache update, from the cache it just
-//! wrote (a refresh, Claude Code's statusLine, the browser extension alike); the snippets of
-//! `quotaline init zsh|bash|fish` read `segment.<shell>` with shell builtins only.
+//! changed. After every cache update `outputs.rs` writes what [`files`] renders from the cache
+//! just written (a refresh, Claude Code's statusLine, the browser extension alike); the
+//! snippets of `quotaline init zsh|bash|fish` read `segment.<shell>` with shell builtins only.
 //!
 //! Each file holds two lines:
 //!
@@ -15,11 +15,11 @@
 
 use super::markup::{markup, Target};
 use super::Line;
-use crate::cache::{write_atomic, Cache, CacheFile};
+use crate::cache::CacheFile;
+use crate::schedule;
 use crate::settings::{self, Scope};
 use chrono::{DateTime, Duration, Utc};
-use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The shells whose prompts read a pre-rendered line.
 pub const SHELLS: [Target; 3] = [Target::Zsh, Target::Bash, Target::Fish];
@@ -30,45 +30,45 @@ pub const SHELLS: [Target; 3] = [Target::Zsh, Target::Bash, Target::Fish];
 const STALE_RERENDER_SECS: i64 = 60;
 
 /// `segment.zsh`, `segment.bash`, `segment.fish` in the cache dir.
-pub fn path(cache: &Cache, shell: Target) -> PathBuf {
-    cache.dir.join(format!("segment.{}", shell.name()))
+pub fn path(cache_dir: &Path, shell: Target) -> PathBuf {
+    cache_dir.join(format!("segment.{}", shell.name()))
 }
 
 /// When a shell showing a line rendered from `file` at `now` should start a refresh: when a
-/// refresh is due (`CacheFile::refresh_due_at`, as the segment decides), and, while the
+/// refresh is due (`schedule::refresh_due_at`, as the segment decides), and, while the
 /// shown org's line is stale, within a minute so its age keeps up.
 pub fn due(file: &CacheFile, org: Option<&str>, now: DateTime<Utc>) -> DateTime<Utc> {
-    let refresh_at = file.refresh_due_at(now);
-    if file.is_stale(org, now) {
+    let refresh_at = schedule::refresh_due_at(file, now);
+    if schedule::is_stale(file, org, now) {
         refresh_at.min(now + Duration::seconds(STALE_RERENDER_SECS))
     } else {
         refresh_at
     }
 }
 
-/// Renders the line for every shell in `SHELLS` from `file` (the cache as just written) and
-/// replaces each file atomically (0600). The line follows the config file only (`[target.zsh]`
-/// and so on, then the top level), never the writer's environment: whichever process
-/// ingested last, every shell sees the same line (`Scope::Shared`).
-pub fn write_all(cache: &Cache, file: &CacheFile) -> io::Result<()> {
-    cache.ensure_dir()?;
-    let now = Utc::now();
+/// Each shell's file in `SHELLS`, rendered from `file` (the cache as just written) at `now`:
+/// the time from which a refresh is due, and the line. The line follows the config file only
+/// (`[target.zsh]` and so on, then the top level), never the writer's environment: whichever
+/// process ingested last, every shell sees the same line (`Scope::Shared`).
+pub fn files(file: &CacheFile, now: DateTime<Utc>) -> Vec<(Target, String)> {
     let org = settings::org_setting(None, Scope::Shared).value;
     let due = due(file, org.as_deref(), now).timestamp();
-    for shell in SHELLS {
-        let target = Some(shell);
-        let format = settings::format(target, None, Scope::Shared);
-        let line = Line {
-            cache: file,
-            org: org.as_deref(),
-            format: format.as_deref(),
-            now,
-            thresholds: settings::thresholds(target, None, None, Scope::Shared),
-        };
-        let text = markup(&line.spans(), shell, settings::color(target, Scope::Shared));
-        write_atomic(&path(cache, shell), format!("{due}\n{text}\n").as_bytes())?;
-    }
-    Ok(())
+    SHELLS
+        .into_iter()
+        .map(|shell| {
+            let target = Some(shell);
+            let format = settings::format(target, None, Scope::Shared);
+            let line = Line {
+                cache: file,
+                org: org.as_deref(),
+                format: format.as_deref(),
+                now,
+                thresholds: settings::thresholds(target, None, None, Scope::Shared),
+            };
+            let text = markup(&line.spans(), shell, settings::color(target, Scope::Shared));
+            (shell, format!("{due}\n{text}\n"))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -134,9 +134,9 @@ mod tests {
     fn a_window_resetting_before_the_ttl_makes_the_line_due_at_its_reset() {
         let file = with_reset(0, 20);
         assert_eq!(due(&file, None, at(5)), at(20));
-        assert!(!file.refresh_due(at(19)) && file.refresh_due(at(20)));
+        assert!(!schedule::refresh_due(&file, at(19)) && schedule::refresh_due(&file, at(20)));
         assert!(
-            !file.fetched_recently(at(21)),
+            !schedule::fetched_recently(&file, at(21)),
             "a refresh fetches after the reset"
         );
     }

@@ -174,7 +174,7 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> Lines {
                 s.source,
                 s.fetched_at.format("%Y-%m-%d %H:%M:%S UTC"),
                 short_duration(age),
-                if file.is_stale(org.as_deref(), now) {
+                if crate::schedule::is_stale(file, org.as_deref(), now) {
                     " (stale)"
                 } else {
                     ""

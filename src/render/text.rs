@@ -1,20 +1,8 @@
-//! Small formatting rules shared by every output: durations (printed and parsed), percents,
-//! money, burn rates and pace.
+//! Small formatting rules shared by every output: percents, money, burn rates and pace (and
+//! durations, printed and parsed, from `duration.rs`).
 
 use crate::snapshot::{minor_units, Pace};
 use chrono::{DateTime, Utc};
-
-/// `1h12m`, `3d4h`, `12m`, `45s`: short enough for a prompt.
-pub fn short_duration(secs: i64) -> String {
-    let secs = secs.max(0);
-    let (d, h, m) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{secs}s"),
-        (0, 0, m) => format!("{m}m"),
-        (0, h, m) => format!("{h}h{m}m"),
-        (d, h, _) => format!("{d}d{h}h"),
-    }
-}
 
 /// A percent as shown: whole numbers, rounded half away from zero (`24.68` -> `25%`).
 pub fn percent(utilization: f64) -> String {
@@ -39,48 +27,7 @@ pub fn money(amount: f64, currency: Option<&str>) -> String {
     }
 }
 
-/// The longest duration accepted: ten years.
-pub const MAX_DURATION_SECS: i64 = 3650 * 86_400;
-
-/// `30m`, `24h`, `7d`, `90s`, `1h30m`. A bare number is refused: `30` could mean either.
-pub fn parse_duration(s: &str) -> Result<i64, String> {
-    let bad = || format!("`{s}` is not a duration (e.g. 30m, 24h, 7d, 1h30m)");
-    let s = s.trim();
-    if s.is_empty() {
-        return Err(bad());
-    }
-    let mut total: i64 = 0;
-    let mut digits = String::new();
-    for c in s.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3_600,
-            'd' => 86_400,
-            'w' => 7 * 86_400,
-            _ => return Err(bad()),
-        };
-        let n: i64 = digits.parse().map_err(|_| bad())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(bad)?;
-        digits.clear();
-    }
-    if !digits.is_empty() {
-        return Err(bad());
-    }
-    // Ten years covers any history kept (14 days) many times over; beyond it, date
-    // arithmetic would overflow.
-    if total > MAX_DURATION_SECS {
-        return Err(format!("`{s}` is too long (at most 3650d)"));
-    }
-    Ok(total)
-}
+pub use crate::duration::{parse_duration, short_duration, MAX_DURATION_SECS};
 
 /// A burn rate as shown: `12%/h`, `0.8%/h`.
 pub fn rate_text(rate: f64) -> String {

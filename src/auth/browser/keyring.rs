@@ -88,28 +88,7 @@ pub(super) fn macos_lookup(path_var: Option<&OsStr>, service: &str, account: &st
     lookup
 }
 
-/// An executable file called `name` in one of the absolute directories of `path_var`.
-/// Relative entries (like `.`) are skipped: they would run whatever the current directory
-/// holds.
-pub fn find_on_path(path_var: Option<&OsStr>, name: &str) -> Option<PathBuf> {
-    std::env::split_paths(path_var?)
-        .filter(|dir| dir.is_absolute())
-        .map(|dir| dir.join(name))
-        .find(|candidate| is_executable(candidate))
-}
-
-#[cfg(unix)]
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
-}
-
-#[cfg(not(unix))]
-fn is_executable(path: &Path) -> bool {
-    path.is_file()
-}
+pub use crate::file::find_on_path;
 
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum HelperOutput {
