@@ -16,6 +16,7 @@ mod history;
 mod hostile;
 mod hotpath;
 mod house;
+mod layers;
 mod menubar;
 mod metrics;
 mod native_host;
