@@ -17,7 +17,8 @@ pub enum Target {
     Fish,
     /// tmux status output (re-expanded by tmux): `#[fg=..]`, `#` doubled.
     Tmux,
-    /// polybar script output: `%{F#rrggbb}..%{F-}`, `%` doubled.
+    /// polybar script output: `%{F#rrggbb}..%{F-}`; a `%` stays one `%`, and text never
+    /// opens a `%{` tag (`render::markup`).
     Polybar,
     /// One JSON line for waybar's custom module; colour comes from CSS via `class`.
     Waybar,

@@ -74,12 +74,30 @@ pub fn escape(text: &str, target: Target) -> String {
     literal(&clean(text), target)
 }
 
+/// What goes between a text `%` and a text `{` for polybar: a zero-width space.
+///
+/// polybar's tag parser opens a tag wherever `%` is followed by `{` and takes every other
+/// `%` literally; it has no escape at all (`parser::parse_step` in polybar's
+/// `src/tags/parser.cpp`, the same in 3.6.0 to 3.7.2 and master; 3.5's
+/// `components/parser.cpp` splits text at `%{` alike). `%%` is not an escape there: it
+/// draws two signs, and `%%{F#f00}` is a `%` and then a tag. Upstream PR #2748 (lemonbar's
+/// `%%` escape) was never merged, because it would turn `Text%` followed by polybar's own
+/// `%{PR}` into text. So quotaline writes its own `%` as one `%`, and breaks every `%{` in
+/// text with a character polybar draws as nothing (or drops, when the font lacks it): the
+/// name still reads as the server sent it, and is never a colour, font or click action.
+const POLYBAR_TAG_BREAK: char = '\u{200b}';
+
 /// Already clean `text` escaped for `target`'s markup.
 fn literal(text: &str, target: Target) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         match (target, c) {
-            (Target::Zsh | Target::Polybar, '%') => out.push_str("%%"),
+            (Target::Zsh, '%') => out.push_str("%%"),
+            (Target::Polybar, '%') if chars.peek() == Some(&'{') => {
+                out.push('%');
+                out.push(POLYBAR_TAG_BREAK);
+            }
             (Target::Tmux, '#') => out.push_str("##"),
             // PS1 is decoded (`\\` -> `\`) and then expanded like a double-quoted word, so
             // each of these needs a backslash that survives the first round.
@@ -168,7 +186,14 @@ pub fn markup(spans: &[Span], target: Target, color: bool) -> String {
                 out.push_str(&text);
                 out.push_str(close);
             }
-            _ => out.push_str(&text),
+            _ => {
+                // Two texts side by side can form a tag too (`…%` then `{…`); a `%` at the
+                // end of `out` is always text, since every tag ends with `}`.
+                if target == Target::Polybar && out.ends_with('%') && text.starts_with('{') {
+                    out.push(POLYBAR_TAG_BREAK);
+                }
+                out.push_str(&text);
+            }
         }
     }
     out
@@ -362,7 +387,8 @@ mod tests {
         );
         assert_eq!(
             markup(&s, Target::Polybar, true),
-            "5h %{F#98c379}37%%%{F-} · %{F#e06c75}95%%%{F-}"
+            // polybar: `%` then `%{F-}`: the first `%` is text (no `{` follows), one sign.
+            "5h %{F#98c379}37%%{F-} · %{F#e06c75}95%%{F-}"
         );
     }
 
@@ -372,6 +398,38 @@ mod tests {
         assert_eq!(markup(&s, Target::Zsh, false), "5h 37%% · 95%%");
         assert_eq!(markup(&s, Target::Ansi, false), "5h 37% · 95%");
         assert_eq!(markup(&s, Target::Tmux, false), "5h 37% · 95%");
+        assert_eq!(markup(&s, Target::Polybar, false), "5h 37% · 95%");
+    }
+
+    #[test]
+    fn polybar_text_never_opens_a_tag_and_keeps_single_percents() {
+        let zwsp = POLYBAR_TAG_BREAK;
+        assert_eq!(
+            escape(
+                "x%{F#ff0000}red %{A1:touch y:}z%{A} 50% %%{B-} {",
+                Target::Polybar
+            ),
+            format!(
+                "x%{zwsp}{{F#ff0000}}red %{zwsp}{{A1:touch y:}}z%{zwsp}{{A}} 50% %%{zwsp}{{B-}} {{"
+            )
+        );
+        // Across two texts: a name ending in `%`, the next beginning with `{`.
+        let s = [
+            Span::text("a%"),
+            Span::text("{F#ff0000}b"),
+            Span {
+                text: "{T2}".into(),
+                severity: Some(Severity::Warn),
+            },
+        ];
+        assert_eq!(
+            markup(&s, Target::Polybar, true),
+            format!("a%{zwsp}{{F#ff0000}}b%{{F#e5c07b}}{{T2}}%{{F-}}")
+        );
+        assert_eq!(
+            markup(&s, Target::Polybar, false),
+            format!("a%{zwsp}{{F#ff0000}}b{{T2}}")
+        );
     }
 
     #[test]
@@ -398,6 +456,7 @@ mod tests {
             e(Target::Waybar),
             "#(touch x) $(touch y)%F{red} `z` \\ \u{fffd}[31m\u{fffd} &lt;b&gt;&amp;"
         );
+        assert_eq!(e(Target::Polybar), e(Target::Plain), "no `%{{` in it");
         for t in Target::ALL {
             assert!(!e(t).chars().any(forbidden), "{t:?}");
         }

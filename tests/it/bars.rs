@@ -33,8 +33,8 @@ fn each_target_marks_up_the_line_its_own_way() {
     );
     assert_eq!(
         segment(&env, &["--target", "polybar"]),
-        "5h %{F#98c379}23%%%{F-} · 7d %{F#98c379}64%%%{F-} · opus %{F#e5c07b}81%%%{F-} · \
-         sonnet %{F#98c379}9%%%{F-} · ↻42m"
+        "5h %{F#98c379}23%%{F-} · 7d %{F#98c379}64%%{F-} · opus %{F#e5c07b}81%%{F-} · \
+         sonnet %{F#98c379}9%%{F-} · ↻42m"
     );
 }
 

@@ -203,6 +203,21 @@ fn hostile_names_reach_every_human_readable_output_inert() {
             // `{models}` lowercases a model's name, as it always did.
             assert!(out.contains(&shown("model").to_lowercase()), "{out}");
         }
+        if target == "polybar" {
+            // polybar opens a tag at every `%{` (no escape exists): only quotaline's colours.
+            let own = [
+                "%{F#98c379}",
+                "%{F#e5c07b}",
+                "%{F#e06c75}",
+                "%{F#7f848e}",
+                "%{F-}",
+            ];
+            let tags: Vec<&str> = out.match_indices("%{").map(|(i, _)| &out[i..]).collect();
+            for tag in &tags {
+                assert!(own.iter().any(|o| tag.starts_with(o)), "{tag:?} in {out:?}");
+            }
+            assert!(out.contains("%\u{200b}{F#f00}"), "{out:?}");
+        }
         if target == "waybar" {
             // Inert once decoded too: the tooltip is the report, one line per line.
             let v: Value = serde_json::from_str(&out).unwrap();

@@ -10,6 +10,7 @@ mod common;
 mod completions;
 mod config;
 mod core;
+mod drawn;
 mod drift;
 mod extension_browser;
 mod history;

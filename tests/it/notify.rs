@@ -5,11 +5,10 @@
 //! dbus, Xvfb, dunst and notify-send are required (scripts/test installs them): a missing
 //! one fails, never skips.
 
-use crate::common::programs::wait_until;
+use crate::common::programs::{first_line, kill_group, wait_until};
 use crate::common::*;
 use chrono::{DateTime, Duration as Span, Utc};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -33,18 +32,6 @@ format = \"normal|%s|%b\"
 format = \"critical|%s|%b\"
 ";
 
-extern "C" {
-    fn kill(pid: i32, sig: i32) -> i32;
-}
-
-/// Signals a whole process group (each program here leads its own).
-fn kill_group(child: &mut Child, signal: i32) {
-    // SAFETY: a plain system call on a process group this test started.
-    unsafe {
-        kill(-(child.id() as i32), signal);
-    }
-}
-
 /// Xvfb on a display it picks itself (`-displayfd`: always a free one), a session bus of
 /// its own (`dbus-run-session`) and dunst on both. Everything is stopped on drop.
 struct Desktop {
@@ -52,22 +39,6 @@ struct Desktop {
     session: Child,
     bus: String,
     home: PathBuf,
-}
-
-/// The first line `child` prints, within 20 s.
-fn first_line(child: &mut Child, what: &str) -> String {
-    let out = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        let _ = BufReader::new(out).read_line(&mut line);
-        let _ = tx.send(line);
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(20))
-        .unwrap_or_else(|_| panic!("{what} did not start"));
-    assert!(!line.trim().is_empty(), "{what} did not start");
-    line.trim().to_string()
 }
 
 impl Desktop {

@@ -5,8 +5,9 @@
 
 use super::{claude_ai, ql, shifted, FakeServer, Reply, TestEnv, BIN, ORG_IDS};
 use serde_json::Value;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 /// `5h 23% · 7d 64% · opus 81% · sonnet 9% · ↻42m`, from usage_limits_array.json.
@@ -315,4 +316,32 @@ impl Drop for Tmux<'_> {
         cmd.arg("-S").arg(&self.socket).arg("kill-server");
         let _ = cmd.output();
     }
+}
+
+extern "C" {
+    fn kill(pid: i32, sig: i32) -> i32;
+}
+
+/// Signals a whole process group (each program here leads its own).
+pub fn kill_group(child: &mut Child, signal: i32) {
+    // SAFETY: a plain system call on a process group this test started.
+    unsafe {
+        kill(-(child.id() as i32), signal);
+    }
+}
+
+/// The first line `child` prints, within 20 s.
+pub fn first_line(child: &mut Child, what: &str) -> String {
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(out).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{what} did not start"));
+    assert!(!line.trim().is_empty(), "{what} did not start");
+    line.trim().to_string()
 }
