@@ -616,6 +616,54 @@ fn statusline_returns_promptly_when_the_pipe_stays_open() {
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
 
+/// A writer that keeps sending without ever completing an object meets the same deadline as
+/// a pipe left open with nothing on it: every read waits only for what is left of it.
+#[test]
+fn statusline_returns_promptly_when_stdin_trickles_and_never_completes() {
+    let env = TestEnv::new();
+    claude_json(&env);
+    let mut child = env
+        .command(BIN)
+        .arg("statusline")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let start = Instant::now();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(b"{\"rate_limits\": [");
+        // Ten seconds of a byte pair every 20 ms, unless the reader is gone (EPIPE) first.
+        for _ in 0..500 {
+            if pipe.write_all(b"1,").is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("statusline kept reading a trickling stdin");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = start.elapsed();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!((status.code(), out.as_str()), (Some(0), "\n"));
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    writer.join().unwrap();
+}
+
 #[test]
 fn within_one_window_numbers_never_move_backwards() {
     let env = TestEnv::new();

@@ -3,13 +3,26 @@
 //! syscall, and on a fresh cache starts no process.
 //! strace is required (scripts/test installs it): a missing strace fails, never skips.
 
-use crate::common::{age_cache, claude_ai, ql, TestEnv, BIN};
+use crate::common::{age_cache, claude_ai, ql, ql_statusline, shifted, TestEnv, BIN, ORG_IDS};
+use std::io::Write;
 use std::path::Path;
 use std::process::Stdio;
 
 /// Runs `quotaline args` under `strace -e trace=<calls>` (`-f` to follow children) and
 /// returns the trace, one syscall per line.
 fn strace(env: &TestEnv, follow: bool, calls: &str, args: &[&str]) -> String {
+    strace_fed(env, follow, calls, args, b"").0
+}
+
+/// Like `strace`, with `stdin` fed through a pipe as Claude Code does; returns the trace and
+/// what the process printed.
+fn strace_fed(
+    env: &TestEnv,
+    follow: bool,
+    calls: &str,
+    args: &[&str],
+    stdin: &[u8],
+) -> (String, String) {
     let log = env.home.path().join("strace.log");
     let mut cmd = env.command("strace");
     if follow {
@@ -19,13 +32,26 @@ fn strace(env: &TestEnv, follow: bool, calls: &str, args: &[&str]) -> String {
         .arg(&log)
         .arg(BIN)
         .args(args)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let out = cmd
-        .output()
+    let mut child = cmd
+        .spawn()
         .unwrap_or_else(|e| panic!("strace is required (scripts/test installs it): {e}"));
+    // Smaller than a pipe buffer: written whole before the process reads; then EOF.
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "strace failed: {out:?}");
-    std::fs::read_to_string(&log).unwrap()
+    let trace = std::fs::read_to_string(&log).unwrap();
+    (trace, String::from_utf8(out.stdout).unwrap())
+}
+
+/// Lines of the trace naming any of `calls` (as `name(`).
+fn calls<'a>(trace: &'a str, calls: &[&str]) -> Vec<&'a str> {
+    trace
+        .lines()
+        .filter(|l| calls.iter().any(|c| l.contains(&format!("{c}("))))
+        .collect()
 }
 
 /// Paths passed to `openat` that exist in the trace, in order.
@@ -186,4 +212,69 @@ fn statusline_reads_a_large_claude_json_only_after_it_changed() {
     std::fs::write(&path, account.replace("\"Big\"", "\"Bigger\"")).unwrap();
     let third = strace(&env, false, "openat", &["statusline"]);
     assert!(opened(&third).contains(&name), "{third}");
+}
+
+/// Claude Code runs `statusline` on every message, mostly with numbers the cache already
+/// holds: then it writes nothing, opens no SQLite database, and starts no thread (stdin is
+/// bounded by `poll`, not by a reader thread waited on with a timeout).
+#[test]
+fn statusline_with_unchanged_numbers_writes_nothing_opens_no_db_and_starts_no_thread() {
+    let (_server, env) = fresh_cache_env();
+    std::fs::write(
+        env.home.path().join(".claude.json"),
+        format!(
+            "{{\"oauthAccount\": {{\"organizationUuid\": \"{}\", \"organizationName\": \"Dev\"}}}}",
+            ORG_IDS[0]
+        ),
+    )
+    .unwrap();
+    let stdin = shifted("statusline_stdin.json");
+    // The first reading is news, and is written.
+    let (code, first, _) = ql_statusline(&env, stdin.as_bytes());
+    assert_eq!(code, 0);
+    assert!(first.contains("42%"), "{first}");
+    let cache = env.cache_dir.join("cache.json");
+    let before = std::fs::read(&cache).unwrap();
+
+    let (trace, out) = strace_fed(
+        &env,
+        true,
+        "openat,process,rename,renameat,renameat2,unlink,unlinkat",
+        &["statusline"],
+        stdin.as_bytes(),
+    );
+    assert_eq!(out, first);
+    assert_eq!(
+        calls(&trace, &["clone", "clone3", "fork", "vfork"]),
+        Vec::<&str>::new(),
+        "no thread, no process:\n{trace}"
+    );
+    assert_eq!(calls(&trace, &["execve"]).len(), 1, "{trace}");
+    let databases: Vec<String> = opened(&trace)
+        .into_iter()
+        .filter(|p| p.contains(".db") || p.contains("history"))
+        .collect();
+    assert_eq!(databases, Vec::<String>::new(), "{trace}");
+    let written: Vec<&str> = calls(&trace, &["openat"])
+        .into_iter()
+        .filter(|l| {
+            ["O_WRONLY", "O_RDWR", "O_CREAT"]
+                .iter()
+                .any(|f| l.contains(f))
+        })
+        .collect();
+    assert_eq!(written, Vec::<&str>::new(), "opened for writing:\n{trace}");
+    assert_eq!(
+        calls(
+            &trace,
+            &["rename", "renameat", "renameat2", "unlink", "unlinkat"]
+        ),
+        Vec::<&str>::new(),
+        "{trace}"
+    );
+    assert_eq!(
+        std::fs::read(&cache).unwrap(),
+        before,
+        "the cache is untouched"
+    );
 }
