@@ -340,12 +340,13 @@ fn claude_json(env: &TestEnv, projects: &str) {
     std::fs::write(env.home.path().join(".claude.json"), doc).expect("write .claude.json");
 }
 
-/// A fresh cache that already holds the statusline reading `statusline_stdin(42)`.
-fn env_with_statusline(server: &common::FakeServer, projects: &str) -> TestEnv {
+/// A fresh cache that already holds the statusline reading `statusline_stdin(42)`, fed to
+/// `bin`.
+fn env_with_statusline(server: &common::FakeServer, bin: &str, projects: &str) -> TestEnv {
     let env = env_with_cache(server);
     claude_json(&env, projects);
     let (code, _, err) = env.run_stdin(
-        BIN,
+        bin,
         &["statusline"],
         &statusline_stdin(42),
         Duration::from_secs(30),
@@ -443,13 +444,13 @@ fn main() {
         "statusline, unchanged numbers",
         Path::new(&bin),
         &["statusline"],
-        env_with_statusline(&server, ""),
+        env_with_statusline(&server, &bin, ""),
     );
     statusline.stdin = Some(statusline_stdin(42));
 
     // New numbers on every run: the cache (holding 42%) is put back before each run of 43%,
     // so each one ingests: cache write, history row, prompt files.
-    let changed_env = env_with_statusline(&server, "");
+    let changed_env = env_with_statusline(&server, &bin, "");
     let held = std::fs::read(changed_env.cache_dir.join("cache.json")).expect("read cache");
     let mut changed = Scenario::new(
         "statusline, changed numbers (written)",
@@ -493,7 +494,7 @@ fn main() {
         "statusline, unchanged, 5 MB ~/.claude.json",
         Path::new(&bin),
         &["statusline"],
-        env_with_statusline(&server, &projects),
+        env_with_statusline(&server, &bin, &projects),
     );
     big_statusline.stdin = Some(statusline_stdin(42));
 
@@ -530,7 +531,7 @@ fn main() {
             &format!("statusline, unchanged [{label}]"),
             Path::new(&path),
             &["statusline"],
-            env_with_statusline(&server, ""),
+            env_with_statusline(&server, &path, ""),
         );
         other.stdin = Some(statusline_stdin(42));
         scenarios.push(other);

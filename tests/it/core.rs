@@ -449,7 +449,7 @@ fn twenty_segments_on_a_stale_cache_make_exactly_one_refresh() {
     let before = server.count(&usage_path(ORG1));
     let children: Vec<_> = (0..20)
         .map(|_| {
-            let mut cmd = env.command(BIN);
+            let mut cmd = env.command(&BIN);
             cmd.arg("segment")
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::null());
@@ -480,7 +480,7 @@ fn concurrent_refreshes_wait_and_reuse_one_fetch() {
     let env = TestEnv::with_server(&server);
     let children: Vec<_> = (0..4)
         .map(|_| {
-            let mut cmd = env.command(BIN);
+            let mut cmd = env.command(&BIN);
             cmd.args(["refresh", "--force"]);
             cmd.spawn().unwrap()
         })
@@ -538,7 +538,7 @@ fn templates_with_conditional_groups_and_every_placeholder() {
     );
     assert_eq!(run("a( fable {fable})b"), "ab\n");
     assert_eq!(run("fable {fable}"), "fable –\n");
-    let mut with_env = env.command(BIN);
+    let mut with_env = env.command(&BIN);
     with_env
         .env("QUOTALINE_FORMAT", "opus={opus}")
         .arg("segment");

@@ -30,7 +30,7 @@ fn strace_fed(
     }
     cmd.args(["-qq", "-e", &format!("trace={calls}"), "-o"])
         .arg(&log)
-        .arg(BIN)
+        .arg(&*BIN)
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -54,11 +54,14 @@ fn calls<'a>(trace: &'a str, calls: &[&str]) -> Vec<&'a str> {
         .collect()
 }
 
-/// Paths passed to `openat` that exist in the trace, in order.
+/// The syscalls that open a file: glibc calls `openat`, musl (the static build) `open`.
+const OPENS: &str = "open,openat";
+
+/// Paths passed to `open` or `openat` that exist in the trace, in order.
 fn opened(trace: &str) -> Vec<String> {
     trace
         .lines()
-        .filter(|l| l.contains("openat("))
+        .filter(|l| l.contains("openat(") || l.contains("open("))
         .filter_map(|l| l.split('"').nth(1).map(str::to_string))
         .collect()
 }
@@ -75,7 +78,7 @@ fn fresh_cache_env() -> (crate::common::FakeServer, TestEnv) {
 fn fresh_segment_makes_no_network_syscall_opens_no_db_and_reads_the_cache_once() {
     let (server, env) = fresh_cache_env();
     let before = server.requests().len();
-    let trace = strace(&env, true, "network,openat,process", &["segment"]);
+    let trace = strace(&env, true, "network,open,openat,process", &["segment"]);
 
     let network: Vec<&str> = trace
         .lines()
@@ -144,7 +147,7 @@ fn stale_segment_itself_makes_no_network_syscall_and_leaves_the_fetch_to_its_chi
     age_cache(&env, 3600);
     let before = server.count("/api/account");
     // Not following children: this is the segment process alone.
-    let trace = strace(&env, false, "network,openat", &["segment"]);
+    let trace = strace(&env, false, "network,open,openat", &["segment"]);
     let network: Vec<&str> = trace
         .lines()
         .filter(|l| l.contains("socket(") || l.contains("connect("))
@@ -171,13 +174,13 @@ fn segment_with_a_config_file_does_not_open_it_until_it_changes() {
     // An ingest keeps the parsed file in the cache.
     assert_eq!(ql(&env, &["refresh", "--render-only"]).0, 0);
     let name = conf.to_str().unwrap().to_string();
-    let trace = strace(&env, false, "openat", &["segment"]);
+    let trace = strace(&env, false, OPENS, &["segment"]);
     assert!(!opened(&trace).contains(&name), "{trace}");
     let (_, out, _) = ql(&env, &["segment"]);
     assert_eq!(out, "23%\n");
 
     env.config("format = \"{7d} \"\n");
-    let trace = strace(&env, false, "openat", &["segment"]);
+    let trace = strace(&env, false, OPENS, &["segment"]);
     assert!(opened(&trace).contains(&name), "an edit is read: {trace}");
 }
 
@@ -204,13 +207,13 @@ fn statusline_reads_a_large_claude_json_only_after_it_changed() {
     std::fs::write(&path, &account).unwrap();
     assert!(account.len() > 4_000_000);
     let name = path.to_str().unwrap().to_string();
-    let first = strace(&env, false, "openat", &["statusline"]);
+    let first = strace(&env, false, OPENS, &["statusline"]);
     assert!(opened(&first).contains(&name), "{first}");
-    let second = strace(&env, false, "openat", &["statusline"]);
+    let second = strace(&env, false, OPENS, &["statusline"]);
     assert!(!opened(&second).contains(&name), "{second}");
     // Changed: read again.
     std::fs::write(&path, account.replace("\"Big\"", "\"Bigger\"")).unwrap();
-    let third = strace(&env, false, "openat", &["statusline"]);
+    let third = strace(&env, false, OPENS, &["statusline"]);
     assert!(opened(&third).contains(&name), "{third}");
 }
 
@@ -239,7 +242,7 @@ fn statusline_with_unchanged_numbers_writes_nothing_opens_no_db_and_starts_no_th
     let (trace, out) = strace_fed(
         &env,
         true,
-        "openat,process,rename,renameat,renameat2,unlink,unlinkat",
+        "open,openat,process,rename,renameat,renameat2,unlink,unlinkat",
         &["statusline"],
         stdin.as_bytes(),
     );
@@ -255,7 +258,7 @@ fn statusline_with_unchanged_numbers_writes_nothing_opens_no_db_and_starts_no_th
         .filter(|p| p.contains(".db") || p.contains("history"))
         .collect();
     assert_eq!(databases, Vec::<String>::new(), "{trace}");
-    let written: Vec<&str> = calls(&trace, &["openat"])
+    let written: Vec<&str> = calls(&trace, &["open", "openat"])
         .into_iter()
         .filter(|l| {
             ["O_WRONLY", "O_RDWR", "O_CREAT"]
