@@ -24,6 +24,23 @@ fn segment_shows_windows_models_and_next_reset_from_flat_payload() {
     assert_eq!((code, bare), (0, out));
 }
 
+/// A host name, not an address: the name is resolved (`/etc/hosts`, the C library's resolver;
+/// in the static build musl's own) before the fetch. The release binaries are static, so
+/// this runs against one of them too (scripts/test-package).
+#[test]
+fn a_base_url_by_host_name_is_resolved_and_fetched() {
+    let server = claude_ai("usage_flat_windows.json");
+    let mut env = TestEnv::with_server(&server);
+    let url = server.url().replace("127.0.0.1", "localhost");
+    env.set("QUOTALINE_CLAUDE_AI_URL", &url)
+        .set("QUOTALINE_ANTHROPIC_API_URL", &url);
+    let (code, _, err) = ql(&env, &["refresh"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(server.count("/api/account"), 1);
+    let (_, out, _) = ql(&env, &["segment"]);
+    assert_eq!(out, "5h 37% · 7d 58% · opus 71% · ↻1h12m\n");
+}
+
 #[test]
 fn limits_array_payload_names_every_model_window() {
     let (_server, env) = refreshed_with("usage_limits_array.json");
