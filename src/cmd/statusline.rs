@@ -37,10 +37,10 @@ pub fn run(format: Option<String>) -> i32 {
 
     let version_news = reading.version.is_some() && reading.version != file.claude_code_version;
     let account_news = file.claude_account.as_ref() != Some(&memo);
-    if statusline::worth_writing(&file.snapshot, &reading, account.as_ref(), now)
+    let news = statusline::worth_writing(&file.snapshot, &reading, account.as_ref(), now)
         || version_news
-        || account_news
-    {
+        || account_news;
+    if news {
         let arrival = Arrival::Statusline {
             reading: &reading,
             account: &memo,
@@ -56,6 +56,11 @@ pub fn run(format: Option<String>) -> i32 {
     }
 
     print_line(&file, &reading, account.as_ref(), format);
+    if !news {
+        // After an edit of config.toml, this call parsed it; the next ones need not (an
+        // ingest keeps the config it read anyway).
+        let _ = ingest::keep_config(&cache);
+    }
     if reading.windows.is_empty() {
         refresh::spawn_if_due(&cache, &file, now);
     }

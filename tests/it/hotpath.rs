@@ -66,6 +66,15 @@ fn opened(trace: &str) -> Vec<String> {
         .collect()
 }
 
+/// `~/.claude.json` naming the first org as Claude Code's.
+fn claude_json(env: &TestEnv) {
+    let doc = format!(
+        "{{\"oauthAccount\": {{\"organizationUuid\": \"{}\", \"organizationName\": \"Dev\"}}}}",
+        ORG_IDS[0]
+    );
+    std::fs::write(env.home.path().join(".claude.json"), doc).unwrap();
+}
+
 fn fresh_cache_env() -> (crate::common::FakeServer, TestEnv) {
     let server = claude_ai("usage_limits_array.json");
     let env = TestEnv::with_server(&server);
@@ -184,6 +193,47 @@ fn segment_with_a_config_file_does_not_open_it_until_it_changes() {
     assert!(opened(&trace).contains(&name), "an edit is read: {trace}");
 }
 
+/// An edit of config.toml made after the last cache write is parsed by the first prompt that
+/// sees it, which keeps it in the cache: the prompts after it `stat` the file once and read
+/// nothing, until the next edit (not every prompt until the next refresh).
+#[test]
+fn an_edited_config_is_parsed_by_one_prompt_and_kept_for_the_next() {
+    let (_server, env) = fresh_cache_env();
+    let conf = env.config("format = \"{5h}\"\n");
+    assert_eq!(ql(&env, &["refresh", "--render-only"]).0, 0);
+    let name = conf.to_str().unwrap().to_string();
+    let seen = |trace: &str| trace.lines().filter(|l| l.contains(&name)).count();
+    // Every variant of stat: glibc calls statx, musl stat.
+    let calls = "open,openat,%%stat";
+
+    // A different size: the edit is seen even within the file system's mtime granularity.
+    env.config("format = \"{7d} \"\n");
+    let first = strace(&env, false, calls, &["segment"]);
+    assert!(opened(&first).contains(&name), "the edit is read:\n{first}");
+    let second = strace(&env, false, calls, &["segment"]);
+    assert!(!opened(&second).contains(&name), "{second}");
+    assert_eq!(seen(&second), 1, "one stat:\n{second}");
+    assert_eq!(ql(&env, &["segment"]).1, "64% \n");
+
+    // A statusLine call that brings nothing new keeps an edit the same way.
+    claude_json(&env);
+    let stdin = shifted("statusline_stdin.json");
+    assert_eq!(ql_statusline(&env, stdin.as_bytes()).0, 0);
+    env.config("format = \"{5h}/{7d}\"\n");
+    let cache = env.cache_dir.join("cache.json");
+    let before = std::fs::read(&cache).unwrap();
+    assert_eq!(ql_statusline(&env, stdin.as_bytes()).0, 0);
+    assert_ne!(std::fs::read(&cache).unwrap(), before, "the edit is kept");
+    let third = strace(&env, false, calls, &["segment"]);
+    assert_eq!(seen(&third), 1, "one stat:\n{third}");
+    let (_, out, _) = ql(&env, &["segment"]);
+    assert_eq!(
+        (out.matches('%').count(), out.contains("%/")),
+        (2, true),
+        "{out}"
+    );
+}
+
 /// Claude Code's `.claude.json` is often megabytes of project history: the status line reads
 /// it again only when it changed, so its cost does not grow with the file.
 #[test]
@@ -223,14 +273,7 @@ fn statusline_reads_a_large_claude_json_only_after_it_changed() {
 #[test]
 fn statusline_with_unchanged_numbers_writes_nothing_opens_no_db_and_starts_no_thread() {
     let (_server, env) = fresh_cache_env();
-    std::fs::write(
-        env.home.path().join(".claude.json"),
-        format!(
-            "{{\"oauthAccount\": {{\"organizationUuid\": \"{}\", \"organizationName\": \"Dev\"}}}}",
-            ORG_IDS[0]
-        ),
-    )
-    .unwrap();
+    claude_json(&env);
     let stdin = shifted("statusline_stdin.json");
     // The first reading is news, and is written.
     let (code, first, _) = ql_statusline(&env, stdin.as_bytes());
