@@ -92,6 +92,17 @@ pub fn ingest(
     Ok((file, verdict))
 }
 
+/// After an edit of config.toml, the first prompt that reads the new file keeps it in the
+/// cache: the prompts after it `stat` the file and parse nothing until the next edit
+/// (without this, every prompt parsed it again until the next refresh). Only the config is
+/// written: a shell's snippet re-renders its prompt file itself after an edit.
+pub fn keep_config(cache: &Cache) -> io::Result<()> {
+    if !settings::edited_since_cached() {
+        return Ok(());
+    }
+    cache.update(|c| c.config = Some(settings::config().clone()))
+}
+
 /// The events this arrival fires: decided from the cache before and after (`events.rs`),
 /// worded, and those the history does not know yet recorded there (the history is opened only
 /// when something is new to the cache's books).

@@ -12,6 +12,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 /// A variable's value, unless it is unset, empty or blank.
@@ -73,6 +74,10 @@ pub fn config_path() -> Option<PathBuf> {
 
 static CONFIG: OnceLock<Loaded> = OnceLock::new();
 
+/// Set by [`prime`] when the cache holds an older version of the same file: an edit since the
+/// cache was last written, which this process has read ([`edited_since_cached`]).
+static EDITED: AtomicBool = AtomicBool::new(false);
+
 /// Hands the config kept in the cache to this process: when the file is the same version
 /// (one `stat`), it is used as it is and the file is not read; otherwise the file is read
 /// now, with the cached settings as the last good ones. The first read of the cache calls
@@ -80,11 +85,24 @@ static CONFIG: OnceLock<Loaded> = OnceLock::new();
 pub fn prime(kept: Option<&Loaded>) {
     CONFIG.get_or_init(|| {
         let path = config_path();
+        let id = path.as_deref().and_then(FileId::of);
         match kept {
-            Some(k) if k.path == path && k.id == path.as_deref().and_then(FileId::of) => k.clone(),
-            _ => Loaded::read(path, kept.map(|k| &k.file)),
+            Some(k) if k.path == path && k.id == id => k.clone(),
+            _ => {
+                // Another path (another `QUOTALINE_CONFIG`) is not an edit: recording it would
+                // have two programs' prompts rewrite the cache in turn.
+                EDITED.store(kept.is_some_and(|k| k.path == path), Ordering::Relaxed);
+                Loaded::read(path, kept.map(|k| &k.file))
+            }
         }
     });
+}
+
+/// Whether the config file was edited after the cache last recorded it, and this process
+/// read the new version: the prompt path then keeps it in the cache
+/// (`ingest::keep_config`), so the prompts after it parse nothing until the next edit.
+pub fn edited_since_cached() -> bool {
+    EDITED.load(Ordering::Relaxed)
 }
 
 /// The config in force (read now if nothing primed it).

@@ -71,6 +71,8 @@ pub fn run(opts: Options) -> i32 {
     let _ = writeln!(out, "{text}");
     let _ = out.flush();
     drop(out);
+    // After an edit of config.toml, this prompt parsed it; the next ones need not.
+    let _ = crate::ingest::keep_config(&cache);
     if !opts.wait {
         refresh::spawn_if_due(&cache, &file, now);
     }

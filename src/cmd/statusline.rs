@@ -1,7 +1,7 @@
 //! `quotaline statusline`: Claude Code's statusLine command. Reads the JSON Claude Code pipes
-//! on stdin (bounded in size and time), folds its `rate_limits` into the shared cache, and
-//! prints one segment line. Exits 0 whatever it was fed. No network here: a refresh, when
-//! one is due and stdin brought no numbers, runs detached as for `segment`.
+//! on stdin (bounded in size and time, with `poll`), folds its `rate_limits` into the shared
+//! cache, and prints one segment line. Exits 0 whatever it was fed. No network here: a
+//! refresh, when one is due and stdin brought no numbers, runs detached as for `segment`.
 
 use crate::auth::claude_code;
 use crate::cache::CacheFile;
@@ -12,9 +12,11 @@ use crate::render::{self, Line};
 use crate::settings::{self, Scope};
 use crate::source::statusline::{self, Reading};
 use chrono::Utc;
-use std::io::{Read, Write};
-use std::sync::mpsc;
-use std::time::Duration;
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use rustix::io::Errno;
+use std::io::Write;
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
 
 /// Claude Code's object is a few KiB; anything this large is not it.
 pub const MAX_STDIN: usize = 256 * 1024;
@@ -35,10 +37,10 @@ pub fn run(format: Option<String>) -> i32 {
 
     let version_news = reading.version.is_some() && reading.version != file.claude_code_version;
     let account_news = file.claude_account.as_ref() != Some(&memo);
-    if statusline::worth_writing(&file.snapshot, &reading, account.as_ref(), now)
+    let news = statusline::worth_writing(&file.snapshot, &reading, account.as_ref(), now)
         || version_news
-        || account_news
-    {
+        || account_news;
+    if news {
         let arrival = Arrival::Statusline {
             reading: &reading,
             account: &memo,
@@ -54,6 +56,11 @@ pub fn run(format: Option<String>) -> i32 {
     }
 
     print_line(&file, &reading, account.as_ref(), format);
+    if !news {
+        // After an edit of config.toml, this call parsed it; the next ones need not (an
+        // ingest keeps the config it read anyway).
+        let _ = ingest::keep_config(&cache);
+    }
     if reading.windows.is_empty() {
         refresh::spawn_if_due(&cache, &file, now);
     }
@@ -96,36 +103,53 @@ fn print_line(
     let _ = out.flush();
 }
 
-/// Reads stdin on a thread, up to `MAX_STDIN` bytes and `STDIN_DEADLINE`, stopping early
-/// once a complete JSON value has arrived (Claude Code may leave the pipe open). Too much,
-/// too late or unreadable is an empty input.
+/// Reads stdin up to `MAX_STDIN` bytes and `STDIN_DEADLINE`, stopping early once a complete
+/// JSON value has arrived (Claude Code may leave the pipe open). Every read first waits in
+/// `poll` for what is left of the deadline, so no read blocks past it and no thread is
+/// started (a thread cost Claude Code's every message a `clone` and a stack mapping). Too
+/// much, too late or unreadable is an empty input.
 fn read_stdin() -> Vec<u8> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 16 * 1024];
-        let mut stdin = std::io::stdin().lock();
-        loop {
-            match stdin.read(&mut chunk) {
-                Ok(0) => break,
-                Ok(n) => {
-                    buf.extend_from_slice(&chunk[..n]);
-                    if buf.len() > MAX_STDIN {
-                        buf.clear();
-                        break;
-                    }
-                    if complete_json(&buf) {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
+    let deadline = Instant::now() + STDIN_DEADLINE;
+    let stdin = std::io::stdin();
+    let fd = stdin.as_fd();
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        // A writer that keeps sending without ever completing an object also meets the
+        // deadline: poll alone would say "readable" forever.
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Vec::new();
         }
-        let _ = tx.send(buf);
-    });
-    // On a timeout the reader thread stays blocked; the process exits without it.
-    rx.recv_timeout(STDIN_DEADLINE).unwrap_or_default()
+        let Ok(timeout) = Timespec::try_from(left) else {
+            return Vec::new();
+        };
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        match poll(&mut fds, Some(&timeout)) {
+            Ok(0) => return Vec::new(),
+            // Not a descriptor poll can wait on (closed; on macOS a terminal or /dev/null):
+            // a read could block with no deadline.
+            Ok(_) if fds[0].revents().contains(PollFlags::NVAL) => return Vec::new(),
+            Ok(_) => {}
+            Err(Errno::INTR) => continue,
+            Err(_) => return Vec::new(),
+        }
+        // Readable, or the writer hung up: this read returns at once.
+        match rustix::io::read(fd, &mut chunk) {
+            Ok(0) => return buf,
+            Ok(n) => {
+                buf.extend_from_slice(&chunk[..n]);
+                if buf.len() > MAX_STDIN {
+                    return Vec::new();
+                }
+                if complete_json(&buf) {
+                    return buf;
+                }
+            }
+            Err(Errno::INTR | Errno::AGAIN) => {}
+            Err(_) => return buf,
+        }
+    }
 }
 
 fn complete_json(buf: &[u8]) -> bool {

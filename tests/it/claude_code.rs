@@ -104,7 +104,7 @@ fn limits(five: f64, five_reset: i64, seven: f64, seven_reset: i64) -> Vec<u8> {
 /// `statusline_is_coloured_by_severity_for_claude_code`).
 fn statusline(env: &TestEnv, stdin: &[u8]) -> (i32, String, String, Duration) {
     let start = Instant::now();
-    let (code, out, err) = env.run_stdin(BIN, &["statusline"], stdin, Duration::from_secs(30));
+    let (code, out, err) = env.run_stdin(&BIN, &["statusline"], stdin, Duration::from_secs(30));
     (code, strip_sgr(&out), err, start.elapsed())
 }
 
@@ -125,14 +125,14 @@ fn strip_sgr(text: &str) -> String {
 fn statusline_is_coloured_by_severity_for_claude_code() {
     let mut env = TestEnv::new();
     let input = limits(42.0, unix_in(7200), 91.0, unix_in(86_400));
-    let (code, out, _) = env.run_stdin(BIN, &["statusline"], &input, Duration::from_secs(30));
+    let (code, out, _) = env.run_stdin(&BIN, &["statusline"], &input, Duration::from_secs(30));
     assert_eq!(code, 0);
     assert!(
         out.starts_with("5h \x1b[32m42%\x1b[39m · 7d \x1b[31m91%\x1b[39m"),
         "{out:?}"
     );
     env.set("NO_COLOR", "1");
-    let (_, plain, _) = env.run_stdin(BIN, &["statusline"], &input, Duration::from_secs(30));
+    let (_, plain, _) = env.run_stdin(&BIN, &["statusline"], &input, Duration::from_secs(30));
     assert!(plain.starts_with("5h 42% · 7d 91%"), "{plain:?}");
 }
 
@@ -572,7 +572,7 @@ fn statusline_returns_promptly_when_the_pipe_stays_open() {
     claude_json(&env);
     let run = |input: &[u8]| {
         let mut child = env
-            .command(BIN)
+            .command(&BIN)
             .arg("statusline")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -614,6 +614,54 @@ fn statusline_returns_promptly_when_the_pipe_stays_open() {
     let (code, out, took) = run(&good[..good.len() / 2]);
     assert_eq!((code, out.as_str()), (Some(0), "5h 42% · 7d 15% · ↻2h0m\n"));
     assert!(took < Duration::from_secs(2), "{took:?}");
+}
+
+/// A writer that keeps sending without ever completing an object meets the same deadline as
+/// a pipe left open with nothing on it: every read waits only for what is left of it.
+#[test]
+fn statusline_returns_promptly_when_stdin_trickles_and_never_completes() {
+    let env = TestEnv::new();
+    claude_json(&env);
+    let mut child = env
+        .command(&BIN)
+        .arg("statusline")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let start = Instant::now();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(b"{\"rate_limits\": [");
+        // Ten seconds of a byte pair every 20 ms, unless the reader is gone (EPIPE) first.
+        for _ in 0..500 {
+            if pipe.write_all(b"1,").is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("statusline kept reading a trickling stdin");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = start.elapsed();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert_eq!((status.code(), out.as_str()), (Some(0), "\n"));
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    writer.join().unwrap();
 }
 
 #[test]

@@ -24,6 +24,23 @@ fn segment_shows_windows_models_and_next_reset_from_flat_payload() {
     assert_eq!((code, bare), (0, out));
 }
 
+/// A host name, not an address: the name is resolved (`/etc/hosts`, the C library's resolver;
+/// in the static build musl's own) before the fetch. The release binaries are static, so
+/// this runs against one of them too (scripts/test-package).
+#[test]
+fn a_base_url_by_host_name_is_resolved_and_fetched() {
+    let server = claude_ai("usage_flat_windows.json");
+    let mut env = TestEnv::with_server(&server);
+    let url = server.url().replace("127.0.0.1", "localhost");
+    env.set("QUOTALINE_CLAUDE_AI_URL", &url)
+        .set("QUOTALINE_ANTHROPIC_API_URL", &url);
+    let (code, _, err) = ql(&env, &["refresh"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(server.count("/api/account"), 1);
+    let (_, out, _) = ql(&env, &["segment"]);
+    assert_eq!(out, "5h 37% · 7d 58% · opus 71% · ↻1h12m\n");
+}
+
 #[test]
 fn limits_array_payload_names_every_model_window() {
     let (_server, env) = refreshed_with("usage_limits_array.json");
@@ -449,7 +466,7 @@ fn twenty_segments_on_a_stale_cache_make_exactly_one_refresh() {
     let before = server.count(&usage_path(ORG1));
     let children: Vec<_> = (0..20)
         .map(|_| {
-            let mut cmd = env.command(BIN);
+            let mut cmd = env.command(&BIN);
             cmd.arg("segment")
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::null());
@@ -480,7 +497,7 @@ fn concurrent_refreshes_wait_and_reuse_one_fetch() {
     let env = TestEnv::with_server(&server);
     let children: Vec<_> = (0..4)
         .map(|_| {
-            let mut cmd = env.command(BIN);
+            let mut cmd = env.command(&BIN);
             cmd.args(["refresh", "--force"]);
             cmd.spawn().unwrap()
         })
@@ -538,7 +555,7 @@ fn templates_with_conditional_groups_and_every_placeholder() {
     );
     assert_eq!(run("a( fable {fable})b"), "ab\n");
     assert_eq!(run("fable {fable}"), "fable –\n");
-    let mut with_env = env.command(BIN);
+    let mut with_env = env.command(&BIN);
     with_env
         .env("QUOTALINE_FORMAT", "opus={opus}")
         .arg("segment");

@@ -486,7 +486,7 @@ impl Sway {
         let home = env.home.path().to_path_buf();
         let bin = home.join("bin");
         std::fs::create_dir(&bin).unwrap();
-        std::fs::copy(BIN, bin.join("quotaline")).unwrap();
+        std::fs::copy(&*BIN, bin.join("quotaline")).unwrap();
         let path = std::env::var("PATH").unwrap_or_default();
         env.set("PATH", &format!("{}:{path}", bin.display()));
         let runtime = home.join("runtime");

@@ -426,7 +426,7 @@ fn verify_matches_a_capture_of_the_same_reading() {
     assert!(out.contains("\nevery number matches"), "{out}");
     // `-` reads the capture from stdin.
     let (code, out, _) = env.run_stdin(
-        BIN,
+        &BIN,
         &["verify", "-"],
         shifted("usage_flat_windows.json").as_bytes(),
         Duration::from_secs(30),

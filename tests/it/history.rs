@@ -359,7 +359,7 @@ fn concurrent_writers_keep_every_row_and_a_consistent_file() {
     };
     let runs: Vec<_> = (0..4)
         .map(|_| {
-            let mut cmd = env.command(BIN);
+            let mut cmd = env.command(&BIN);
             cmd.args(["refresh", "--force"]);
             std::thread::spawn(move || {
                 (0..2)

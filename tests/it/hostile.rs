@@ -77,7 +77,7 @@ fn assert_inert(what: &str, bytes: &[u8]) {
 /// Runs quotaline (stdin fed when given), fails if it runs past 10 s, and checks that stdout
 /// and stderr are inert. Returns (code, stdout, stderr).
 fn run_inert(env: &TestEnv, args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) {
-    let (code, out, err) = env.run_raw(BIN, args, stdin, Duration::from_secs(10));
+    let (code, out, err) = env.run_raw(&BIN, args, stdin, Duration::from_secs(10));
     let what = format!("quotaline {}", args.join(" "));
     assert_ne!(code, -1, "{what} hung: {}", String::from_utf8_lossy(&err));
     assert_inert(&format!("{what} (stdout)"), &out);

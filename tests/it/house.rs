@@ -94,7 +94,7 @@ fn history_json_into_a_closed_pipe_exits_zero() {
     drop(conn);
     for args in [&["history", "--json"][..], &["history"][..], &["json"][..]] {
         let mut child = env
-            .command(BIN)
+            .command(&BIN)
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -76,8 +76,9 @@ fn xbar_shows_the_line_coloured_and_the_report_and_actions_in_the_dropdown() {
         [
             "---".to_string(),
             format!(
-                "Refresh now | bash=\"{BIN}\" param1=refresh param2=--force terminal=false \
-                 refresh=true {LITERAL}"
+                "Refresh now | bash=\"{}\" param1=refresh param2=--force terminal=false \
+                 refresh=true {LITERAL}",
+                *BIN
             ),
             format!("Open claude.ai usage | href=https://claude.ai/settings/usage {LITERAL}"),
         ]

@@ -56,7 +56,7 @@ pub(crate) fn reading(usage: &str, secs_ago: i64) -> Value {
 
 /// Runs the host on `input`; returns (exit code, replies).
 fn host(env: &TestEnv, input: &[u8]) -> (i32, Vec<Value>) {
-    let mut cmd = env.command(BIN);
+    let mut cmd = env.command(&BIN);
     cmd.args([
         "native-host",
         &format!("chrome-extension://{EXTENSION_ID}/"),
@@ -135,7 +135,7 @@ fn partial_reads_and_several_messages_in_one_run() {
     let good = frame(reading("usage_flat_windows.json", 0).to_string().as_bytes());
     let bad = frame(b"{nope");
     let mut child = env
-        .command(BIN)
+        .command(&BIN)
         .args(["native-host", "extra", "--args=ignored"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -229,7 +229,7 @@ fn malformed_messages_get_an_error_each_and_change_nothing() {
 #[test]
 fn firefox_starts_the_host_with_the_manifest_path_and_the_addon_id() {
     let env = TestEnv::new();
-    let mut cmd = env.command(BIN);
+    let mut cmd = env.command(&BIN);
     cmd.args([
         "/home/u/.mozilla/native-messaging-hosts/com.quotaline.bridge.json",
         "bridge@quotaline.dev",
@@ -361,7 +361,7 @@ fn read_json(path: &std::path::Path) -> Value {
 fn init_native_host_writes_the_manifest_for_chromium_and_firefox() {
     let env = TestEnv::new();
     let home = env.home.path();
-    let exe = std::fs::canonicalize(BIN).unwrap();
+    let exe = std::fs::canonicalize(&*BIN).unwrap();
     let (code, out, err) = ql(&env, &["init", "native-host", "--browser", "chromium"]);
     assert_eq!((code, err.as_str()), (0, ""));
     let path = home.join(".config/chromium/NativeMessagingHosts/com.quotaline.bridge.json");

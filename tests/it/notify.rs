@@ -252,7 +252,7 @@ fn a_crossing_fires_once_even_with_twenty_concurrent_refreshes() {
     serve(&server, &usage);
     let runs: Vec<_> = (0..20)
         .map(|_| {
-            let mut cmd = env.command(BIN);
+            let mut cmd = env.command(&BIN);
             cmd.args(["refresh", "--force"])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
@@ -738,7 +738,7 @@ fn twenty_statusline_updates_carrying_the_same_crossing_fire_it_once() {
     assert_eq!(code, 0);
     let runs: Vec<_> = (0..20)
         .map(|_| {
-            let mut cmd = env.command(BIN);
+            let mut cmd = env.command(&BIN);
             cmd.arg("statusline")
                 .stdin(Stdio::piped())
                 .stdout(Stdio::null())

@@ -8,19 +8,25 @@ pub mod programs;
 #[allow(unused_imports)]
 pub use fake::{payload, FakeServer, Reply, TestEnv, ORG_IDS};
 use serde_json::Value;
+use std::sync::LazyLock;
 use std::time::Duration;
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_quotaline");
+/// The binary under test: this build's, or the one `QUOTALINE_TEST_BIN` names
+/// (scripts/test-package runs the suite against the installed package's static binary).
+pub static BIN: LazyLock<String> = LazyLock::new(|| {
+    std::env::var("QUOTALINE_TEST_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_quotaline").to_string())
+});
 
 /// Runs quotaline with a 30 s safety limit.
 pub fn ql(env: &TestEnv, args: &[&str]) -> (i32, String, String) {
-    env.run(BIN, args, Duration::from_secs(30))
+    env.run(&BIN, args, Duration::from_secs(30))
 }
 
 /// Runs `quotaline statusline` fed `stdin`, as Claude Code does, with the same limit.
 #[allow(dead_code)]
 pub fn ql_statusline(env: &TestEnv, stdin: &[u8]) -> (i32, String, String) {
-    env.run_stdin(BIN, &["statusline"], stdin, Duration::from_secs(30))
+    env.run_stdin(&BIN, &["statusline"], stdin, Duration::from_secs(30))
 }
 
 /// The instant the shared payloads are read "as of": their `resets_at` values are moved so

@@ -55,7 +55,7 @@ pub fn assert_nothing_ran(env: &TestEnv) {
 /// An environment whose PATH starts with the test binary's directory.
 pub fn env_for(server: &FakeServer) -> TestEnv {
     let mut env = TestEnv::with_server(server);
-    let bin_dir = Path::new(BIN).parent().unwrap().to_path_buf();
+    let bin_dir = Path::new(&*BIN).parent().unwrap().to_path_buf();
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs = vec![bin_dir];
     dirs.extend(std::env::split_paths(&path));
