@@ -45,11 +45,14 @@ impl Desktop {
     fn start(env: &TestEnv) -> Desktop {
         let home = env.home.path().to_path_buf();
         let mut xvfb = env.command("Xvfb");
+        // -noreset: without it Xvfb resets when a client disconnects, and dunst's connection
+        // goes with it (seen as dunst never answering on a loaded machine).
         xvfb.args([
             "-displayfd",
             "1",
             "-nolisten",
             "tcp",
+            "-noreset",
             "-screen",
             "0",
             "800x600x24",
@@ -86,7 +89,7 @@ impl Desktop {
             bus,
             home,
         };
-        wait_until(Duration::from_secs(20), "dunst on the bus", || {
+        wait_until(Duration::from_secs(60), "dunst on the bus", || {
             desktop.dunstctl(&["count"]).map(|_| ())
         });
         desktop
