@@ -637,23 +637,40 @@ pub struct Loaded {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Why someone besides the user (or root) could change the file (`file::others_can_change`):
+    /// while so, what it says to run or write ([`Loaded::refused`]) is not taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untrusted: Option<String>,
 }
 
 /// A config file larger than this is not one.
 const MAX_CONFIG: u64 = 256 * 1024;
 
 impl Loaded {
-    /// Reads and checks the file at `path`; on an error, `last_good` stays in force.
-    pub fn read(path: Option<PathBuf>, last_good: Option<&FileSettings>) -> Loaded {
+    /// Reads and checks the file at `path`; on an error, `last_good` stays in force. `home`
+    /// bounds how far up the directories are judged (see [`Loaded::judge`]).
+    pub fn read(
+        path: Option<PathBuf>,
+        last_good: Option<&FileSettings>,
+        home: Option<&Path>,
+    ) -> Loaded {
         let id = path.as_deref().and_then(FileId::of);
         let mut loaded = Loaded {
             path: path.clone(),
             id: id.clone(),
             ..Loaded::default()
         };
-        let (Some(path), Some(_)) = (path, id) else {
+        let Some(path) = path else {
             return loaded;
         };
+        if id.is_none() {
+            // Nothing there is the defaults; anything else that cannot be looked at (a link
+            // that loops, a directory that may not be searched) is an error naming it.
+            loaded.error = absent_because(&path);
+            loaded.file = last_good.cloned().unwrap_or_default();
+            return loaded;
+        }
+        loaded.judge(home);
         // Bounded and non-blocking (`file::read`): a FIFO or a huge file in its place must not
         // hold the prompt.
         let text = crate::file::read(&path, MAX_CONFIG)
@@ -679,6 +696,73 @@ impl Loaded {
             }
         }
         loaded
+    }
+
+    /// Judges who could change the file as it is now (`file::others_can_change`), up to
+    /// `home`: called on every read, and again by a process that finds the file refused, so
+    /// that a `chmod` of a directory above it takes effect without an edit.
+    pub fn judge(&mut self, home: Option<&Path>) {
+        self.untrusted = match (&self.path, &self.id) {
+            (Some(path), Some(_)) => crate::file::others_can_change(path, home),
+            _ => None,
+        };
+    }
+
+    /// The keys set in the file that are not taken because others could change it: what
+    /// runs a command (`[notify] command`) and what writes a file (`[metrics] textfile`),
+    /// with their lines. Empty when the file is trusted or sets neither.
+    pub fn refused(&self) -> Vec<(&'static str, usize)> {
+        if self.untrusted.is_none() {
+            return Vec::new();
+        }
+        let f = &self.file;
+        [
+            (
+                "[notify] command",
+                f.notify.command.as_ref().map(|a| a.line),
+            ),
+            (
+                "[metrics] textfile",
+                f.metrics.textfile.as_ref().map(|a| a.line),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(key, line)| Some((key, line?)))
+        .collect()
+    }
+
+    /// One line on what is refused and why, for `config`, `status` and `doctor`; `None` when
+    /// nothing is.
+    pub fn refusal(&self) -> Option<String> {
+        let keys: Vec<String> = self
+            .refused()
+            .iter()
+            .map(|(key, line)| format!("{key} (line {line})"))
+            .collect();
+        let why = self.untrusted.as_ref().filter(|_| !keys.is_empty())?;
+        Some(format!(
+            "{} not taken: {why}; a command to run or a file to write is taken only from a \
+             config file that no one but you (or root) can change",
+            keys.join(" and ")
+        ))
+    }
+}
+
+/// Why a config path that `stat` cannot see is not simply absent: `None` when nothing is
+/// there; a dangling link or a link loop (which `stat` reports as missing or as an error) is
+/// named with its cause.
+fn absent_because(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let target = std::fs::read_link(path).ok()?;
+            Some(format!(
+                "{}: a symbolic link to {}, which does not exist",
+                path.display(),
+                target.display()
+            ))
+        }
+        Err(e) => Some(format!("{}: {e}", path.display())),
+        Ok(_) => None,
     }
 }
 

@@ -40,7 +40,10 @@ pub fn read(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
                 _ => io::Error::new(e.kind(), format!("{}: {e}", path.display())),
             },
         })?;
-    let meta = file.metadata()?;
+    // A read can fail after the open succeeded (`/proc/self/mem` answers EIO): the error
+    // still names the file.
+    let failed = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    let meta = file.metadata().map_err(failed)?;
     if !meta.is_file() {
         return Err(refused(kind(&meta.file_type())));
     }
@@ -53,7 +56,7 @@ pub fn read(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     // A file that grows after the fstat is cut at the cap: the caller's parse then fails.
-    file.take(cap).read_to_end(&mut bytes)?;
+    file.take(cap).read_to_end(&mut bytes).map_err(failed)?;
     Ok(bytes)
 }
 
@@ -86,13 +89,17 @@ fn size(bytes: u64) -> String {
     }
 }
 
-/// A file's identity: a changed file has another inode (an editor's rename), size or mtime.
+/// A file's identity: a changed file has another inode (an editor's rename), size or mtime;
+/// a `chmod` or `chown` changes its ctime (who may write it is part of what it is: see
+/// [`others_can_change`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileId {
     dev: u64,
     ino: u64,
     size: u64,
     mtime_ns: i128,
+    #[serde(default)]
+    ctime_ns: i128,
 }
 
 impl FileId {
@@ -104,8 +111,62 @@ impl FileId {
             ino: m.ino(),
             size: m.size(),
             mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
         })
     }
+}
+
+/// Who besides this user (and root) could change what is read from `path`, the way ssh and
+/// git judge their files: `None` when nobody else can; else the first thing in the way, in
+/// words (`/tmp/q is writable by others (mode 1777; chmod go-w /tmp/q)`).
+///
+/// Judged: the file the path leads to (its owner and mode), and every directory above it,
+/// up to and including `home` for a path under it, else up to `/`, both along the path as
+/// written (whoever can write a directory on it can put another file or link in its place)
+/// and along the path the links lead to. A directory writable by group or others counts even
+/// with the sticky bit (`/tmp`): ssh refuses it too, and a file there is where anyone could
+/// have put it first.
+pub fn others_can_change(path: &Path, home: Option<&Path>) -> Option<String> {
+    let me = rustix::process::geteuid().as_raw();
+    let path = std::path::absolute(path).ok()?;
+    let judge = |p: &Path| -> Option<String> {
+        let meta = std::fs::metadata(p).ok()?;
+        let mode = meta.mode() & 0o7777;
+        let shown = p.display();
+        if meta.uid() != me && meta.uid() != 0 {
+            return Some(format!(
+                "{shown} belongs to uid {}, not to you (uid {me}) or root",
+                meta.uid()
+            ));
+        }
+        let who = match (mode & 0o020 != 0, mode & 0o002 != 0) {
+            (true, true) => "group and others",
+            (true, false) => "group",
+            (false, true) => "others",
+            (false, false) => return None,
+        };
+        Some(format!(
+            "{shown} is writable by {who} (mode {mode:04o}; chmod go-w {shown})"
+        ))
+    };
+    let chain = |file: &Path, home: Option<&Path>| -> Option<String> {
+        if let Some(why) = judge(file) {
+            return Some(why);
+        }
+        let stop = home.filter(|h| file.starts_with(h));
+        for dir in file.ancestors().skip(1) {
+            if let Some(why) = judge(dir) {
+                return Some(why);
+            }
+            if Some(dir) == stop {
+                break;
+            }
+        }
+        None
+    };
+    let real = std::fs::canonicalize(&path).ok();
+    let real_home = home.and_then(|h| std::fs::canonicalize(h).ok());
+    chain(&path, home).or_else(|| chain(real.as_deref()?, real_home.as_deref()))
 }
 
 /// A value read from files, with the files' identities as they were then (a missing file

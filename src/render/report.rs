@@ -242,6 +242,9 @@ pub fn config_report(out: &mut Lines) {
     for w in &config.warnings {
         out.line(format!("config warning: {w}"));
     }
+    if let Some(refusal) = config.refusal() {
+        out.line(format!("config refused: {refusal}"));
+    }
 }
 
 /// The cache a report shows, and its line for `status` and `doctor`: where it is, or why it
