@@ -65,8 +65,9 @@ pub fn dispatch(events: &[Event]) {
 /// `quotaline notify-deliver`: shows and hands over the events on stdin, then records how
 /// it went. Desktop and hook run side by side, so a hanging hook delays no notification.
 pub fn deliver(cache: &Cache, input: &[u8]) {
-    let Ok(events) = serde_json::from_slice::<Vec<Event>>(input) else {
-        return;
+    let events = match batch(input) {
+        Ok(events) => events,
+        Err(why) => return record(cache, |_| (None, None, Some(why))),
     };
     // What a hook leaves running when it exits is handed to this process rather than to
     // init, so that `run` can tell when it ended and reap it (Linux; elsewhere init reaps).
@@ -90,24 +91,52 @@ pub fn deliver(cache: &Cache, input: &[u8]) {
         });
         (desktop.join().ok().flatten(), hook.join().ok().flatten())
     });
+    record(cache, |now| {
+        let desktop = desktop.map(|d| d.unwrap_or_else(|why| format!("skipped: {why}")));
+        let hook = hook.map(|result| HookRun {
+            at: now,
+            error: result.err(),
+        });
+        (desktop, hook, None)
+    });
+}
+
+/// The events of a batch, or why it cannot be delivered: cut short at [`MAX_INPUT`] (a
+/// reading that fired more than one delivery reads), or not a batch at all.
+fn batch(input: &[u8]) -> Result<Vec<Event>, String> {
+    if input.len() as u64 > MAX_INPUT {
+        return Err(format!(
+            "a batch of events larger than the {} MiB a delivery reads: none delivered \
+             (`quotaline events` lists them)",
+            MAX_INPUT >> 20
+        ));
+    }
+    serde_json::from_slice(input)
+        .map_err(|e| format!("a batch of events that could not be read ({e}): none delivered"))
+}
+
+/// Records how a delivery went in the cache (`doctor`, `status`): `outcome` gives, at the
+/// time it ended, the desktop's result, the hook's run (the last one stays when there was
+/// none) and why nothing was delivered.
+fn record(
+    cache: &Cache,
+    outcome: impl FnOnce(chrono::DateTime<Utc>) -> (Option<String>, Option<HookRun>, Option<String>),
+) {
     let now = Utc::now();
     // The cache dir went away meanwhile (a test's HOME, say): nothing to record into, and
     // `update` must not create it again.
     if !cache.dir.is_dir() {
         return;
     }
+    let (desktop, hook, error) = outcome(now);
     let _ = cache.update(|c| {
         let last = c.notify.delivery.take();
         c.notify.delivery = Some(Report {
             at: now,
             runs: last.as_ref().map_or(0, |r| r.runs) + 1,
-            desktop: desktop.map(|d| d.unwrap_or_else(|why| format!("skipped: {why}"))),
-            hook: hook
-                .map(|result| HookRun {
-                    at: now,
-                    error: result.err(),
-                })
-                .or(last.and_then(|r| r.hook)),
+            desktop,
+            hook: hook.or(last.and_then(|r| r.hook)),
+            error,
         });
     });
 }

@@ -250,6 +250,9 @@ fn notifications(out: &mut Lines, cache: &Cache, file: &CacheFile, now: DateTime
                 (Some(d), _) => parts.push(format!("desktop {d}")),
                 (None, _) => {}
             }
+            if let Some(e) = &r.error {
+                parts.push(format!("NOTHING DELIVERED: {e}"));
+            }
             match (&r.hook, hook_failure(file, now)) {
                 (_, Some(failed)) => parts.push(format!("command {failed}")),
                 (Some(_), None) => parts.push("command ran".to_string()),

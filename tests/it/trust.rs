@@ -183,7 +183,11 @@ fn a_hook_or_textfile_from_a_config_others_can_change_is_refused_and_said_everyw
             "textfile REFUSED (see above) config.toml:5",
             "format \"T {5h}\" config.toml:1",
         ] {
-            assert!(rows.iter().any(|r| r == row), "{}: {row:?} in {config}", case.name);
+            assert!(
+                rows.iter().any(|r| r == row),
+                "{}: {row:?} in {config}",
+                case.name
+            );
         }
         let (_, status, _) = ql(&env, &["status"]);
         assert!(
@@ -216,7 +220,11 @@ fn a_hook_or_textfile_from_a_config_others_can_change_is_refused_and_said_everyw
             refresh(&env);
             let report = deliveries(&env, 2);
             assert_eq!(report["hook"]["error"], serde_json::Value::Null, "{report}");
-            assert!(mark.exists(), "{}: the hook did not run once fixed", case.name);
+            assert!(
+                mark.exists(),
+                "{}: the hook did not run once fixed",
+                case.name
+            );
             assert!(prom.exists(), "{}: no textfile once fixed", case.name);
             let (_, config, _) = ql(&env, &["config"]);
             assert!(!config.contains("refused"), "{}: {config}", case.name);
@@ -235,7 +243,10 @@ const SECRETS: [(&str, &str); 3] = [
 ];
 
 fn assert_no_secret(what: &str, dump: &str) {
-    assert!(dump.contains("MY_VAR=kept\n"), "{what} lost the rest: {dump}");
+    assert!(
+        dump.contains("MY_VAR=kept\n"),
+        "{what} lost the rest: {dump}"
+    );
     for (name, value) in SECRETS {
         assert!(!dump.contains(name), "{what} got {name}: {dump}");
         assert!(!dump.contains(value), "{what} got {name}'s value: {dump}");
@@ -341,4 +352,196 @@ fn what_a_hook_leaves_running_is_killed_at_its_timeout() {
     wait_until(Duration::from_secs(5), "the hook's child to die", || {
         dead(pid.trim())
     });
+}
+
+/// A `/usage` body with the five-hour and weekly windows and `n` per-model windows, every one
+/// at `percent`, the model names made by `name(i)`; resets in three hours.
+fn many_windows(n: usize, percent: u32, name: impl Fn(usize) -> String) -> String {
+    let reset = (chrono::Utc::now() + Span::hours(3)).to_rfc3339();
+    let mut limits = vec![
+        serde_json::json!({"kind": "session", "percent": percent, "resets_at": reset}),
+        serde_json::json!({"kind": "weekly_all", "percent": percent, "resets_at": reset}),
+    ];
+    for i in 0..n {
+        limits.push(serde_json::json!({
+            "kind": "weekly_scoped", "percent": percent, "resets_at": reset,
+            "scope": {"model": {"id": null, "display_name": name(i)}},
+        }));
+    }
+    serde_json::json!({ "limits": limits }).to_string()
+}
+
+/// A server whose first org sends `usage`.
+fn serving(usage: &str) -> (FakeServer, TestEnv) {
+    let server = claude_ai("usage_flat_windows.json");
+    serve(&server, usage);
+    let env = TestEnv::with_server(&server);
+    (server, env)
+}
+
+fn org1(env: &TestEnv) -> serde_json::Value {
+    let (code, out, err) = ql(env, &["json", "--org", ORG_IDS[0]]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["org_uuid"] == ORG_IDS[0])
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn a_thousand_windows_with_700_character_names_are_listed_as_unusable_not_kept() {
+    let usage = many_windows(1000, 95, |i| format!("M{i} {}", "x".repeat(700)));
+    assert!(usage.len() > 700_000 && usage.len() < 1 << 20);
+    let (_server, env) = serving(&usage);
+    refresh(&env);
+    let (_, line, _) = ql(&env, &["segment", "--target", "plain", "--org", ORG_IDS[0]]);
+    assert!(line.starts_with("5h 95% · 7d 95% · ↻2h59m"), "{line}");
+    assert!(line.len() < 64, "{line}");
+    let org = org1(&env);
+    assert_eq!(org["windows"].as_object().unwrap().len(), 2);
+    let unusable = org["unusable"].as_object().unwrap();
+    assert_eq!(unusable.len(), 20);
+    assert_eq!(
+        unusable["limits[100]"]["detail"],
+        "a model name of 704 characters, longer than the 32 quotaline shows"
+    );
+    assert_eq!(
+        unusable["(more)"]["detail"],
+        "981 more not listed (quotaline lists 19 per org)"
+    );
+    // The body is not kept verbatim: the cache stays readable, whatever the server sent.
+    assert_eq!(
+        org["raw"]["usage"],
+        format!(
+            "not kept: {} bytes, more than the 65536 quotaline keeps",
+            usage.len()
+        )
+    );
+    let cache = std::fs::metadata(env.cache_dir.join("cache.json")).unwrap();
+    assert!(cache.len() < 256 << 10, "{} bytes", cache.len());
+    let (_, status, _) = ql(&env, &["status"]);
+    assert!(
+        status.contains(
+            "  not shown     (more): 981 more not listed (quotaline lists 19 per org) \
+             (rejected, from claude.ai)\n"
+        ),
+        "{status}"
+    );
+    assert_eq!(status.matches("  not shown ").count(), 20, "{status}");
+}
+
+/// The characters each target's escaping makes longest (waybar's `&amp;`, bash's `\\\\`,
+/// polybar's `%{`, zsh's `%%`, tmux's `##`) and a four-byte one.
+const WIDE: [&str; 6] = ["&", "\\", "%{", "%", "#", "\u{1f600}"];
+
+#[test]
+fn whatever_the_server_sends_an_org_keeps_twenty_windows_and_the_line_stays_under_4_kb() {
+    for wide in WIDE {
+        // Names of exactly the 32 characters kept, each its own model.
+        let name = |i: usize| {
+            let mut n = format!("{i:03}");
+            while n.chars().count() < 32 {
+                n.push_str(wide);
+            }
+            n.chars().take(32).collect::<String>()
+        };
+        let (_server, env) = serving(&many_windows(1000, 95, name));
+        refresh(&env);
+        let org = org1(&env);
+        assert_eq!(org["windows"].as_object().unwrap().len(), 20, "{wide}");
+        for target in [
+            "plain", "ansi", "zsh", "bash", "fish", "tmux", "polybar", "waybar", "starship",
+            "xbar", "i3blocks",
+        ] {
+            let (code, out, _) = env.run_raw(
+                &BIN,
+                &["segment", "--target", target, "--org", ORG_IDS[0]],
+                None,
+                Duration::from_secs(30),
+            );
+            assert_eq!(code, 0);
+            // The line: waybar's `text`, the first line of a menu bar's or i3blocks' output.
+            let line = match target {
+                "waybar" => {
+                    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+                    v["text"].as_str().unwrap().to_string()
+                }
+                _ => String::from_utf8(out)
+                    .unwrap()
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .to_string(),
+            };
+            // Five-hour, weekly and 18 of the models.
+            assert!(
+                line.contains("017") && !line.contains("018"),
+                "{wide} {target}: {line}"
+            );
+            assert!(
+                line.len() < 4096,
+                "{wide} {target}: {} bytes: {line}",
+                line.len()
+            );
+        }
+        for shell in ["zsh", "bash", "fish"] {
+            let file = std::fs::read(env.cache_dir.join(format!("segment.{shell}"))).unwrap();
+            assert!(file.len() < 4096, "{wide} segment.{shell}: {}", file.len());
+        }
+    }
+}
+
+#[test]
+fn the_events_of_a_thousand_windows_over_crit_reach_the_hook() {
+    let name = |i: usize| format!("Model {i}");
+    let (server, env) = serving(&many_windows(1000, 10, name));
+    let out = env.home.path().join("events.jsonl");
+    env.config(&format!(
+        "[notify]\ndesktop = false\ncommand = [\"/bin/sh\", \"-c\", \"cat >> \\\"$0\\\"\", {:?}]\n",
+        out.display().to_string()
+    ));
+    refresh(&env);
+    serve(&server, &many_windows(1000, 95, name));
+    refresh(&env);
+    let report = deliveries(&env, 1);
+    assert_eq!(report["hook"]["error"], serde_json::Value::Null, "{report}");
+    let got = std::fs::read_to_string(&out).unwrap();
+    // Five-hour, weekly and eighteen models: twenty windows, each crossing crit once.
+    assert_eq!(got.lines().count(), 20, "{got}");
+    let (_, events, _) = ql(&env, &["events", "--json"]);
+    assert_eq!(events.lines().count(), 20);
+}
+
+#[test]
+fn a_delivery_that_cannot_read_its_batch_is_recorded_and_shown() {
+    let env = TestEnv::new();
+    let batch = vec![b'['; (1 << 20) + 10];
+    let (code, _, _) = env.run_stdin(&BIN, &["notify-deliver"], &batch, Duration::from_secs(30));
+    assert_eq!(code, 0);
+    let why = "a batch of events larger than the 1 MiB a delivery reads: none delivered \
+               (`quotaline events` lists them)";
+    let (_, status, _) = ql(&env, &["status"]);
+    assert!(
+        status.contains(&format!("notify delivery: failed 0s ago: {why}\n")),
+        "{status}"
+    );
+    let (_, doctor, _) = ql(&env, &["doctor"]);
+    assert!(
+        doctor.contains(&format!(" ago; NOTHING DELIVERED: {why}\n")),
+        "{doctor}"
+    );
+    let (code, _, _) = env.run_stdin(&BIN, &["notify-deliver"], b"[1,", Duration::from_secs(30));
+    assert_eq!(code, 0);
+    let (_, status, _) = ql(&env, &["status"]);
+    assert!(
+        status.contains(
+            "notify delivery: failed 0s ago: a batch of events that could not be read \
+             (invalid type: integer `1`, expected struct Event at line 1 column 2): none delivered\n"
+        ),
+        "{status}"
+    );
 }
