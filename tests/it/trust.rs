@@ -545,3 +545,83 @@ fn a_delivery_that_cannot_read_its_batch_is_recorded_and_shown() {
         "{status}"
     );
 }
+
+/// What the extension sends after a poll, fetched at `at`, with every org's five-hour window
+/// at `five_hour`.
+fn frame_at(at: chrono::DateTime<chrono::Utc>, five_hour: f64) -> serde_json::Value {
+    let mut m = crate::native_host::reading("usage_flat_windows.json", 0);
+    m["fetched_at"] = serde_json::json!(at.to_rfc3339());
+    for r in m["responses"].as_array_mut().unwrap() {
+        if r["path"].as_str().unwrap().ends_with("/usage") {
+            r["body"] = serde_json::json!(flat(five_hour, Span::zero()));
+        }
+    }
+    m
+}
+
+fn five_hour(env: &TestEnv) -> serde_json::Value {
+    org1(env)["windows"]["five_hour"]["utilization"].clone()
+}
+
+fn event_names(env: &TestEnv) -> Vec<String> {
+    let (_, out, _) = ql(env, &["events", "--json"]);
+    out.lines()
+        .map(|l| {
+            let e: serde_json::Value = serde_json::from_str(l).unwrap();
+            format!("{} {}", e["kind"], e["level"])
+        })
+        .collect()
+}
+
+#[test]
+fn a_frame_stamped_like_the_one_held_never_lowers_a_number_or_fires_an_event() {
+    use crate::native_host::send;
+    let env = TestEnv::new();
+    let now = chrono::Utc::now();
+    let at = now - Span::seconds(20);
+    send(&env, &frame_at(at - Span::seconds(10), 80.0));
+    assert_eq!(send(&env, &frame_at(at, 96.0))["stored"], true);
+    assert_eq!(event_names(&env), ["\"threshold\" \"crit\""; 2]);
+    // The same fetched_at, a lower number (seen in a storm of concurrent hosts).
+    // Its parts are no newer than those held: the held numbers stay, and the reply's line
+    // says so.
+    let reply = send(&env, &frame_at(at, 50.0));
+    assert!(
+        reply["line"].as_str().unwrap().starts_with("5h 96%"),
+        "{reply}"
+    );
+    assert_eq!(five_hour(&env), 96.0);
+    let (_, line, _) = ql(&env, &["segment", "--target", "plain", "--org", ORG_IDS[0]]);
+    assert!(line.starts_with("5h 96%"), "{line}");
+    assert_eq!(event_names(&env), ["\"threshold\" \"crit\""; 2], "no reset");
+}
+
+#[test]
+fn a_fetch_that_began_before_the_browsers_reading_landed_never_lowers_it() {
+    use crate::native_host::send;
+    let server = claude_ai("usage_flat_windows.json");
+    serve(&server, &flat(90.0, Span::zero()));
+    let env = TestEnv::with_server(&server);
+    refresh(&env);
+    // The next fetch is slow; while it is under way, the browser reports 96%.
+    server.route(
+        &usage_path(ORG_IDS[0]),
+        Reply::json(200, &flat(50.0, Span::zero())).delay(Duration::from_secs(2)),
+    );
+    let mut slow = env.command(&BIN);
+    slow.args(["refresh", "--force"]);
+    let slow = std::thread::spawn(move || slow.output().unwrap());
+    assert!(server.wait_for(&usage_path(ORG_IDS[0]), 2, Duration::from_secs(20)));
+    assert_eq!(
+        send(&env, &frame_at(chrono::Utc::now(), 96.0))["stored"],
+        true
+    );
+    let done = slow.join().unwrap();
+    assert!(done.status.success(), "{done:?}");
+    assert_eq!(five_hour(&env), 96.0);
+    let names = event_names(&env);
+    assert!(
+        !names.iter().any(|n| n.starts_with("\"reset\"")),
+        "{names:?}"
+    );
+}
