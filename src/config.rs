@@ -43,6 +43,23 @@ pub struct FileSettings {
     /// `[notify]`: what is said unprompted, and where.
     #[serde(default, skip_serializing_if = "NotifySettings::is_empty")]
     pub notify: NotifySettings,
+    /// `[check]`: the guard's own settings.
+    #[serde(default, skip_serializing_if = "CheckSettings::is_empty")]
+    pub check: CheckSettings,
+}
+
+/// `[check]`: what `quotaline check` takes for current.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckSettings {
+    /// Seconds: numbers older than this are no data to `check`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<At<i64>>,
+}
+
+impl CheckSettings {
+    fn is_empty(&self) -> bool {
+        *self == CheckSettings::default()
+    }
 }
 
 /// `[notify]`: which events are delivered (`events.rs` names them), to the desktop and to a
@@ -170,8 +187,9 @@ const SECRET_KEYS: &[&str] = &[
 
 const TOP_KEYS: &[&str] = &[
     "format", "org", "sources", "browser", "ttl", "timeout", "warn", "crit", "color", "target",
-    "metrics", "notify",
+    "metrics", "notify", "check",
 ];
+const CHECK_KEYS: &[&str] = &["max_age"];
 const METRICS_KEYS: &[&str] = &["textfile", "labels"];
 
 /// The labels quotaline's own series carry: a constant label of the same name would make a
@@ -357,6 +375,17 @@ impl Reader<'_> {
                 }
                 "metrics" => s.metrics = self.metrics(self.table(value, key)?)?,
                 "notify" => s.notify = self.notify(self.table(value, key)?)?,
+                "check" => {
+                    for (name, value) in self.table(value, key)? {
+                        let key = format!("check.{}", name.get_ref());
+                        match name.get_ref().as_ref() {
+                            "max_age" => {
+                                s.check.max_age = Some(self.seconds(value, &key, 60, 7 * 86_400)?)
+                            }
+                            _ => self.unknown(name, "check.", CHECK_KEYS),
+                        }
+                    }
+                }
                 _ => self.unknown(name, "", TOP_KEYS),
             }
         }

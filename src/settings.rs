@@ -377,6 +377,15 @@ pub fn metrics_labels_setting() -> Setting<BTreeMap<String, String>> {
     )
 }
 
+/// How old the numbers `check` judges may be: `--max-age`, `[check] max_age`, else 30
+/// minutes. A five-hour window can go from half full to over the default 90% limit in less
+/// than an hour of heavy use, and 30 minutes is when quotaline itself calls numbers that
+/// refreshes could not renew `failing` (`[notify] stale_warning`); numbers older than this
+/// are no data to the guard, however fresh they once were.
+pub fn check_max_age_setting(flag: Option<i64>) -> Setting<i64> {
+    pick(flag, None, file_at(&config().file.check.max_age), 30 * 60)
+}
+
 /// `[notify]` as in force. It follows the file only, like the shared prompt lines: events are
 /// decided by whichever process took a reading in (a refresh started by tmux, Claude Code's
 /// statusLine, the browser's host), so the writer's environment must not decide them.

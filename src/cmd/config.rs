@@ -181,6 +181,15 @@ pub fn run(default: bool) -> i32 {
         }
     }
 
+    let max_age = settings::check_max_age_setting(None);
+    let _ = writeln!(out, "\n[check]");
+    row(
+        &mut out,
+        "  max_age",
+        &max_age,
+        short_duration(max_age.value),
+    );
+
     // Display settings taken from this environment: shown so that a line in another surface
     // (which does not have it) is no surprise.
     let from_env: Vec<&str> = [
