@@ -197,6 +197,8 @@ const METRICS_KEYS: &[&str] = &["textfile", "labels"];
 pub const METRIC_LABELS: &[&str] = &[
     "org_uuid", "org_name", "window", "source", "currency", "kind", "version",
 ];
+/// Labels OpenMetrics gives a meaning of its own (histogram buckets, summary quantiles).
+const RESERVED_LABELS: &[&str] = &["le", "quantile"];
 const DISPLAY_KEYS: &[&str] = &["format", "warn", "crit", "color"];
 const NOTIFY_KEYS: &[&str] = &[
     "events",
@@ -212,28 +214,53 @@ const WINDOW_KEYS: &[&str] = &["warn", "crit"];
 /// The sources a refresh may use (`sources`).
 pub const KNOWN_SOURCES: &[&str] = &["claude.ai", "oauth"];
 
-/// Byte offset to 1-based line and column (columns count characters).
-fn position(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
+/// Where each line of a text starts, so that a position is found without counting from the
+/// top each time: a file holds thousands of values, each noted with its line.
+struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
 }
 
+impl<'a> LineIndex<'a> {
+    fn of(text: &'a str) -> LineIndex<'a> {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { text, starts }
+    }
+
+    /// The 1-based line of a byte offset.
+    fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).max(1)
+    }
+
+    /// Byte offset to 1-based line and column (columns count characters, on that line only).
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.line(offset);
+        let column = self.text[self.starts[line - 1]..offset].chars().count() + 1;
+        (line, column)
+    }
+}
+
+/// Unknown keys warned about one by one; the rest are counted in the last warning.
+const MAX_WARNINGS: usize = 20;
+
 struct Reader<'a> {
-    text: &'a str,
+    lines: LineIndex<'a>,
     warnings: Vec<Problem>,
+    /// Unknown keys beyond [`MAX_WARNINGS`], not warned about one by one.
+    more_unknown: usize,
 }
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
 impl Reader<'_> {
     fn problem(&self, span: std::ops::Range<usize>, key: &str, message: String) -> Problem {
-        let (line, column) = position(self.text, span.start);
+        let (line, column) = self.lines.position(span.start);
         Problem {
             line,
             column,
@@ -243,7 +270,7 @@ impl Reader<'_> {
     }
 
     fn line(&self, value: &Value) -> usize {
-        position(self.text, value.span().start).0
+        self.lines.line(value.span().start)
     }
 
     fn wrong_type(&self, value: &Value, key: &str, expected: &str) -> Problem {
@@ -320,6 +347,11 @@ impl Reader<'_> {
     }
 
     fn unknown(&mut self, name: &Spanned<std::borrow::Cow<str>>, prefix: &str, known: &[&str]) {
+        // Past a screenful, a position each is no help and costs a scan of the line each.
+        if self.warnings.len() >= MAX_WARNINGS {
+            self.more_unknown += 1;
+            return;
+        }
         let problem = self.problem(
             name.span(),
             &format!("{prefix}{}", name.get_ref()),
@@ -436,6 +468,12 @@ impl Reader<'_> {
                 "is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)".to_string()
             } else if label.starts_with("__") {
                 "starts with __, which Prometheus reserves".to_string()
+            } else if RESERVED_LABELS.contains(&label) {
+                // On a gauge, promtool refuses the whole exposition.
+                format!(
+                    "is a label Prometheus reserves for histograms and summaries ({})",
+                    RESERVED_LABELS.join(", ")
+                )
             } else if METRIC_LABELS.contains(&label) {
                 format!(
                     "is a label quotaline sets itself ({})",
@@ -601,13 +639,14 @@ impl Reader<'_> {
 /// Parses and checks the file's text.
 pub fn parse(text: &str) -> Parsed {
     let mut reader = Reader {
-        text,
+        lines: LineIndex::of(text),
         warnings: Vec::new(),
+        more_unknown: 0,
     };
     let settings = match DeTable::parse(text) {
         Ok(table) => reader.read(table.get_ref()),
         Err(e) => {
-            let (line, column) = position(text, e.span().map_or(0, |s| s.start));
+            let (line, column) = reader.lines.position(e.span().map_or(0, |s| s.start));
             Err(Problem {
                 line,
                 column,
@@ -632,6 +671,12 @@ pub fn parse(text: &str) -> Parsed {
             }
         }
     });
+    if reader.more_unknown > 0 {
+        if let Some(last) = reader.warnings.get_mut(MAX_WARNINGS - 1) {
+            last.message
+                .push_str(&format!("; and {} more unknown keys", reader.more_unknown));
+        }
+    }
     Parsed {
         settings,
         warnings: reader.warnings,
@@ -833,6 +878,31 @@ mod tests {
     }
 
     #[test]
+    fn positions_come_from_an_index_of_line_starts() {
+        let text = "a = 1\n\nb = \"é\" # x\nc";
+        let lines = LineIndex::of(text);
+        assert_eq!(lines.position(0), (1, 1));
+        assert_eq!(lines.position(6), (2, 1));
+        assert_eq!(lines.position(text.find('#').unwrap()), (3, 9));
+        assert_eq!(lines.position(text.len()), (4, 2));
+        assert_eq!(lines.line(text.len() + 10), 4);
+    }
+
+    #[test]
+    fn unknown_keys_past_twenty_are_counted_in_the_last_warning() {
+        let text: String = (0..25).map(|i| format!("k{i} = 1\n")).collect();
+        let parsed = parse(&text);
+        assert_eq!(parsed.warnings.len(), 20);
+        assert!(
+            parsed.warnings[19]
+                .message
+                .ends_with("; and 5 more unknown keys"),
+            "{:?}",
+            parsed.warnings[19]
+        );
+    }
+
+    #[test]
     fn syntax_errors_name_line_and_column() {
         let e = err("warn = 70\ncrit = = 3\n");
         assert_eq!((e.line, e.key.as_deref()), (2, None));
@@ -910,6 +980,16 @@ mod tests {
         assert!(e.message.contains("quotaline sets itself"), "{e:?}");
         let e = err("[metrics]\nlabels = { __name__ = \"x\" }\n");
         assert!(e.message.contains("reserves"), "{e:?}");
+        for reserved in ["le", "quantile"] {
+            let e = err(&format!("[metrics]\nlabels = {{ {reserved} = \"x\" }}\n"));
+            assert_eq!(
+                (e.key.as_deref(), e.message.as_str()),
+                (
+                    Some(format!("metrics.labels.{reserved}").as_str()),
+                    "is a label Prometheus reserves for histograms and summaries (le, quantile)"
+                )
+            );
+        }
         let e = err("[metrics]\nlabels = { user = 3 }\n");
         assert_eq!(e.key.as_deref(), Some("metrics.labels.user"));
         let parsed = parse("[metrics]\ntextfle = \"/x.prom\"\n");

@@ -625,3 +625,164 @@ fn a_fetch_that_began_before_the_browsers_reading_landed_never_lowers_it() {
         "{names:?}"
     );
 }
+
+#[test]
+fn a_write_removes_the_old_temp_files_of_its_own_dead_writers_only() {
+    let server = claude_ai("usage_flat_windows.json");
+    let env = TestEnv::with_server(&server);
+    refresh(&env);
+    let dir = env.cache_dir.clone();
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    let plant = |name: &str, old: bool| -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, b"torn").unwrap();
+        if old {
+            let f = std::fs::File::options().write(true).open(&path).unwrap();
+            f.set_modified(hour_ago).unwrap();
+        }
+        path
+    };
+    // Left by writers killed mid-write: removed.
+    let dead = [
+        plant(".segment.zsh.0123456789abcdef.tmp", true),
+        plant(".segment.fish.00000000deadbeef.tmp", true),
+        plant(".cache.json.fedcba9876543210.tmp", true),
+    ];
+    // A writer at work, another user's, not ours by name: kept.
+    let kept = [
+        plant(".segment.zsh.1111111111111111.tmp", false),
+        plant(".segment.zsh.2222222222222222.tmp", true),
+        plant(".notes.0123456789abcdef.tmp", true),
+        plant(".segment.zsh.not-a-temp-name.tmp", true),
+    ];
+    chown(&kept[1], NOBODY);
+    // Links, even old ones, are never removed or followed.
+    let victim = env.home.path().join("victim");
+    std::fs::write(&victim, b"mine").unwrap();
+    let symlink = dir.join(".segment.bash.3333333333333333.tmp");
+    std::os::unix::fs::symlink(&victim, &symlink).unwrap();
+    let status = std::process::Command::new("touch")
+        .args(["-h", "-d", "1 hour ago"])
+        .arg(&symlink)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let hardlink = dir.join(".segment.bash.4444444444444444.tmp");
+    std::fs::hard_link(&victim, &hardlink).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&victim)
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+
+    let (code, _, err) = ql(&env, &["refresh", "--force"]);
+    assert_eq!(code, 0, "{err}");
+    for p in &dead {
+        assert!(!p.exists(), "{} is still there", p.display());
+    }
+    for p in kept.iter().chain([&symlink, &hardlink]) {
+        assert!(
+            std::fs::symlink_metadata(p).is_ok(),
+            "{} was removed",
+            p.display()
+        );
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"mine");
+}
+
+#[test]
+fn verify_escapes_control_characters_in_the_file_name_and_reads_a_capture_with_a_bom() {
+    let (_server, env) = refreshed_with("usage_flat_windows.json");
+    let dir = env.home.path().display().to_string();
+    let name = format!("{dir}/\u{1b}]0;owned\u{7}\u{1b}[2J\u{202e}x\ny.json");
+    let (code, out, err) = ql(&env, &["verify", &name]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(
+        err,
+        format!(
+            "quotaline: cannot verify: {dir}/\\u{{1b}}]0;owned\\u{{7}}\\u{{1b}}[2J\\u{{202e}}x\\ny.json: \
+             No such file or directory (os error 2)\n"
+        )
+    );
+    // Saved with a byte order mark: still the server's body.
+    let path = env.home.path().join("usage-devtools.json");
+    let mut body = b"\xef\xbb\xbf".to_vec();
+    body.extend_from_slice(shifted("usage_flat_windows.json").as_bytes());
+    std::fs::write(&path, body).unwrap();
+    let (code, out, err) = ql(&env, &["verify", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("\nevery number matches"), "{out}");
+}
+
+#[test]
+fn a_config_that_is_a_loop_a_dangling_link_or_unreadable_is_named_with_its_cause() {
+    let mut env = TestEnv::new();
+    let dir = env.home.path().join("conf");
+    std::fs::create_dir(&dir).unwrap();
+    let cases = [
+        (
+            "loop",
+            None,
+            "Too many levels of symbolic links (os error 40)".to_string(),
+        ),
+        (
+            "mem",
+            Some("/proc/self/mem"),
+            "Input/output error (os error 5)".to_string(),
+        ),
+        (
+            "dangling",
+            Some("gone.toml"),
+            "a symbolic link to gone.toml, which does not exist".to_string(),
+        ),
+    ];
+    for (name, target, cause) in cases {
+        let path = dir.join(name);
+        std::os::unix::fs::symlink(target.unwrap_or(name), &path).unwrap();
+        env.set("QUOTALINE_CONFIG", path.to_str().unwrap());
+        let (code, out, _) = ql(&env, &["config"]);
+        assert_eq!(code, 1, "{name}: {out}");
+        assert!(
+            out.starts_with(&format!(
+                "config file: {0}\nerror: {0}: {cause}\n",
+                path.display()
+            )),
+            "{name}: {out}"
+        );
+        let (_, status, _) = ql(&env, &["status"]);
+        assert!(
+            status.contains(&format!("config error: {}: {cause}", path.display())),
+            "{name}: {status}"
+        );
+        let (_, doctor, _) = ql(&env, &["doctor"]);
+        assert!(
+            doctor.contains(&format!("\nconfig error: {}: {cause} (", path.display())),
+            "{name}: {doctor}"
+        );
+    }
+}
+
+#[test]
+fn the_readme_lists_every_target_a_target_table_may_name() {
+    let env = TestEnv::new();
+    let (_, _, err) = ql(&env, &["segment", "--target", "nope"]);
+    let known = err
+        .split_once("(one of: ")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .unwrap_or_else(|| panic!("{err}"))
+        .0;
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| `[target.NAME]` |"))
+        .unwrap();
+    let listed = row
+        .split_once("for one target (")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .unwrap()
+        .0
+        .replace('`', "");
+    assert_eq!(listed, known);
+}
