@@ -274,14 +274,16 @@ impl Snapshot {
     }
 }
 
-/// The most windows one org keeps, and the longest model name (in characters) a window may
-/// carry: together they bound what one payload can make, so that the default line stays
-/// under 4 KB in every target's markup however the names are escaped (`&` is five bytes for
-/// waybar), the cache stays small and the events of one reading fit one delivery. Today's
-/// payloads send about ten windows with names like "Opus 4.5"; the rest of a hostile one is
-/// listed as unusable, like a number the server cannot mean.
+/// The most windows one org keeps, the longest model name (in characters) a window may carry,
+/// and the most characters of model names one org keeps in all: together they bound what one
+/// payload can make, so that the default line stays under 4 KB in every target's markup
+/// however the names are escaped (`&` is five bytes for waybar), the cache stays small and the
+/// events of one reading fit one delivery. Today's payloads send about ten windows with names
+/// like "Opus 4.5"; the rest of a hostile one is listed as unusable, like a number the server
+/// cannot mean.
 pub const MAX_WINDOWS: usize = 20;
-pub const MAX_NAME: usize = 32;
+pub const MAX_NAME: usize = 64;
+pub const MAX_NAMES: usize = 512;
 /// How many unusable windows an org lists one by one; the rest are counted in one entry.
 pub const MAX_UNUSABLE: usize = 20;
 /// The key of the entry that counts the unusable windows not listed (not a window name, so it
@@ -292,28 +294,42 @@ pub const MORE_UNUSABLE: &str = "(more)";
 pub const MAX_RAW: usize = 64 << 10;
 
 impl Org {
-    /// Keeps at most [`MAX_WINDOWS`] windows (the five-hour and weekly ones first, then by
-    /// key) and lists the rest as unusable, noted as coming from `source`; keeps no server
-    /// body over [`MAX_RAW`]; then keeps at most [`MAX_UNUSABLE`] unusable entries and counts
-    /// the rest in one. Every reading passes here on its way into the cache (`ingest`).
+    /// Keeps at most [`MAX_WINDOWS`] windows and [`MAX_NAMES`] characters of their model
+    /// names (the five-hour and weekly windows first, then by key) and lists the rest as
+    /// unusable, noted as coming from `source`; keeps no server body over [`MAX_RAW`]; then
+    /// keeps at most [`MAX_UNUSABLE`] unusable entries and counts the rest in one. Every
+    /// reading passes here on its way into the cache (`ingest`).
     pub fn bound(&mut self, source: &str) {
-        if self.windows.len() > MAX_WINDOWS {
-            let mut keys: Vec<String> = self.windows.keys().cloned().collect();
-            keys.sort_by_key(|k| (k != window::FIVE_HOUR, k != window::SEVEN_DAY));
-            for key in keys.split_off(MAX_WINDOWS) {
-                self.windows.remove(&key);
-                self.pace.remove(&key);
-                self.unusable.insert(
-                    key,
-                    Unusable {
-                        problem: Problem::Rejected,
-                        detail: format!(
-                            "more windows than quotaline keeps for one org ({MAX_WINDOWS})"
-                        ),
-                        source: source.to_string(),
-                    },
-                );
-            }
+        let mut keys: Vec<String> = self.windows.keys().cloned().collect();
+        keys.sort_by_key(|k| (k != window::FIVE_HOUR, k != window::SEVEN_DAY));
+        let (mut kept, mut names) = (0, 0);
+        for key in keys {
+            let name = self.windows[&key]
+                .display_name
+                .as_ref()
+                .map_or(0, |n| n.chars().count());
+            let why = if kept == MAX_WINDOWS {
+                format!("more windows than quotaline keeps for one org ({MAX_WINDOWS})")
+            } else if names + name > MAX_NAMES {
+                format!(
+                    "more characters of model names than quotaline keeps for one org \
+                     ({MAX_NAMES})"
+                )
+            } else {
+                kept += 1;
+                names += name;
+                continue;
+            };
+            self.windows.remove(&key);
+            self.pace.remove(&key);
+            self.unusable.insert(
+                key,
+                Unusable {
+                    problem: Problem::Rejected,
+                    detail: why,
+                    source: source.to_string(),
+                },
+            );
         }
         for body in [
             &mut self.raw.usage,

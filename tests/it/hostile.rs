@@ -33,9 +33,9 @@ fn shown(tag: &str) -> String {
     )
 }
 
-/// A model's name as hostile as fits in the 32 characters a window's name may have
-/// (`snapshot::MAX_NAME`, issue 23): a retitle, a right-to-left override, zsh, bash and tmux
-/// syntax, markup, xbar's separator and a newline.
+/// A model's name within the 64 characters a window's name may have (`snapshot::MAX_NAME`,
+/// issue 23), as hostile as `HOSTILE`: a retitle, a right-to-left override, zsh, bash and
+/// tmux syntax, markup, xbar's separator and a newline.
 const HOSTILE_MODEL: &str = "\u{1b}]0;m\u{7}\u{202e}%F{r}$(x)#(x)<b>|\nEvil";
 
 /// `HOSTILE_MODEL` as `{models}` shows it: cleaned and lowercased.

@@ -407,7 +407,7 @@ fn a_thousand_windows_with_700_character_names_are_listed_as_unusable_not_kept()
     assert_eq!(unusable.len(), 20);
     assert_eq!(
         unusable["limits[100]"]["detail"],
-        "a model name of 704 characters, longer than the 32 quotaline shows"
+        "a model name of 704 characters, longer than the 64 quotaline shows"
     );
     assert_eq!(
         unusable["(more)"]["detail"],
@@ -438,48 +438,73 @@ fn a_thousand_windows_with_700_character_names_are_listed_as_unusable_not_kept()
 /// polybar's `%{`, zsh's `%%`, tmux's `##`) and a four-byte one.
 const WIDE: [&str; 6] = ["&", "\\", "%{", "%", "#", "\u{1f600}"];
 
+/// The segment's line in `target` for the first org: waybar's `text`, the first line of a
+/// menu bar's or i3blocks' output, the line itself elsewhere.
+fn line_in(env: &TestEnv, target: &str) -> String {
+    let (code, out, _) = env.run_raw(
+        &BIN,
+        &["segment", "--target", target, "--org", ORG_IDS[0]],
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(code, 0);
+    match target {
+        "waybar" => {
+            let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            v["text"].as_str().unwrap().to_string()
+        }
+        _ => String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string(),
+    }
+}
+
+const TARGETS: [&str; 11] = [
+    "plain", "ansi", "zsh", "bash", "fish", "tmux", "polybar", "waybar", "starship", "xbar",
+    "i3blocks",
+];
+
 #[test]
 fn whatever_the_server_sends_an_org_keeps_twenty_windows_and_the_line_stays_under_4_kb() {
+    // Short names: twenty windows, five-hour, weekly and eighteen models.
+    let (_server, env) = serving(&many_windows(1000, 95, |i| format!("M{i:03}")));
+    refresh(&env);
+    let org = org1(&env);
+    assert_eq!(org["windows"].as_object().unwrap().len(), 20);
+    assert_eq!(
+        org["unusable"]["seven_day_m018"]["detail"],
+        "more windows than quotaline keeps for one org (20)"
+    );
+    let line = line_in(&env, "plain");
+    assert!(
+        line.contains("m017 95%") && !line.contains("m018"),
+        "{line}"
+    );
+    // Names of the 64 characters a name may have, in the characters each target's escaping
+    // makes longest: 512 characters of names an org, so eight models.
     for wide in WIDE {
-        // Names of exactly the 32 characters kept, each its own model.
         let name = |i: usize| {
             let mut n = format!("{i:03}");
-            while n.chars().count() < 32 {
+            while n.chars().count() < 64 {
                 n.push_str(wide);
             }
-            n.chars().take(32).collect::<String>()
+            n.chars().take(64).collect::<String>()
         };
         let (_server, env) = serving(&many_windows(1000, 95, name));
         refresh(&env);
         let org = org1(&env);
-        assert_eq!(org["windows"].as_object().unwrap().len(), 20, "{wide}");
-        for target in [
-            "plain", "ansi", "zsh", "bash", "fish", "tmux", "polybar", "waybar", "starship",
-            "xbar", "i3blocks",
-        ] {
-            let (code, out, _) = env.run_raw(
-                &BIN,
-                &["segment", "--target", target, "--org", ORG_IDS[0]],
-                None,
-                Duration::from_secs(30),
-            );
-            assert_eq!(code, 0);
-            // The line: waybar's `text`, the first line of a menu bar's or i3blocks' output.
-            let line = match target {
-                "waybar" => {
-                    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-                    v["text"].as_str().unwrap().to_string()
-                }
-                _ => String::from_utf8(out)
-                    .unwrap()
-                    .lines()
-                    .next()
-                    .unwrap()
-                    .to_string(),
-            };
-            // Five-hour, weekly and 18 of the models.
+        assert_eq!(org["windows"].as_object().unwrap().len(), 10, "{wide}");
+        assert_eq!(
+            org["unusable"]["seven_day_008"]["detail"],
+            "more characters of model names than quotaline keeps for one org (512)"
+        );
+        for target in TARGETS {
+            let line = line_in(&env, target);
             assert!(
-                line.contains("017") && !line.contains("018"),
+                line.contains("007") && !line.contains("008"),
                 "{wide} {target}: {line}"
             );
             assert!(
