@@ -123,9 +123,9 @@ impl FileId {
 /// Judged: the file the path leads to (its owner and mode), and every directory above it,
 /// up to and including `home` for a path under it, else up to `/`, both along the path as
 /// written (whoever can write a directory on it can put another file or link in its place)
-/// and along the path the links lead to. A directory writable by group or others counts even
-/// with the sticky bit (`/tmp`): ssh refuses it too, and a file there is where anyone could
-/// have put it first.
+/// and along the path the links lead to. A directory writable by others counts even with the
+/// sticky bit (`/tmp`): ssh refuses it too, and a file there is where anyone could have put it
+/// first; one writable only by its group counts unless it is root's and sticky.
 pub fn others_can_change(path: &Path, home: Option<&Path>) -> Option<String> {
     let me = rustix::process::geteuid().as_raw();
     let path = std::path::absolute(path).ok()?;
@@ -139,7 +139,11 @@ pub fn others_can_change(path: &Path, home: Option<&Path>) -> Option<String> {
                 meta.uid()
             ));
         }
-        let who = match (mode & 0o020 != 0, mode & 0o002 != 0) {
+        // Root's sticky directory that its group may write (Nix's store, 1775 root:nixbld,
+        // where home-manager links config files): the group can add entries but not replace
+        // one it does not own, so the file there stays the user's or root's.
+        let store = meta.is_dir() && meta.uid() == 0 && mode & 0o1002 == 0o1000;
+        let who = match (mode & 0o020 != 0 && !store, mode & 0o002 != 0) {
             (true, true) => "group and others",
             (true, false) => "group",
             (false, true) => "others",
@@ -256,6 +260,52 @@ mod tests {
 
         let missing = read(&path("missing"), 1024).unwrap_err();
         assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn a_file_others_could_change_is_named_with_the_first_thing_in_the_way() {
+        use std::os::unix::fs::PermissionsExt;
+        let home = tempfile::tempdir().unwrap();
+        let chmod = |p: &Path, mode: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        let dir = home.path().join("conf");
+        std::fs::create_dir(&dir).unwrap();
+        let file = dir.join("config.toml");
+        std::fs::write(&file, "").unwrap();
+        chmod(home.path(), 0o700);
+        chmod(&dir, 0o755);
+        chmod(&file, 0o644);
+        let judge = || others_can_change(&file, Some(home.path()));
+        assert_eq!(judge(), None);
+        chmod(&file, 0o646);
+        let shown = file.display();
+        assert_eq!(
+            judge(),
+            Some(format!(
+                "{shown} is writable by others (mode 0646; chmod go-w {shown})"
+            ))
+        );
+        chmod(&file, 0o644);
+        chmod(&dir, 0o775);
+        assert!(judge().unwrap().contains("is writable by group (mode 0775"));
+        // Sticky and root's (the tests run as root, so the directory is): like Nix's store.
+        chmod(&dir, 0o1775);
+        let root = rustix::process::geteuid().is_root();
+        assert_eq!(judge().is_none(), root);
+        chmod(&dir, 0o1777);
+        assert!(judge()
+            .unwrap()
+            .contains("is writable by group and others (mode 1777"));
+        // Above the home directory nothing is judged; a link is judged where it leads.
+        chmod(&dir, 0o755);
+        let link = home.path().join("link.toml");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert_eq!(others_can_change(&link, Some(home.path())), None);
+        chmod(&file, 0o664);
+        assert!(others_can_change(&link, Some(home.path()))
+            .unwrap()
+            .contains("is writable by group (mode 0664"));
     }
 
     #[test]
