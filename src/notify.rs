@@ -101,8 +101,8 @@ pub fn deliver(cache: &Cache, input: &[u8]) {
     });
 }
 
-/// The events of a batch, or why it cannot be delivered: cut short at [`MAX_INPUT`] (a
-/// reading that fired more than one delivery reads), or not a batch at all.
+/// The events of a batch, or why it cannot be delivered: larger than [`MAX_INPUT`] (more
+/// than one delivery reads, so cut short), or not a batch of events at all.
 fn batch(input: &[u8]) -> Result<Vec<Event>, String> {
     if input.len() as u64 > MAX_INPUT {
         return Err(format!(
@@ -259,11 +259,11 @@ fn run(mut cmd: Command, input: Option<Vec<u8>>, timeout: Duration) -> Result<()
     };
     // The program is done; what it left running in its group gets the rest of the timeout.
     let lingered = group.wait_until(deadline);
+    if status.success() && lingered {
+        return Err(format!("left processes running: {}", killed()));
+    }
     if status.success() {
-        return match lingered {
-            true => Err(format!("left processes running: {}", killed())),
-            false => Ok(()),
-        };
+        return Ok(());
     }
     // Its stderr, unless a child of the hook still holds it open.
     let said = said
