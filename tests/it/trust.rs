@@ -150,12 +150,23 @@ const CASES: &[Case] = &[
     },
 ];
 
+/// Removes a file when dropped.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 #[test]
 fn a_hook_or_textfile_from_a_config_others_can_change_is_refused_and_said_everywhere() {
     for case in CASES {
         let server = claude_ai("usage_flat_windows.json");
         let mut env = TestEnv::with_server(&server);
         let (path, why) = (case.setup)(&mut env);
+        // A file the case made in /tmp goes with the test, passed or failed.
+        let _gone = (path.parent() == Some(Path::new("/tmp"))).then(|| RemoveOnDrop(path.clone()));
         let mark = env.home.path().join("hook-ran");
         let prom = env.home.path().join("metrics/quotaline.prom");
         refresh(&env);
@@ -228,9 +239,6 @@ fn a_hook_or_textfile_from_a_config_others_can_change_is_refused_and_said_everyw
             assert!(prom.exists(), "{}: no textfile once fixed", case.name);
             let (_, config, _) = ql(&env, &["config"]);
             assert!(!config.contains("refused"), "{}: {config}", case.name);
-        }
-        if path.starts_with("/tmp/quotaline-config-") {
-            let _ = std::fs::remove_file(&path);
         }
     }
 }
