@@ -428,8 +428,48 @@ pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()>
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
+    } else {
+        remove_stale_temps(dir, name);
     }
     result.map_err(|e| with_path(e, path))
+}
+
+/// A temp file older than this was left by a writer that died (killed mid-write, a full disk
+/// at the wrong moment): a live one is renamed away within milliseconds.
+const STALE_TEMP_SECS: u64 = 10 * 60;
+
+/// Removes what writers of `name` that died left in `dir`: only files named as
+/// [`create_temp`] names them for `name`, regular files (never a link, which is looked at and
+/// not followed; never a file with another name linked to it), this user's, and old.
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let me = rustix::process::geteuid().as_raw();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(hex) = file_name
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .and_then(|n| n.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        if hex.len() != 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue;
+        }
+        // `DirEntry::metadata` does not follow a link.
+        let Ok(meta) = entry.metadata() else { continue };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age.as_secs() >= STALE_TEMP_SECS);
+        if meta.file_type().is_file() && meta.uid() == me && meta.nlink() == 1 && old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// A new 0600 file `.<name>.<random>.tmp` in `dir`, created exclusively.

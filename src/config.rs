@@ -43,6 +43,23 @@ pub struct FileSettings {
     /// `[notify]`: what is said unprompted, and where.
     #[serde(default, skip_serializing_if = "NotifySettings::is_empty")]
     pub notify: NotifySettings,
+    /// `[check]`: the guard's own settings.
+    #[serde(default, skip_serializing_if = "CheckSettings::is_empty")]
+    pub check: CheckSettings,
+}
+
+/// `[check]`: what `quotaline check` takes for current.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CheckSettings {
+    /// Seconds: numbers older than this are no data to `check`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<At<i64>>,
+}
+
+impl CheckSettings {
+    fn is_empty(&self) -> bool {
+        *self == CheckSettings::default()
+    }
 }
 
 /// `[notify]`: which events are delivered (`events.rs` names them), to the desktop and to a
@@ -170,8 +187,9 @@ const SECRET_KEYS: &[&str] = &[
 
 const TOP_KEYS: &[&str] = &[
     "format", "org", "sources", "browser", "ttl", "timeout", "warn", "crit", "color", "target",
-    "metrics", "notify",
+    "metrics", "notify", "check",
 ];
+const CHECK_KEYS: &[&str] = &["max_age"];
 const METRICS_KEYS: &[&str] = &["textfile", "labels"];
 
 /// The labels quotaline's own series carry: a constant label of the same name would make a
@@ -179,6 +197,8 @@ const METRICS_KEYS: &[&str] = &["textfile", "labels"];
 pub const METRIC_LABELS: &[&str] = &[
     "org_uuid", "org_name", "window", "source", "currency", "kind", "version",
 ];
+/// Labels OpenMetrics gives a meaning of its own (histogram buckets, summary quantiles).
+const RESERVED_LABELS: &[&str] = &["le", "quantile"];
 const DISPLAY_KEYS: &[&str] = &["format", "warn", "crit", "color"];
 const NOTIFY_KEYS: &[&str] = &[
     "events",
@@ -194,28 +214,53 @@ const WINDOW_KEYS: &[&str] = &["warn", "crit"];
 /// The sources a refresh may use (`sources`).
 pub const KNOWN_SOURCES: &[&str] = &["claude.ai", "oauth"];
 
-/// Byte offset to 1-based line and column (columns count characters).
-fn position(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
+/// Where each line of a text starts, so that a position is found without counting from the
+/// top each time: a file holds thousands of values, each noted with its line.
+struct LineIndex<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
 }
 
+impl<'a> LineIndex<'a> {
+    fn of(text: &'a str) -> LineIndex<'a> {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { text, starts }
+    }
+
+    /// The 1-based line of a byte offset.
+    fn line(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).max(1)
+    }
+
+    /// Byte offset to 1-based line and column (columns count characters, on that line only).
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.line(offset);
+        let column = self.text[self.starts[line - 1]..offset].chars().count() + 1;
+        (line, column)
+    }
+}
+
+/// Unknown keys warned about one by one; the rest are counted in the last warning.
+const MAX_WARNINGS: usize = 20;
+
 struct Reader<'a> {
-    text: &'a str,
+    lines: LineIndex<'a>,
     warnings: Vec<Problem>,
+    /// Unknown keys beyond [`MAX_WARNINGS`], not warned about one by one.
+    more_unknown: usize,
 }
 
 type Value<'i> = Spanned<DeValue<'i>>;
 
 impl Reader<'_> {
     fn problem(&self, span: std::ops::Range<usize>, key: &str, message: String) -> Problem {
-        let (line, column) = position(self.text, span.start);
+        let (line, column) = self.lines.position(span.start);
         Problem {
             line,
             column,
@@ -225,7 +270,7 @@ impl Reader<'_> {
     }
 
     fn line(&self, value: &Value) -> usize {
-        position(self.text, value.span().start).0
+        self.lines.line(value.span().start)
     }
 
     fn wrong_type(&self, value: &Value, key: &str, expected: &str) -> Problem {
@@ -302,6 +347,11 @@ impl Reader<'_> {
     }
 
     fn unknown(&mut self, name: &Spanned<std::borrow::Cow<str>>, prefix: &str, known: &[&str]) {
+        // Past a screenful, a position each is no help and costs a scan of the line each.
+        if self.warnings.len() >= MAX_WARNINGS {
+            self.more_unknown += 1;
+            return;
+        }
         let problem = self.problem(
             name.span(),
             &format!("{prefix}{}", name.get_ref()),
@@ -357,6 +407,17 @@ impl Reader<'_> {
                 }
                 "metrics" => s.metrics = self.metrics(self.table(value, key)?)?,
                 "notify" => s.notify = self.notify(self.table(value, key)?)?,
+                "check" => {
+                    for (name, value) in self.table(value, key)? {
+                        let key = format!("check.{}", name.get_ref());
+                        match name.get_ref().as_ref() {
+                            "max_age" => {
+                                s.check.max_age = Some(self.seconds(value, &key, 60, 7 * 86_400)?)
+                            }
+                            _ => self.unknown(name, "check.", CHECK_KEYS),
+                        }
+                    }
+                }
                 _ => self.unknown(name, "", TOP_KEYS),
             }
         }
@@ -407,6 +468,12 @@ impl Reader<'_> {
                 "is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)".to_string()
             } else if label.starts_with("__") {
                 "starts with __, which Prometheus reserves".to_string()
+            } else if RESERVED_LABELS.contains(&label) {
+                // On a gauge, promtool refuses the whole exposition.
+                format!(
+                    "is a label Prometheus reserves for histograms and summaries ({})",
+                    RESERVED_LABELS.join(", ")
+                )
             } else if METRIC_LABELS.contains(&label) {
                 format!(
                     "is a label quotaline sets itself ({})",
@@ -572,13 +639,14 @@ impl Reader<'_> {
 /// Parses and checks the file's text.
 pub fn parse(text: &str) -> Parsed {
     let mut reader = Reader {
-        text,
+        lines: LineIndex::of(text),
         warnings: Vec::new(),
+        more_unknown: 0,
     };
     let settings = match DeTable::parse(text) {
         Ok(table) => reader.read(table.get_ref()),
         Err(e) => {
-            let (line, column) = position(text, e.span().map_or(0, |s| s.start));
+            let (line, column) = reader.lines.position(e.span().map_or(0, |s| s.start));
             Err(Problem {
                 line,
                 column,
@@ -603,6 +671,12 @@ pub fn parse(text: &str) -> Parsed {
             }
         }
     });
+    if reader.more_unknown > 0 {
+        if let Some(last) = reader.warnings.get_mut(MAX_WARNINGS - 1) {
+            last.message
+                .push_str(&format!("; and {} more unknown keys", reader.more_unknown));
+        }
+    }
     Parsed {
         settings,
         warnings: reader.warnings,
@@ -637,23 +711,40 @@ pub struct Loaded {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Why someone besides the user (or root) could change the file (`file::others_can_change`):
+    /// while so, what it says to run or write ([`Loaded::refused`]) is not taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untrusted: Option<String>,
 }
 
 /// A config file larger than this is not one.
 const MAX_CONFIG: u64 = 256 * 1024;
 
 impl Loaded {
-    /// Reads and checks the file at `path`; on an error, `last_good` stays in force.
-    pub fn read(path: Option<PathBuf>, last_good: Option<&FileSettings>) -> Loaded {
+    /// Reads and checks the file at `path`; on an error, `last_good` stays in force. `home`
+    /// bounds how far up the directories are judged (see [`Loaded::judge`]).
+    pub fn read(
+        path: Option<PathBuf>,
+        last_good: Option<&FileSettings>,
+        home: Option<&Path>,
+    ) -> Loaded {
         let id = path.as_deref().and_then(FileId::of);
         let mut loaded = Loaded {
             path: path.clone(),
             id: id.clone(),
             ..Loaded::default()
         };
-        let (Some(path), Some(_)) = (path, id) else {
+        let Some(path) = path else {
             return loaded;
         };
+        if id.is_none() {
+            // Nothing there is the defaults; anything else that cannot be looked at (a link
+            // that loops, a directory that may not be searched) is an error naming it.
+            loaded.error = absent_because(&path);
+            loaded.file = last_good.cloned().unwrap_or_default();
+            return loaded;
+        }
+        loaded.judge(home);
         // Bounded and non-blocking (`file::read`): a FIFO or a huge file in its place must not
         // hold the prompt.
         let text = crate::file::read(&path, MAX_CONFIG)
@@ -679,6 +770,73 @@ impl Loaded {
             }
         }
         loaded
+    }
+
+    /// Judges who could change the file as it is now (`file::others_can_change`), up to
+    /// `home`: called on every read, and again by a process that finds the file refused, so
+    /// that a `chmod` of a directory above it takes effect without an edit.
+    pub fn judge(&mut self, home: Option<&Path>) {
+        self.untrusted = match (&self.path, &self.id) {
+            (Some(path), Some(_)) => crate::file::others_can_change(path, home),
+            _ => None,
+        };
+    }
+
+    /// The keys set in the file that are not taken because others could change it: what
+    /// runs a command (`[notify] command`) and what writes a file (`[metrics] textfile`),
+    /// with their lines. Empty when the file is trusted or sets neither.
+    pub fn refused(&self) -> Vec<(&'static str, usize)> {
+        if self.untrusted.is_none() {
+            return Vec::new();
+        }
+        let f = &self.file;
+        [
+            (
+                "[notify] command",
+                f.notify.command.as_ref().map(|a| a.line),
+            ),
+            (
+                "[metrics] textfile",
+                f.metrics.textfile.as_ref().map(|a| a.line),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(key, line)| Some((key, line?)))
+        .collect()
+    }
+
+    /// One line on what is refused and why, for `config`, `status` and `doctor`; `None` when
+    /// nothing is.
+    pub fn refusal(&self) -> Option<String> {
+        let keys: Vec<String> = self
+            .refused()
+            .iter()
+            .map(|(key, line)| format!("{key} (line {line})"))
+            .collect();
+        let why = self.untrusted.as_ref().filter(|_| !keys.is_empty())?;
+        Some(format!(
+            "{} not taken: {why}; a command to run or a file to write is taken only from a \
+             config file that no one but you (or root) can change",
+            keys.join(" and ")
+        ))
+    }
+}
+
+/// Why a config path that `stat` cannot see is not simply absent: `None` when nothing is
+/// there; a dangling link or a link loop (which `stat` reports as missing or as an error) is
+/// named with its cause.
+fn absent_because(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let target = std::fs::read_link(path).ok()?;
+            Some(format!(
+                "{}: a symbolic link to {}, which does not exist",
+                path.display(),
+                target.display()
+            ))
+        }
+        Err(e) => Some(format!("{}: {e}", path.display())),
+        Ok(_) => None,
     }
 }
 
@@ -717,6 +875,31 @@ mod tests {
         let tmux = &s.target["tmux"];
         assert_eq!(tmux.format.as_ref().unwrap().line, 11);
         assert_eq!(tmux.warn.as_ref().unwrap().value, 60.0);
+    }
+
+    #[test]
+    fn positions_come_from_an_index_of_line_starts() {
+        let text = "a = 1\n\nb = \"é\" # x\nc";
+        let lines = LineIndex::of(text);
+        assert_eq!(lines.position(0), (1, 1));
+        assert_eq!(lines.position(6), (2, 1));
+        assert_eq!(lines.position(text.find('#').unwrap()), (3, 9));
+        assert_eq!(lines.position(text.len()), (4, 2));
+        assert_eq!(lines.line(text.len() + 10), 4);
+    }
+
+    #[test]
+    fn unknown_keys_past_twenty_are_counted_in_the_last_warning() {
+        let text: String = (0..25).map(|i| format!("k{i} = 1\n")).collect();
+        let parsed = parse(&text);
+        assert_eq!(parsed.warnings.len(), 20);
+        assert!(
+            parsed.warnings[19]
+                .message
+                .ends_with("; and 5 more unknown keys"),
+            "{:?}",
+            parsed.warnings[19]
+        );
     }
 
     #[test]
@@ -797,6 +980,16 @@ mod tests {
         assert!(e.message.contains("quotaline sets itself"), "{e:?}");
         let e = err("[metrics]\nlabels = { __name__ = \"x\" }\n");
         assert!(e.message.contains("reserves"), "{e:?}");
+        for reserved in ["le", "quantile"] {
+            let e = err(&format!("[metrics]\nlabels = {{ {reserved} = \"x\" }}\n"));
+            assert_eq!(
+                (e.key.as_deref(), e.message.as_str()),
+                (
+                    Some(format!("metrics.labels.{reserved}").as_str()),
+                    "is a label Prometheus reserves for histograms and summaries (le, quantile)"
+                )
+            );
+        }
         let e = err("[metrics]\nlabels = { user = 3 }\n");
         assert_eq!(e.key.as_deref(), Some("metrics.labels.user"));
         let parsed = parse("[metrics]\ntextfle = \"/x.prom\"\n");

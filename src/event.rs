@@ -225,6 +225,9 @@ pub struct Report {
     pub desktop: Option<String>,
     /// The hook's last run, when there is a hook.
     pub hook: Option<HookRun>,
+    /// Why the last batch was not delivered at all (it could not be read), when so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// One run of the hook.

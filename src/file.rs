@@ -40,7 +40,10 @@ pub fn read(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
                 _ => io::Error::new(e.kind(), format!("{}: {e}", path.display())),
             },
         })?;
-    let meta = file.metadata()?;
+    // A read can fail after the open succeeded (`/proc/self/mem` answers EIO): the error
+    // still names the file.
+    let failed = |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+    let meta = file.metadata().map_err(failed)?;
     if !meta.is_file() {
         return Err(refused(kind(&meta.file_type())));
     }
@@ -53,7 +56,7 @@ pub fn read(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     // A file that grows after the fstat is cut at the cap: the caller's parse then fails.
-    file.take(cap).read_to_end(&mut bytes)?;
+    file.take(cap).read_to_end(&mut bytes).map_err(failed)?;
     Ok(bytes)
 }
 
@@ -86,13 +89,17 @@ fn size(bytes: u64) -> String {
     }
 }
 
-/// A file's identity: a changed file has another inode (an editor's rename), size or mtime.
+/// A file's identity: a changed file has another inode (an editor's rename), size or mtime;
+/// a `chmod` or `chown` changes its ctime (who may write it is part of what it is: see
+/// [`others_can_change`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileId {
     dev: u64,
     ino: u64,
     size: u64,
     mtime_ns: i128,
+    #[serde(default)]
+    ctime_ns: i128,
 }
 
 impl FileId {
@@ -104,8 +111,66 @@ impl FileId {
             ino: m.ino(),
             size: m.size(),
             mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
         })
     }
+}
+
+/// Who besides this user (and root) could change what is read from `path`, the way ssh and
+/// git judge their files: `None` when nobody else can; else the first thing in the way, in
+/// words (`/tmp/q is writable by others (mode 1777; chmod go-w /tmp/q)`).
+///
+/// Judged: the file the path leads to (its owner and mode), and every directory above it,
+/// up to and including `home` for a path under it, else up to `/`, both along the path as
+/// written (whoever can write a directory on it can put another file or link in its place)
+/// and along the path the links lead to. A directory writable by others counts even with the
+/// sticky bit (`/tmp`): ssh refuses it too, and a file there is where anyone could have put it
+/// first; one writable only by its group counts unless it is root's and sticky.
+pub fn others_can_change(path: &Path, home: Option<&Path>) -> Option<String> {
+    let me = rustix::process::geteuid().as_raw();
+    let path = std::path::absolute(path).ok()?;
+    let judge = |p: &Path| -> Option<String> {
+        let meta = std::fs::metadata(p).ok()?;
+        let mode = meta.mode() & 0o7777;
+        let shown = p.display();
+        if meta.uid() != me && meta.uid() != 0 {
+            return Some(format!(
+                "{shown} belongs to uid {}, not to you (uid {me}) or root",
+                meta.uid()
+            ));
+        }
+        // Root's sticky directory that its group may write (Nix's store, 1775 root:nixbld,
+        // where home-manager links config files): the group can add entries but not replace
+        // one it does not own, so the file there stays the user's or root's.
+        let store = meta.is_dir() && meta.uid() == 0 && mode & 0o1002 == 0o1000;
+        let who = match (mode & 0o020 != 0 && !store, mode & 0o002 != 0) {
+            (true, true) => "group and others",
+            (true, false) => "group",
+            (false, true) => "others",
+            (false, false) => return None,
+        };
+        Some(format!(
+            "{shown} is writable by {who} (mode {mode:04o}; chmod go-w {shown})"
+        ))
+    };
+    let chain = |file: &Path, home: Option<&Path>| -> Option<String> {
+        if let Some(why) = judge(file) {
+            return Some(why);
+        }
+        let stop = home.filter(|h| file.starts_with(h));
+        for dir in file.ancestors().skip(1) {
+            if let Some(why) = judge(dir) {
+                return Some(why);
+            }
+            if Some(dir) == stop {
+                break;
+            }
+        }
+        None
+    };
+    let real = std::fs::canonicalize(&path).ok();
+    let real_home = home.and_then(|h| std::fs::canonicalize(h).ok());
+    chain(&path, home).or_else(|| chain(real.as_deref()?, real_home.as_deref()))
 }
 
 /// A value read from files, with the files' identities as they were then (a missing file
@@ -195,6 +260,52 @@ mod tests {
 
         let missing = read(&path("missing"), 1024).unwrap_err();
         assert_eq!(missing.kind(), io::ErrorKind::NotFound);
+    }
+
+    #[test]
+    fn a_file_others_could_change_is_named_with_the_first_thing_in_the_way() {
+        use std::os::unix::fs::PermissionsExt;
+        let home = tempfile::tempdir().unwrap();
+        let chmod = |p: &Path, mode: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        let dir = home.path().join("conf");
+        std::fs::create_dir(&dir).unwrap();
+        let file = dir.join("config.toml");
+        std::fs::write(&file, "").unwrap();
+        chmod(home.path(), 0o700);
+        chmod(&dir, 0o755);
+        chmod(&file, 0o644);
+        let judge = || others_can_change(&file, Some(home.path()));
+        assert_eq!(judge(), None);
+        chmod(&file, 0o646);
+        let shown = file.display();
+        assert_eq!(
+            judge(),
+            Some(format!(
+                "{shown} is writable by others (mode 0646; chmod go-w {shown})"
+            ))
+        );
+        chmod(&file, 0o644);
+        chmod(&dir, 0o775);
+        assert!(judge().unwrap().contains("is writable by group (mode 0775"));
+        // Sticky and root's (the tests run as root, so the directory is): like Nix's store.
+        chmod(&dir, 0o1775);
+        let root = rustix::process::geteuid().is_root();
+        assert_eq!(judge().is_none(), root);
+        chmod(&dir, 0o1777);
+        assert!(judge()
+            .unwrap()
+            .contains("is writable by group and others (mode 1777"));
+        // Above the home directory nothing is judged; a link is judged where it leads.
+        chmod(&dir, 0o755);
+        let link = home.path().join("link.toml");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert_eq!(others_can_change(&link, Some(home.path())), None);
+        chmod(&file, 0o664);
+        assert!(others_can_change(&link, Some(home.path()))
+            .unwrap()
+            .contains("is writable by group (mode 0664"));
     }
 
     #[test]

@@ -193,6 +193,14 @@ fn fold(cache: &Cache, c: &mut CacheFile, arrival: Arrival, now: DateTime<Utc>) 
 /// computed from that history lands in the same update (best effort; never fails: without a
 /// usable history, only the pace that needs none is set).
 fn store(cache: &Cache, c: &mut CacheFile, mut snapshot: Snapshot, now: DateTime<Utc>) {
+    // However many windows a payload sent, one org keeps a bounded number (`Org::bound`).
+    for org in &mut snapshot.orgs {
+        let source = org
+            .sources
+            .get(crate::snapshot::part::USAGE)
+            .map_or_else(|| snapshot.source.clone(), |p| p.source.clone());
+        org.bound(&source);
+    }
     let past = history::record(&cache.dir, &history::readings(&snapshot), now);
     pace::annotate(&mut snapshot, &past, now);
     c.snapshot = Some(snapshot);

@@ -101,9 +101,10 @@ struct MetricsArgs {}
 #[argh(subcommand, name = "status")]
 struct StatusArgs {}
 
-/// A guard for scripts and CI: exit 0 ok, 1 over a limit (a window at or over --max, due to
-/// hit 100% within --eta, or extra-usage spend at or over --max-spend), 2 no data (0 with
-/// --fail-open), 64 a usage error.
+/// A guard for scripts and CI: exit 0 ok (judged on current numbers), 1 over a limit (a
+/// window at or over --max, due to hit 100% within --eta, or extra-usage spend at or over
+/// --max-spend), 2 no data: none, older than --max-age, superseded by an unreadable payload,
+/// or no window that could be judged (0 with --fail-open), 64 a usage error.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "check")]
 struct CheckArgs {
@@ -126,6 +127,10 @@ struct CheckArgs {
     /// org uuid (default: the active org)
     #[argh(option)]
     org: Option<String>,
+    /// numbers older than this are no data (exit 2), e.g. 10m (default 30m, or [check]
+    /// max_age)
+    #[argh(option, from_str_fn(render::text::parse_duration))]
+    max_age: Option<i64>,
 }
 
 /// The recorded readings: a table with a sparkline per window, or JSON lines.
@@ -286,6 +291,7 @@ fn main() {
             fail_open: a.fail_open,
             window: a.window,
             org: a.org,
+            max_age: a.max_age,
         }),
         Some(Command::History(a)) => cmd::history::run(cmd::history::Options {
             window: a.window,

@@ -42,7 +42,10 @@ pub fn dispatch(events: &[Event]) {
     let (Ok(exe), Ok(json)) = (std::env::current_exe(), serde_json::to_vec(&wanted)) else {
         return;
     };
-    let child = Command::new(exe)
+    let mut cmd = Command::new(exe);
+    // It fetches nothing, and everything it starts is someone else's program.
+    settings::without_secrets(&mut cmd);
+    let child = cmd
         .arg(DELIVER)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -62,9 +65,14 @@ pub fn dispatch(events: &[Event]) {
 /// `quotaline notify-deliver`: shows and hands over the events on stdin, then records how
 /// it went. Desktop and hook run side by side, so a hanging hook delays no notification.
 pub fn deliver(cache: &Cache, input: &[u8]) {
-    let Ok(events) = serde_json::from_slice::<Vec<Event>>(input) else {
-        return;
+    let events = match batch(input) {
+        Ok(events) => events,
+        Err(why) => return record(cache, |_| (None, None, Some(why))),
     };
+    // What a hook leaves running when it exits is handed to this process rather than to
+    // init, so that `run` can tell when it ended and reap it (Linux; elsewhere init reaps).
+    #[cfg(target_os = "linux")]
+    let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     // Read first: the cache carries the config as the ingesting process read it.
     let _ = cache.read();
     let notify = settings::notify();
@@ -83,24 +91,52 @@ pub fn deliver(cache: &Cache, input: &[u8]) {
         });
         (desktop.join().ok().flatten(), hook.join().ok().flatten())
     });
+    record(cache, |now| {
+        let desktop = desktop.map(|d| d.unwrap_or_else(|why| format!("skipped: {why}")));
+        let hook = hook.map(|result| HookRun {
+            at: now,
+            error: result.err(),
+        });
+        (desktop, hook, None)
+    });
+}
+
+/// The events of a batch, or why it cannot be delivered: larger than [`MAX_INPUT`] (more
+/// than one delivery reads, so cut short), or not a batch of events at all.
+fn batch(input: &[u8]) -> Result<Vec<Event>, String> {
+    if input.len() as u64 > MAX_INPUT {
+        return Err(format!(
+            "a batch of events larger than the {} MiB a delivery reads: none delivered \
+             (`quotaline events` lists them)",
+            MAX_INPUT >> 20
+        ));
+    }
+    serde_json::from_slice(input)
+        .map_err(|e| format!("a batch of events that could not be read ({e}): none delivered"))
+}
+
+/// Records how a delivery went in the cache (`doctor`, `status`): `outcome` gives, at the
+/// time it ended, the desktop's result, the hook's run (the last one stays when there was
+/// none) and why nothing was delivered.
+fn record(
+    cache: &Cache,
+    outcome: impl FnOnce(chrono::DateTime<Utc>) -> (Option<String>, Option<HookRun>, Option<String>),
+) {
     let now = Utc::now();
     // The cache dir went away meanwhile (a test's HOME, say): nothing to record into, and
     // `update` must not create it again.
     if !cache.dir.is_dir() {
         return;
     }
+    let (desktop, hook, error) = outcome(now);
     let _ = cache.update(|c| {
         let last = c.notify.delivery.take();
         c.notify.delivery = Some(Report {
             at: now,
             runs: last.as_ref().map_or(0, |r| r.runs) + 1,
-            desktop: desktop.map(|d| d.unwrap_or_else(|why| format!("skipped: {why}"))),
-            hook: hook
-                .map(|result| HookRun {
-                    at: now,
-                    error: result.err(),
-                })
-                .or(last.and_then(|r| r.hook)),
+            desktop,
+            hook: hook.or(last.and_then(|r| r.hook)),
+            error,
         });
     });
 }
@@ -172,9 +208,11 @@ fn run_hook(argv: &[String], e: &Event, timeout: Duration) -> Result<(), String>
 }
 
 /// Runs `cmd` in its own process group with `input` on stdin (else nothing), stdout on
-/// /dev/null; kills the whole group when it outlives `timeout`. `Err` says why it failed,
-/// with the first line of its stderr.
+/// /dev/null; at `timeout` kills whatever of the group is still running, whether or not the
+/// program itself has exited (`sh -c 'curl ... &'` exits at once and leaves its child).
+/// `Err` says why it failed, with the first line of its stderr.
 fn run(mut cmd: Command, input: Option<Vec<u8>>, timeout: Duration) -> Result<(), String> {
+    settings::without_secrets(&mut cmd);
     let mut child = cmd
         .stdin(if input.is_some() {
             Stdio::piped()
@@ -198,20 +236,32 @@ fn run(mut cmd: Command, input: Option<Vec<u8>>, timeout: Duration) -> Result<()
             let _ = said_tx.send(text);
         });
     }
+    let killed = || {
+        format!(
+            "killed after {}",
+            crate::render::text::short_duration(timeout.as_secs() as i64)
+        )
+    };
     let deadline = Instant::now() + timeout;
+    let group = Group::of(&child);
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
             _ => {
-                kill_group(&mut child);
-                return Err(format!(
-                    "killed after {}",
-                    crate::render::text::short_duration(timeout.as_secs() as i64)
-                ));
+                group.kill();
+                let _ = child.kill();
+                let _ = child.wait();
+                group.reap();
+                return Err(killed());
             }
         }
     };
+    // The program is done; what it left running in its group gets the rest of the timeout.
+    let lingered = group.wait_until(deadline);
+    if status.success() && lingered {
+        return Err(format!("left processes running: {}", killed()));
+    }
     if status.success() {
         return Ok(());
     }
@@ -228,23 +278,58 @@ fn run(mut cmd: Command, input: Option<Vec<u8>>, timeout: Duration) -> Result<()
     Err(format!("failed ({status}){said}"))
 }
 
-/// SIGKILL to the child's process group (it leads one: `process_group(0)`), so a hook's own
-/// children (`sh -c 'curl ...'`) die with it.
-fn kill_group(child: &mut Child) {
-    // std has no way to signal a group; `kill(2)` with a negative pid does, and libc, which
-    // std links anyway, provides it.
-    extern "C" {
-        fn kill(pid: i32, sig: i32) -> i32;
+/// The process group a child leads (`process_group(0)`): the child and whatever it starts,
+/// unless they leave the group on purpose.
+struct Group(Option<rustix::process::Pid>);
+
+impl Group {
+    fn of(child: &Child) -> Group {
+        Group(
+            i32::try_from(child.id())
+                .ok()
+                .and_then(rustix::process::Pid::from_raw),
+        )
     }
-    const SIGKILL: i32 = 9;
-    if let Ok(pid) = i32::try_from(child.id()) {
-        // SAFETY: a plain system call on a process group this process created.
-        unsafe {
-            kill(-pid, SIGKILL);
+
+    /// SIGKILL to every process in the group, so a hook's own children die with it.
+    fn kill(&self) {
+        if let Some(pgid) = self.0 {
+            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
+
+    /// Reaps members that ended and were handed to this process (it is their subreaper:
+    /// [`deliver`]); true while any member is still there.
+    fn alive(&self) -> bool {
+        let Some(pgid) = self.0 else { return false };
+        while let Ok(Some(_)) =
+            rustix::process::waitpgid(pgid, rustix::process::WaitOptions::NOHANG)
+        {}
+        rustix::process::test_kill_process_group(pgid).is_ok()
+    }
+
+    /// Waits for the group to empty until `deadline`, then kills what is left; true when
+    /// something had to be killed.
+    fn wait_until(&self, deadline: Instant) -> bool {
+        while self.alive() {
+            if Instant::now() >= deadline {
+                self.kill();
+                self.reap();
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Reaps the members that were killed, for up to a second (a SIGKILLed process is gone
+    /// within milliseconds; one in uninterruptible sleep is not worth waiting for).
+    fn reap(&self) {
+        let until = Instant::now() + Duration::from_secs(1);
+        while self.alive() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -87,12 +87,20 @@ pub fn prime(kept: Option<&Loaded>) {
         let path = config_path();
         let id = path.as_deref().and_then(FileId::of);
         match kept {
-            Some(k) if k.path == path && k.id == id => k.clone(),
+            Some(k) if k.path == path && k.id == id => {
+                let mut k = k.clone();
+                // A refused file is judged again (a few `stat`s, only while refused): a
+                // `chmod` of a directory above it changes nothing the identity sees.
+                if k.untrusted.is_some() {
+                    k.judge(home().as_deref());
+                }
+                k
+            }
             _ => {
                 // Another path (another `QUOTALINE_CONFIG`) is not an edit: recording it would
                 // have two programs' prompts rewrite the cache in turn.
                 EDITED.store(kept.is_some_and(|k| k.path == path), Ordering::Relaxed);
-                Loaded::read(path, kept.map(|k| &k.file))
+                Loaded::read(path, kept.map(|k| &k.file), home().as_deref())
             }
         }
     });
@@ -107,7 +115,13 @@ pub fn edited_since_cached() -> bool {
 
 /// The config in force (read now if nothing primed it).
 pub fn config() -> &'static Loaded {
-    CONFIG.get_or_init(|| Loaded::read(config_path(), None))
+    CONFIG.get_or_init(|| Loaded::read(config_path(), None, home().as_deref()))
+}
+
+/// Whether the file's `key` (`"[notify] command"`, `"[metrics] textfile"`) is refused
+/// because others could change the file (`Loaded::refused`).
+pub fn is_refused(key: &str) -> bool {
+    config().refused().iter().any(|(k, _)| *k == key)
 }
 
 /// The first of: a flag, an environment variable, the file, the default.
@@ -347,7 +361,9 @@ pub fn timeout_secs() -> u64 {
 /// `[metrics] textfile`: the node_exporter textfile every ingest rewrites; `None` writes
 /// none. From the file only, like the prompt files: whichever process ingests writes it.
 pub fn metrics_textfile_setting() -> Setting<Option<PathBuf>> {
-    let file = file_at(&config().file.metrics.textfile).map(|(v, l)| (Some(PathBuf::from(v)), l));
+    let file = file_at(&config().file.metrics.textfile)
+        .map(|(v, l)| (Some(PathBuf::from(v)), l))
+        .filter(|_| !is_refused("[metrics] textfile"));
     pick(None, None, file, None)
 }
 
@@ -359,6 +375,15 @@ pub fn metrics_labels_setting() -> Setting<BTreeMap<String, String>> {
         file_at(&config().file.metrics.labels),
         BTreeMap::new(),
     )
+}
+
+/// How old the numbers `check` judges may be: `--max-age`, `[check] max_age`, else 30
+/// minutes. A five-hour window can go from half full to over the default 90% limit in less
+/// than an hour of heavy use, and 30 minutes is when quotaline itself calls numbers that
+/// refreshes could not renew `failing` (`[notify] stale_warning`); numbers older than this
+/// are no data to the guard, however fresh they once were.
+pub fn check_max_age_setting(flag: Option<i64>) -> Setting<i64> {
+    pick(flag, None, file_at(&config().file.check.max_age), 30 * 60)
 }
 
 /// `[notify]` as in force. It follows the file only, like the shared prompt lines: events are
@@ -400,7 +425,9 @@ pub fn notify() -> Notify {
         command: pick(
             None,
             None,
-            file_at(&n.command).map(|(v, l)| (Some(v), l)),
+            file_at(&n.command)
+                .map(|(v, l)| (Some(v), l))
+                .filter(|_| !is_refused("[notify] command")),
             None,
         ),
         timeout: pick(None, None, file_at(&n.timeout), 10),
@@ -564,6 +591,8 @@ pub enum Secret {
 }
 
 impl Secret {
+    pub const ALL: [Secret; 3] = [Secret::Cookie, Secret::SessionKey, Secret::ClaudeCodeToken];
+
     pub fn var(self) -> &'static str {
         match self {
             Secret::Cookie => "QUOTALINE_COOKIE",
@@ -575,4 +604,17 @@ impl Secret {
     pub fn get(self) -> Option<String> {
         var(self.var())
     }
+}
+
+/// Takes every credential variable ([`Secret::ALL`]) out of the environment `cmd` runs with.
+/// For every program quotaline starts that is not quotaline fetching (the hook, `notify-send`,
+/// a keyring helper, `notify-deliver`): none of them needs a session, and a secret in their
+/// environment is one `env` in a hook away from a log. The detached `quotaline refresh` a
+/// segment starts keeps them: it is the same program doing what the segment would have done,
+/// and a session key from the environment is its only credential.
+pub fn without_secrets(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    for secret in Secret::ALL {
+        cmd.env_remove(secret.var());
+    }
+    cmd
 }

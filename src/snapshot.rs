@@ -274,7 +274,101 @@ impl Snapshot {
     }
 }
 
+/// The most windows one org keeps, the longest model name (in characters) a window may carry,
+/// and the most characters of model names one org keeps in all: together they bound what one
+/// payload can make, so that the default line stays under 4 KB in every target's markup
+/// however the names are escaped (`&` is five bytes for waybar), the cache stays small and the
+/// events of one reading fit one delivery. Today's payloads send about ten windows with names
+/// like "Opus 4.5"; the rest of a hostile one is listed as unusable, like a number the server
+/// cannot mean.
+pub const MAX_WINDOWS: usize = 20;
+pub const MAX_NAME: usize = 64;
+pub const MAX_NAMES: usize = 512;
+/// How many unusable windows an org lists one by one; the rest are counted in one entry.
+pub const MAX_UNUSABLE: usize = 20;
+/// The key of the entry that counts the unusable windows not listed (not a window name, so it
+/// never collides with one).
+pub const MORE_UNUSABLE: &str = "(more)";
+/// The largest server body kept verbatim (`Org::raw`): a `/usage` body is a few KiB, and a
+/// cache holding a body of a MiB per org would soon be too large to read back.
+pub const MAX_RAW: usize = 64 << 10;
+
 impl Org {
+    /// Keeps at most [`MAX_WINDOWS`] windows and [`MAX_NAMES`] characters of their model
+    /// names (the five-hour and weekly windows first, then by key) and lists the rest as
+    /// unusable, noted as coming from `source`; keeps no server body over [`MAX_RAW`]; then
+    /// keeps at most [`MAX_UNUSABLE`] unusable entries and counts the rest in one. Every
+    /// reading passes here on its way into the cache (`ingest`).
+    pub fn bound(&mut self, source: &str) {
+        let mut keys: Vec<String> = self.windows.keys().cloned().collect();
+        keys.sort_by_key(|k| (k != window::FIVE_HOUR, k != window::SEVEN_DAY));
+        let (mut kept, mut names) = (0, 0);
+        for key in keys {
+            let name = self.windows[&key]
+                .display_name
+                .as_ref()
+                .map_or(0, |n| n.chars().count());
+            let why = if kept == MAX_WINDOWS {
+                format!("more windows than quotaline keeps for one org ({MAX_WINDOWS})")
+            } else if names + name > MAX_NAMES {
+                format!(
+                    "more characters of model names than quotaline keeps for one org \
+                     ({MAX_NAMES})"
+                )
+            } else {
+                kept += 1;
+                names += name;
+                continue;
+            };
+            self.windows.remove(&key);
+            self.pace.remove(&key);
+            self.unusable.insert(
+                key,
+                Unusable {
+                    problem: Problem::Rejected,
+                    detail: why,
+                    source: source.to_string(),
+                },
+            );
+        }
+        for body in [
+            &mut self.raw.usage,
+            &mut self.raw.overage_spend_limit,
+            &mut self.raw.subscription_details,
+        ] {
+            let size = serde_json::to_vec(body).map_or(0, |b| b.len());
+            if size > MAX_RAW {
+                *body = Value::String(format!(
+                    "not kept: {size} bytes, more than the {MAX_RAW} quotaline keeps"
+                ));
+            }
+        }
+        if self.unusable.len() > MAX_UNUSABLE {
+            let earlier = self
+                .unusable
+                .remove(MORE_UNUSABLE)
+                .and_then(|u| u.detail.split(' ').next()?.parse::<usize>().ok())
+                .unwrap_or(0);
+            let listed: Vec<String> = self.unusable.keys().cloned().collect();
+            let rest = listed.len().saturating_sub(MAX_UNUSABLE - 1);
+            for key in listed.into_iter().skip(MAX_UNUSABLE - 1) {
+                self.unusable.remove(&key);
+            }
+            self.unusable.insert(
+                MORE_UNUSABLE.to_string(),
+                Unusable {
+                    problem: Problem::Rejected,
+                    detail: format!(
+                        "{} more not listed (quotaline lists {} per org)",
+                        rest + earlier,
+                        MAX_UNUSABLE - 1
+                    ),
+                    source: source.to_string(),
+                },
+            );
+        }
+    }
+
     /// Per-model weekly windows, as (the key's model part, window), e.g. ("opus", ...).
     pub fn model_windows(&self) -> impl Iterator<Item = (&str, &Window)> {
         self.windows
@@ -597,6 +691,15 @@ fn read_limit(path: &str, entry: &Value, out: &mut Windows) {
         .pointer("/scope/model/display_name")
         .and_then(Value::as_str)
         .filter(|_| fields.get("kind").and_then(Value::as_str) == Some("weekly_scoped"));
+    let long = display_name
+        .map(|n| n.chars().count())
+        .filter(|&n| n > MAX_NAME);
+    let key = match (key, long) {
+        (Ok(_), Some(n)) => Err(format!(
+            "a model name of {n} characters, longer than the {MAX_NAME} quotaline shows"
+        )),
+        (key, _) => key,
+    };
     match key {
         Ok(key) => {
             let outcome =

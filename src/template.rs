@@ -78,8 +78,15 @@ pub fn check_depth(format: &str) -> Result<(), String> {
 /// Window names are open-ended (the server adds models), so a well-formed unknown name is
 /// not an error: it shows as missing.
 pub fn check(format: &str) -> Result<(), String> {
+    check_chars(format.chars())
+}
+
+/// [`check`] over the characters as they come, each looked at once: a format of 240 KB in
+/// `config.toml` is checked on the prompt path after every edit, and it must cost nothing
+/// there (an earlier `chars().nth()` per placeholder made it quadratic: 5 s a prompt).
+fn check_chars(chars: impl Iterator<Item = char>) -> Result<(), String> {
     let mut open_groups = Vec::new();
-    let mut chars = format.chars().enumerate();
+    let mut chars = chars.enumerate();
     while let Some((i, c)) = chars.next() {
         let column = i + 1;
         match c {
@@ -87,12 +94,15 @@ pub fn check(format: &str) -> Result<(), String> {
                 chars.next();
             }
             '{' => {
-                let name: String = chars
-                    .by_ref()
-                    .map(|(_, c)| c)
-                    .take_while(|&c| c != '}')
-                    .collect();
-                let closed = format.chars().nth(i + 1 + name.chars().count()) == Some('}');
+                let mut name = String::new();
+                let mut closed = false;
+                for (_, c) in chars.by_ref() {
+                    if c == '}' {
+                        closed = true;
+                        break;
+                    }
+                    name.push(c);
+                }
                 if !closed {
                     return Err(format!(
                         "unbalanced {{ }}: the placeholder at character {column} is never closed"
@@ -129,5 +139,75 @@ pub fn check(format: &str) -> Result<(), String> {
             "unbalanced ( ): the group opened at character {column} is never closed"
         )),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    /// Counts every character handed out: a check that looks at each once asks for each once.
+    struct Counted<'a, I> {
+        inner: I,
+        asked: &'a Cell<usize>,
+    }
+
+    impl<I: Iterator<Item = char>> Iterator for Counted<'_, I> {
+        type Item = char;
+        fn next(&mut self) -> Option<char> {
+            self.asked.set(self.asked.get() + 1);
+            self.inner.next()
+        }
+    }
+
+    fn asked(format: &str) -> (Result<(), String>, usize) {
+        let asked = Cell::new(0);
+        let result = check_chars(Counted {
+            inner: format.chars(),
+            asked: &asked,
+        });
+        (result, asked.get())
+    }
+
+    #[test]
+    fn a_megabyte_format_is_checked_in_one_pass() {
+        let unit = "5h {5h} · 7d {7d}( · {models})( · ↻{reset}) \\( ";
+        let format = unit.repeat((1 << 20) / unit.len());
+        let n = format.chars().count();
+        let (result, calls) = asked(&format);
+        assert_eq!(result, Ok(()));
+        // Each character once, and the one `None` that ends the pass.
+        assert_eq!(calls, n + 1);
+        // An unclosed placeholder that runs to the end: still one pass.
+        let open = format!("{{{}", "a".repeat(1 << 20));
+        let (result, calls) = asked(&open);
+        assert!(result.unwrap_err().contains("never closed"));
+        assert_eq!(calls, open.chars().count() + 1);
+    }
+
+    #[test]
+    fn formats_are_checked_as_before() {
+        assert_eq!(check("5h {5h}( · {opus})"), Ok(()));
+        assert_eq!(
+            check("{5h"),
+            Err("unbalanced { }: the placeholder at character 1 is never closed".into())
+        );
+        assert_eq!(
+            check("a {5 h}"),
+            Err(
+                "unknown placeholder {5 h} at character 3 (e.g. {5h}, {7d}, {opus}, {reset})"
+                    .into()
+            )
+        );
+        assert_eq!(
+            check("x)"),
+            Err("unbalanced ( ): the `)` at character 2 closes no group (write \\) for a literal one)".into())
+        );
+        assert_eq!(
+            check("(("),
+            Err("unbalanced ( ): the group opened at character 2 is never closed".into())
+        );
+        assert_eq!(check("\\{ \\( {7d}"), Ok(()));
     }
 }

@@ -161,7 +161,9 @@ fn keychain(service: &str) -> Option<String> {
     if !cfg!(target_os = "macos") {
         return None;
     }
-    let out = std::process::Command::new("/usr/bin/security")
+    let mut cmd = std::process::Command::new("/usr/bin/security");
+    settings::without_secrets(&mut cmd);
+    let out = cmd
         .args(["find-generic-password", "-s", service, "-w"])
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -1,15 +1,18 @@
 //! `quotaline check`: a guard for scripts and CI, with exit codes as a contract:
 //!
-//! - 0: every limit asked about is below it;
+//! - 0: at least one window (or the one named) was judged on current numbers, and every
+//!   limit asked about is below it;
 //! - 1: over a limit: a window at or over `--max` (default 90), projected to reach 100%
 //!   within `--eta` and before its reset, or extra-usage spend at or over `--max-spend`
 //!   (saying which, and when it resets);
-//! - 2: no data to decide with (no reading, no such window, no spend figure); 0 with
-//!   `--fail-open`;
+//! - 2: no data to decide with: no reading, numbers older than `--max-age` or superseded by a
+//!   payload quotaline could not read, no window that could be judged (every one, or the one
+//!   named, past its reset, or none at all), no spend figure; 0 with `--fail-open`;
 //! - 64: a usage error (EX_USAGE): an unknown flag or a bad value.
 //!
-//! An over-limit answer wins over missing data: what is known to be over is over. A window
-//! past its reset is not judged: its number is no longer the truth.
+//! An over-limit answer wins over missing data: what is known to be over is over. Numbers
+//! that are not current judge nothing, not even "over": a window past its reset is not
+//! judged, its number is no longer the truth.
 
 use crate::error::ErrorKind;
 use crate::refresh::load_fresh;
@@ -26,6 +29,8 @@ pub struct Options {
     pub fail_open: bool,
     pub window: Option<String>,
     pub org: Option<String>,
+    /// Seconds (`--max-age`): older numbers are no data.
+    pub max_age: Option<i64>,
 }
 
 pub const OK: i32 = 0;
@@ -38,6 +43,10 @@ pub fn run(o: Options) -> i32 {
             super::warn(&format!("{flag} must be a number, 0 or more"));
             return super::EX_USAGE;
         }
+    }
+    if o.max_age.is_some_and(|a| a <= 0) {
+        super::warn("--max-age must be a duration above 0, e.g. 30m");
+        return super::EX_USAGE;
     }
     // Without any limit named, the guard is 90%; `--eta` or `--max-spend` alone check only
     // what they name.
@@ -67,21 +76,36 @@ pub fn run(o: Options) -> i32 {
         return no_data(&why);
     };
     let age = file.age(org_id.as_deref(), now).unwrap_or(0);
+    let max_age = settings::check_max_age_setting(o.max_age).value;
     // The server answered after this reading with a payload quotaline could not read: its
-    // numbers may already differ from these, however fresh they look. The guard says so.
+    // numbers may already differ from these, however fresh they look. Not current.
     let unread_since = file
         .state
         .error
         .as_ref()
         .filter(|e| e.kind == ErrorKind::Parse && org.read_at().is_none_or(|at| e.at > at));
     if let Some(e) = unread_since {
-        super::warn(&format!(
-            "the last refresh failed ({}): the server's numbers may differ; \
-             checking numbers from {} ago",
+        return no_data(&format!(
+            "the last refresh failed ({}): the server's newest numbers could not be read, \
+             and the ones left, from {} ago, may differ",
             e.message,
             text::short_duration(age)
         ));
-    } else if crate::schedule::is_stale(&file, org_id.as_deref(), now) {
+    }
+    if age > max_age {
+        let why = file
+            .state
+            .error
+            .as_ref()
+            .map(|e| format!(" (the last refresh failed: {})", e.message))
+            .unwrap_or_default();
+        return no_data(&format!(
+            "the numbers are from {} ago, older than the {} --max-age allows{why}",
+            text::short_duration(age),
+            text::short_duration(max_age)
+        ));
+    }
+    if crate::schedule::is_stale(&file, org_id.as_deref(), now) {
         super::warn(&format!(
             "checking numbers from {} ago (refresh failed or backing off)",
             text::short_duration(age)
@@ -107,6 +131,10 @@ pub fn run(o: Options) -> i32 {
     };
     let mut said = Lines::new();
     let mut any_rate = false;
+    // Windows asked about at all (by `--max` or `--eta`), and how many of them were judged.
+    let windows_asked = max.is_some() || o.eta.is_some();
+    let (asked, mut judged) = (windows.len(), 0);
+    let mut past_reset = Vec::new();
     for (name, w) in windows {
         // Its number belongs to the period that ended; the new one is not known yet.
         if let Some(reset) = w.resets_at.filter(|_| w.has_reset(now)) {
@@ -114,8 +142,10 @@ pub fn run(o: Options) -> i32 {
                 "{name} reset {} ago; a new reading is due (not checked)",
                 text::short_duration((now - reset).num_seconds())
             ));
+            past_reset.push(name);
             continue;
         }
+        judged += 1;
         if let Some(within) = o.eta {
             let key = window::resolve(org.windows.keys(), &name).unwrap_or(&name);
             let pace = org.pace.get(key);
@@ -139,6 +169,21 @@ pub fn run(o: Options) -> i32 {
                 text::percent(max)
             ));
         }
+    }
+    if windows_asked && judged == 0 && missing.is_none() {
+        missing = Some(match (&o.window, asked) {
+            (Some(name), _) => format!("`{name}` is past its reset; a new reading is due"),
+            (None, 0) => "this org has no rolling windows (--max-spend checks its spend)".into(),
+            (None, _) => format!(
+                "no window could be judged: {} past {} reset; a new reading is due",
+                past_reset.join(", "),
+                if past_reset.len() == 1 {
+                    "its"
+                } else {
+                    "their"
+                }
+            ),
+        });
     }
     if o.eta.is_some() && !any_rate && missing.is_none() {
         // Not a failure (nothing is projected), but the guard could not look ahead.

@@ -111,6 +111,7 @@ const COMMANDS: &[Command] = &[
                 Arg::Text,
             ),
             switch("--fail-open", "exit 0 when there is no data"),
+            flag("--max-age", "older numbers are no data", Arg::Text),
             WINDOW,
             ORG,
         ],

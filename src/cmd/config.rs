@@ -29,18 +29,19 @@ pub fn run(default: bool) -> i32 {
     let _ = crate::settings::cache().read();
     let config = settings::config();
     let mut out = String::new();
-    match (&config.path, &config.id) {
-        (Some(p), Some(_)) => {
+    match (&config.path, &config.id, &config.error) {
+        // There, or something there that cannot be read: the error below says what.
+        (Some(p), Some(_), _) | (Some(p), None, Some(_)) => {
             let _ = writeln!(out, "config file: {}", p.display());
         }
-        (Some(p), None) => {
+        (Some(p), None, None) => {
             let _ = writeln!(
                 out,
                 "config file: {} (not present: defaults; `quotaline config --default` prints one)",
                 p.display()
             );
         }
-        (None, _) => out.push_str("config file: none (no HOME or XDG_CONFIG_HOME)\n"),
+        (None, _, _) => out.push_str("config file: none (no HOME or XDG_CONFIG_HOME)\n"),
     }
     if let Some(e) = &config.error {
         let _ = writeln!(
@@ -50,6 +51,9 @@ pub fn run(default: bool) -> i32 {
     }
     for w in &config.warnings {
         let _ = writeln!(out, "warning: {w}");
+    }
+    if let Some(refusal) = config.refusal() {
+        let _ = writeln!(out, "refused: {refusal}");
     }
     out.push('\n');
 
@@ -100,8 +104,23 @@ pub fn run(default: bool) -> i32 {
         Some(p) => format!("{:?}", p.display().to_string()),
         None => "(none)".to_string(),
     };
+    let refused = config.refused();
+    // A refused key shows where it is, and that it is not in force (the reason is above).
+    let refused_row = |out: &mut String, row: &str, key: &str| -> bool {
+        let Some((_, line)) = refused.iter().find(|(k, _)| *k == key) else {
+            return false;
+        };
+        let _ = writeln!(
+            out,
+            "{row:<16} {:<46} config.toml:{line}",
+            "REFUSED (see above)"
+        );
+        true
+    };
     let _ = writeln!(out, "\n[metrics]");
-    row(&mut out, "  textfile", &textfile, shown);
+    if !refused_row(&mut out, "  textfile", "[metrics] textfile") {
+        row(&mut out, "  textfile", &textfile, shown);
+    }
     let labels = settings::metrics_labels_setting();
     let shown: Vec<String> = labels
         .value
@@ -143,7 +162,9 @@ pub fn run(default: bool) -> i32 {
         Some(argv) => format!("{argv:?}"),
         None => "(none)".into(),
     };
-    row(&mut out, "  command", &n.command, command);
+    if !refused_row(&mut out, "  command", "[notify] command") {
+        row(&mut out, "  command", &n.command, command);
+    }
     for (key, s) in [
         ("  timeout", &n.timeout),
         ("  eta_warning", &n.eta_warning),
@@ -159,6 +180,15 @@ pub fn run(default: bool) -> i32 {
             }
         }
     }
+
+    let max_age = settings::check_max_age_setting(None);
+    let _ = writeln!(out, "\n[check]");
+    row(
+        &mut out,
+        "  max_age",
+        &max_age,
+        short_duration(max_age.value),
+    );
 
     // Display settings taken from this environment: shown so that a line in another surface
     // (which does not have it) is no surprise.

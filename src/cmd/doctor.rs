@@ -33,7 +33,8 @@ pub fn report() -> (Lines, bool) {
     let config = settings::config();
     let state = match (&config.path, &config.id, &config.error) {
         (None, _, _) => "none (no HOME or XDG_CONFIG_HOME)".to_string(),
-        (Some(p), None, _) => format!("{} (absent: defaults)", p.display()),
+        (Some(p), None, None) => format!("{} (absent: defaults)", p.display()),
+        (Some(p), None, Some(_)) => format!("{} (CANNOT BE READ)", p.display()),
         (Some(p), Some(_), None) => format!("{} (ok)", p.display()),
         (Some(p), Some(_), Some(_)) => format!("{} (HAS AN ERROR)", p.display()),
     };
@@ -171,8 +172,13 @@ pub fn report() -> (Lines, bool) {
     out.line(format!("backoff: {backoff}"));
     let extension = extension_report(&file, now).unwrap_or_else(|| "never reported".to_string());
     out.line(format!("browser extension: {extension}"));
-    let textfile =
-        textfile_report(&file).unwrap_or_else(|| "not set ([metrics] textfile)".to_string());
+    let textfile = textfile_report(&file).unwrap_or_else(|| {
+        if settings::is_refused("[metrics] textfile") {
+            "REFUSED: others could change config.toml (see \"config refused\" above)".to_string()
+        } else {
+            "not set ([metrics] textfile)".to_string()
+        }
+    });
     out.line(format!("metrics textfile: {textfile}"));
     notifications(&mut out, &cache, &file, now);
 
@@ -223,6 +229,9 @@ fn notifications(out: &mut Lines, cache: &Cache, file: &CacheFile, now: DateTime
     line(out, "desktop", desktop);
     let command = match &n.command.value {
         Some(argv) => format!("{argv:?}, killed after {}", short_duration(n.timeout.value)),
+        None if settings::is_refused("[notify] command") => {
+            "REFUSED: others could change config.toml (see \"config refused\" above)".to_string()
+        }
         None => "none".to_string(),
     };
     line(out, "command", command);
@@ -240,6 +249,9 @@ fn notifications(out: &mut Lines, cache: &Cache, file: &CacheFile, now: DateTime
                 }
                 (Some(d), _) => parts.push(format!("desktop {d}")),
                 (None, _) => {}
+            }
+            if let Some(e) = &r.error {
+                parts.push(format!("NOTHING DELIVERED: {e}"));
             }
             match (&r.hook, hook_failure(file, now)) {
                 (_, Some(failed)) => parts.push(format!("command {failed}")),

@@ -9,7 +9,8 @@ pub fn run() -> i32 {
     let mut input = Vec::new();
     let _ = std::io::stdin()
         .lock()
-        .take(notify::MAX_INPUT)
+        // One byte more than a batch may be, to tell a batch cut short from a whole one.
+        .take(notify::MAX_INPUT + 1)
         .read_to_end(&mut input);
     notify::deliver(&crate::settings::cache(), &input);
     0

@@ -26,7 +26,7 @@ pub fn run(file: &str, org: Option<String>) -> i32 {
     let (capture, captured_at) = match read(file) {
         Ok(read) => read,
         Err(why) => {
-            eprintln!("quotaline: cannot verify: {why}");
+            super::warn(&format!("cannot verify: {why}"));
             return 2;
         }
     };
@@ -98,6 +98,10 @@ fn clock(t: DateTime<Utc>) -> String {
 /// The capture, parsed, and when it was taken: the file's modification time (when DevTools'
 /// response was saved), or now for stdin.
 fn read(file: &str) -> Result<(Usage, DateTime<Utc>), String> {
+    // The name as typed, its control characters escaped (`\u{1b}`): it is echoed in errors,
+    // and a name is no way to steer the terminal.
+    let shown = escaped(file);
+    let file_name = &shown;
     let (name, bytes, at) = if file == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
@@ -106,27 +110,43 @@ fn read(file: &str) -> Result<(Usage, DateTime<Utc>), String> {
             .map_err(|e| format!("stdin: {e}"))?;
         ("stdin".to_string(), bytes, Utc::now())
     } else {
-        let meta = std::fs::metadata(file).map_err(|e| format!("{file}: {e}"))?;
+        let meta = std::fs::metadata(file).map_err(|e| format!("{file_name}: {e}"))?;
         if !meta.is_file() {
-            return Err(format!("{file}: not a regular file"));
+            return Err(format!("{file_name}: not a regular file"));
         }
         let bytes = std::fs::File::open(file)
             .and_then(|f| {
                 let mut bytes = Vec::new();
                 f.take(MAX_BYTES + 1).read_to_end(&mut bytes).map(|_| bytes)
             })
-            .map_err(|e| format!("{file}: {e}"))?;
+            .map_err(|e| format!("{file_name}: {e}"))?;
         let at = meta.modified().map_or_else(|_| Utc::now(), DateTime::from);
-        (file.to_string(), bytes, at)
+        (shown.clone(), bytes, at)
     };
     if bytes.len() as u64 > MAX_BYTES {
         return Err(format!("{name}: more than 1 MiB, not a /usage body"));
     }
-    let body: Value = serde_json::from_slice(&bytes).map_err(|e| {
+    // Editors on Windows (and some "Save as") start UTF-8 with a byte order mark; JSON has
+    // none, but the capture is still the server's body.
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+    let body: Value = serde_json::from_slice(bytes).map_err(|e| {
         format!("{name}: not JSON ({e}); save the response body of the `usage` request")
     })?;
     let usage = parse_usage(&body, CAPTURE, None).map_err(|e| format!("{name}: {e}"))?;
     Ok((usage, at.min(Utc::now())))
+}
+
+/// `text` with every control character written as an escape (`\u{1b}`, `\n`), the rest as
+/// it is.
+fn escaped(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            c if c.is_control() || crate::render::sanitize::forbidden(c) => {
+                c.escape_default().to_string()
+            }
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// The table (window, DevTools number, quotaline number, match) and how many rows differ.

@@ -217,8 +217,22 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> Lines {
     if let Some(line) = hook_failure(file, now) {
         out.line(format!("notify command: {line}"));
     }
+    if let Some(line) = delivery_failure(file, now) {
+        out.line(format!("notify delivery: {line}"));
+    }
     config_report(&mut out);
     out
+}
+
+/// The last delivery when it delivered nothing at all (its batch could not be read), for
+/// `status` and `doctor`.
+pub fn delivery_failure(file: &CacheFile, now: DateTime<Utc>) -> Option<String> {
+    let report = file.notify.delivery.as_ref()?;
+    let error = report.error.as_ref()?;
+    Some(format!(
+        "failed {} ago: {error}",
+        short_duration((now - report.at).num_seconds())
+    ))
 }
 
 /// The notification hook's last run when it failed (`notify.rs`), for `status` and `doctor`.
@@ -241,6 +255,9 @@ pub fn config_report(out: &mut Lines) {
     }
     for w in &config.warnings {
         out.line(format!("config warning: {w}"));
+    }
+    if let Some(refusal) = config.refusal() {
+        out.line(format!("config refused: {refusal}"));
     }
 }
 

@@ -8,7 +8,7 @@ pub mod oauth;
 pub mod statusline;
 
 use crate::error::{ErrorKind, FetchError};
-use crate::snapshot::{part, Snapshot};
+use crate::snapshot::{part, Provenance, Snapshot};
 
 /// The sources to try, in order (`settings::sources_setting`), checked before any request.
 pub fn sources() -> Result<Vec<String>, FetchError> {
@@ -96,6 +96,22 @@ pub fn merge(previous: Option<&Snapshot>, mut new: Snapshot, complete_org_list: 
         org.org_name = org.org_name.take().or_else(|| old.org_name.clone());
         org.email = org.email.take().or_else(|| old.email.clone());
         org.plan = org.plan.take().or_else(|| old.plan.clone());
+        // A part read no later than the one held (a fetch that began before the browser's
+        // reading landed, a frame sent twice) says nothing newer: the held numbers stay,
+        // so none goes down and no event fires on a stale one.
+        for name in [part::USAGE, part::EXTRA_USAGE, part::SUBSCRIPTION] {
+            if !newer(org.sources.get(name), old.sources.get(name)) {
+                org.sources.remove(name);
+                if name == part::USAGE {
+                    org.windows = old.windows.clone();
+                    org.unusable = old.unusable.clone();
+                    org.raw.usage = old.raw.usage.clone();
+                    if let Some(p) = old.sources.get(name) {
+                        org.sources.insert(name.to_string(), p.clone());
+                    }
+                }
+            }
+        }
         statusline::keep_high_water(old, org);
         for name in [part::EXTRA_USAGE, part::SUBSCRIPTION] {
             if org.sources.contains_key(name) {
@@ -133,8 +149,82 @@ pub fn merge(previous: Option<&Snapshot>, mut new: Snapshot, complete_org_list: 
     new
 }
 
+/// Whether a part read at `new` replaces the one held from `old`: when the held one is
+/// older, or was stamped beyond the clock skew ahead of the new one (a clock that was wrong
+/// must not hold numbers forever).
+fn newer(new: Option<&Provenance>, old: Option<&Provenance>) -> bool {
+    match (new, old) {
+        (Some(new), Some(old)) => {
+            old.at < new.at
+                || old.at > new.at + chrono::Duration::seconds(crate::cache::MAX_SKEW_SECS)
+        }
+        _ => true,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::snapshot::{Org, Window};
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(1_795_000_000 + secs, 0).unwrap()
+    }
+
+    /// A snapshot of one org read at `t`, its five-hour window at `u`.
+    fn read(t: DateTime<Utc>, u: f64) -> Snapshot {
+        let here = Provenance {
+            source: "extension".into(),
+            at: t,
+        };
+        Snapshot {
+            source: "extension".into(),
+            fetched_at: t,
+            active_org: None,
+            orgs: vec![Org {
+                org_uuid: "o".into(),
+                org_name: None,
+                email: None,
+                plan: None,
+                windows: [("five_hour".to_string(), Window::checked(u, None).unwrap())].into(),
+                extra_usage: None,
+                subscription: None,
+                sources: [(part::USAGE.to_string(), here)].into(),
+                raw: Default::default(),
+                pace: Default::default(),
+                unusable: Default::default(),
+            }],
+        }
+    }
+
+    fn five_hour(s: &Snapshot) -> f64 {
+        s.orgs[0].windows["five_hour"].utilization
+    }
+
+    #[test]
+    fn a_part_read_no_later_than_the_one_held_keeps_the_held_numbers() {
+        let held = read(at(10), 96.0);
+        assert_eq!(
+            five_hour(&merge(Some(&held), read(at(10), 50.0), true)),
+            96.0
+        );
+        assert_eq!(
+            five_hour(&merge(Some(&held), read(at(5), 50.0), true)),
+            96.0
+        );
+        assert_eq!(
+            five_hour(&merge(Some(&held), read(at(11), 50.0), true)),
+            50.0
+        );
+        // Held under a clock that ran far ahead: it does not hold the numbers forever.
+        let ahead = read(at(10) + Duration::hours(2), 96.0);
+        assert_eq!(
+            five_hour(&merge(Some(&ahead), read(at(11), 50.0), true)),
+            50.0
+        );
+    }
+
     #[test]
     fn the_settings_know_every_source() {
         assert_eq!(

@@ -112,3 +112,117 @@ fn usage_errors_exit_64_for_every_command() {
     assert_eq!(code, 0);
     assert!(out.contains("--fail-open"), "{out}");
 }
+
+/// Issue 23: exit 0 only when a window (or the one named) was judged on current numbers.
+/// A body whose every window reset `ago` seconds ago.
+fn all_past_reset(ago: i64) -> String {
+    let past = (chrono::Utc::now() - chrono::Duration::seconds(ago)).to_rfc3339();
+    serde_json::json!({
+        "five_hour": {"utilization": 37, "resets_at": past},
+        "seven_day": {"utilization": 58, "resets_at": past},
+    })
+    .to_string()
+}
+
+#[test]
+fn check_with_every_window_past_its_reset_has_no_data() {
+    let server = claude_ai("usage_flat_windows.json");
+    server.route(
+        &usage_path(ORG_IDS[0]),
+        Reply::json(200, &all_past_reset(420)),
+    );
+    let env = TestEnv::with_server(&server);
+    let (code, _, err) = ql(&env, &["refresh"]);
+    assert_eq!(code, 0, "{err}");
+    // The server is down now.
+    for org in ORG_IDS {
+        server.route(&usage_path(org), Reply::json(503, "{}"));
+    }
+    let org = ["--org", ORG_IDS[0]];
+    let why = "five_hour reset 7m ago; a new reading is due (not checked)\n\
+               quotaline: seven_day reset 7m ago; a new reading is due (not checked)\n\
+               quotaline: cannot check: no window could be judged: five_hour, seven_day past \
+               their reset; a new reading is due";
+    for args in [&["check"][..], &["check", "--max", "5"]] {
+        let (code, out, err) = ql(&env, &[args, &org].concat());
+        assert_eq!((code, out.as_str()), (2, ""), "{args:?}: {err}");
+        assert!(err.ends_with(&format!("{why}\n")), "{args:?}: {err}");
+    }
+    let (code, _, err) = ql(&env, &["check", "--window", "5h", "--org", ORG_IDS[0]]);
+    assert_eq!(code, 2);
+    assert!(
+        err.ends_with("quotaline: cannot check: `5h` is past its reset; a new reading is due\n"),
+        "{err}"
+    );
+    let (code, _, err) = ql(&env, &["check", "--fail-open", "--org", ORG_IDS[0]]);
+    assert_eq!(code, 0);
+    assert!(err.ends_with(" (--fail-open: exit 0)\n"), "{err}");
+}
+
+#[test]
+fn check_after_a_payload_it_could_not_read_has_no_data() {
+    let (server, env) = refreshed("usage_flat_windows.json");
+    server.route(
+        &usage_path(ORG_IDS[0]),
+        Reply::json(200, &payload("usage_empty_limits.json")),
+    );
+    let (code, _, _) = ql(&env, &["refresh", "--force"]);
+    assert_eq!(code, 1);
+    let (code, out, err) = ql(&env, &["check"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with(
+            "quotaline: cannot check: the last refresh failed (unrecognized usage payload: "
+        ),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(
+            "): the server's newest numbers could not be read, and the ones left, from 0s \
+             ago, may differ\n"
+        ),
+        "{err}"
+    );
+    assert_eq!(ql(&env, &["check", "--fail-open"]).0, 0);
+}
+
+#[test]
+fn check_with_numbers_older_than_max_age_has_no_data() {
+    let (server, env) = refreshed("usage_flat_windows.json");
+    for org in ORG_IDS {
+        server.route(&usage_path(org), Reply::json(503, "{}"));
+    }
+    age_cache(&env, 2 * 3600);
+    let (code, out, err) = ql(&env, &["check"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.starts_with(
+            "quotaline: cannot check: the numbers are from 2h0m ago, older than the 30m \
+             --max-age allows (the last refresh failed: "
+        ),
+        "{err}"
+    );
+    let (code, _, err) = ql(&env, &["check", "--max-age", "3h"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("checking numbers from 2h0m ago"), "{err}");
+    assert_eq!(ql(&env, &["check", "--max-age", "90m"]).0, 2);
+    assert_eq!(ql(&env, &["check", "--fail-open"]).0, 0);
+    // The config key, and the flag over it.
+    env.config("[check]\nmax_age = \"3h\"\n");
+    assert_eq!(ql(&env, &["check"]).0, 0);
+    assert_eq!(ql(&env, &["check", "--max-age", "1h"]).0, 2);
+    let (_, config, _) = ql(&env, &["config"]);
+    let row = config
+        .lines()
+        .find(|l| l.trim_start().starts_with("max_age"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "));
+    assert_eq!(
+        row.as_deref(),
+        Some("max_age 3h0m config.toml:2"),
+        "{config}"
+    );
+    for bad in ["0s", "soon"] {
+        let (code, _, err) = ql(&env, &["check", "--max-age", bad]);
+        assert_eq!(code, 64, "{bad}: {err}");
+    }
+}

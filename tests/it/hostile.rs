@@ -33,9 +33,16 @@ fn shown(tag: &str) -> String {
     )
 }
 
+/// A model's name within the 64 characters a window's name may have (`snapshot::MAX_NAME`,
+/// issue 23), as hostile as `HOSTILE`: a retitle, a right-to-left override, zsh, bash and
+/// tmux syntax, markup, xbar's separator and a newline.
+const HOSTILE_MODEL: &str = "\u{1b}]0;m\u{7}\u{202e}%F{r}$(x)#(x)<b>|\nEvil";
+
+/// `HOSTILE_MODEL` as `{models}` shows it: cleaned and lowercased.
+const SHOWN_MODEL: &str = "\u{fffd}]0;m\u{fffd}%f{r}$(x)#(x)<b>| evil";
+
 /// The hostile model's window key: its display name's slug (`window::model_key`).
-const MODEL_KEY: &str = "seven_day_model_0_owned_2j_7m_evil_touch_pwned_touch_pwned_touch_pwned_\
-                         f_red_f_f00_b_bold_b_pipe_forged_line_5m";
+const MODEL_KEY: &str = "seven_day_0_m_f_r_x_x_b_evil";
 
 /// A window key as the server may send it: not derived from a display name, so it stays the
 /// server's, and only the output's cleaning stands between it and the terminal.
@@ -106,7 +113,7 @@ fn hostile_server() -> FakeServer {
     let resets = usage["seven_day"]["resets_at"].clone();
     usage["limits"].as_array_mut().unwrap().push(json!({
         "kind": "weekly_scoped", "group": "weekly", "percent": 95, "resets_at": resets,
-        "scope": {"model": {"id": null, "display_name": hostile("model")}, "surface": null},
+        "scope": {"model": {"id": null, "display_name": HOSTILE_MODEL}, "surface": null},
     }));
     usage[HOSTILE_KEY] = json!({"utilization": 96, "resets_at": resets});
     usage["spend"]["used"]["currency"] = json!(hostile("cur"));
@@ -201,7 +208,7 @@ fn hostile_names_reach_every_human_readable_output_inert() {
                 assert!(out.contains(&shown(tag)), "{tag}: {out}");
             }
             // `{models}` lowercases a model's name, as it always did.
-            assert!(out.contains(&shown("model").to_lowercase()), "{out}");
+            assert!(out.contains(SHOWN_MODEL), "{out}");
         }
         if target == "polybar" {
             // polybar opens a tag at every `%{` (no escape exists): only quotaline's colours.
@@ -294,7 +301,7 @@ fn hostile_names_reach_every_human_readable_output_inert() {
     assert_eq!(v["orgs"][0]["org_name"], hostile("org"));
     assert_eq!(v["orgs"][0]["email"], hostile("mail"));
     let model = &v["orgs"][0]["windows"][MODEL_KEY];
-    assert_eq!(model["display_name"], hostile("model"), "{v}");
+    assert_eq!(model["display_name"], HOSTILE_MODEL, "{v}");
 }
 
 /// Something other than a small regular file, where quotaline expects one.

@@ -24,3 +24,4 @@ mod native_host;
 mod notify;
 mod package;
 mod shells;
+mod trust;

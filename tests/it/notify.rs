@@ -178,7 +178,7 @@ fn on_desktop(server: &FakeServer, desktop: &Desktop) -> TestEnv {
 
 /// usage_flat_windows.json, shifted to the real clock, with ORG1's five-hour window at `u`
 /// and its reset `later` after the payload's (1h12m30s from now).
-fn flat(u: f64, later: Span) -> String {
+pub(crate) fn flat(u: f64, later: Span) -> String {
     let mut v: Value = serde_json::from_str(&shifted("usage_flat_windows.json")).unwrap();
     let reset = DateTime::parse_from_rfc3339(v["five_hour"]["resets_at"].as_str().unwrap())
         .unwrap()
@@ -187,7 +187,7 @@ fn flat(u: f64, later: Span) -> String {
     v.to_string()
 }
 
-fn serve(server: &FakeServer, usage: &str) {
+pub(crate) fn serve(server: &FakeServer, usage: &str) {
     server.route(&usage_path(ORG1), Reply::json(200, usage));
 }
 
@@ -209,13 +209,13 @@ fn reset_text(usage: &str) -> String {
     format!("{clock} (in {}h{}m)", mins / 60, mins % 60)
 }
 
-fn refresh(env: &TestEnv) {
+pub(crate) fn refresh(env: &TestEnv) {
     let (code, out, err) = ql(env, &["refresh", "--force"]);
     assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
 }
 
 /// Waits until `n` deliveries have ended (the cache counts them).
-fn deliveries(env: &TestEnv, n: u64) -> Value {
+pub(crate) fn deliveries(env: &TestEnv, n: u64) -> Value {
     wait_until(Duration::from_secs(30), "the deliveries", || {
         let v = read_cache(env);
         let report = v["notify"]["delivery"].clone();

@@ -166,7 +166,10 @@ fn spawn(program: &Path, args: &[&str]) -> io::Result<Child> {
     const TEXT_FILE_BUSY: i32 = 26;
     let mut attempt = 0;
     loop {
-        let spawned = Command::new(program)
+        let mut cmd = Command::new(program);
+        // A keyring helper needs no session of ours.
+        crate::settings::without_secrets(&mut cmd);
+        let spawned = cmd
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

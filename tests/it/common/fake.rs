@@ -514,12 +514,20 @@ impl TestEnv {
         env
     }
 
-    /// Writes `config.toml` where quotaline looks for it (`$XDG_CONFIG_HOME/quotaline`).
+    /// Writes `config.toml` where quotaline looks for it (`$XDG_CONFIG_HOME/quotaline`), only
+    /// its owner able to change it (0644 in 0755 directories) whatever the umask: a config
+    /// others could change is refused its hook and textfile.
     pub fn config(&self, text: &str) -> PathBuf {
-        let dir = self.home.path().join(".config/quotaline");
+        use std::os::unix::fs::PermissionsExt;
+        let config = self.home.path().join(".config");
+        let dir = config.join("quotaline");
         std::fs::create_dir_all(&dir).unwrap();
+        for d in [&config, &dir] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
         let path = dir.join("config.toml");
         std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         path
     }
 
