@@ -183,7 +183,8 @@ fn claude_status(cache: &Cache, current: &CacheFile, now: DateTime<Utc>) {
         return;
     }
     if let Some(result) = source::status_page::fetch(now) {
-        let _ = ingest::ingest(cache, Arrival::Status(result), now);
+        // Stamped when it ended: a page that took its whole timeout was tried that late.
+        let _ = ingest::ingest(cache, Arrival::Status(result), crate::clock::now());
     }
 }
 

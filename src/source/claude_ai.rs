@@ -169,6 +169,8 @@ pub fn join(
     // The list is read when it is due, when none is held, or at once when an org's answer
     // says it moved.
     let mut fresh_list = plan.account.is_some() || held.is_none();
+    // Orgs read before the list turned out to have moved: not asked twice.
+    let mut read: BTreeMap<String, Org> = BTreeMap::new();
     'list: loop {
         let (email, memberships) = if fresh_list {
             read_list(client, previous, cookie_org.clone().or(pinned.clone()))?
@@ -202,6 +204,10 @@ pub fn join(
         };
         let mut orgs = Vec::new();
         for m in &memberships {
+            if let Some(org) = read.get(&m.uuid) {
+                orgs.push(listed_org(org.clone(), m, &email, &here, fresh_list));
+                continue;
+            }
             let before = previous.and_then(|p| p.org(Some(&m.uuid)));
             let read_before = before.is_some_and(|o| o.sources.contains_key(part::USAGE));
             if read_before && !plan.wants_usage(&m.uuid) {
@@ -217,7 +223,10 @@ pub fn join(
                 fresh_list,
             };
             match fetch_org(client, part_of, plan) {
-                Ok(org) => orgs.push(org),
+                Ok(org) => {
+                    read.insert(m.uuid.clone(), org.clone());
+                    orgs.push(org)
+                }
                 Err(OrgFailure::Moved(_)) if !fresh_list => {
                     fresh_list = true;
                     continue 'list;

@@ -117,6 +117,12 @@ pub fn merge(previous: Option<&Snapshot>, mut new: Snapshot, complete_org_list: 
             }
         }
         statusline::keep_high_water(old, org);
+        // A reading that carries no org list leaves the org's place in the one held.
+        if let Some(p) = old.sources.get(part::ACCOUNT) {
+            org.sources
+                .entry(part::ACCOUNT.to_string())
+                .or_insert_with(|| p.clone());
+        }
         for name in [part::EXTRA_USAGE, part::SUBSCRIPTION] {
             if org.sources.contains_key(name) {
                 continue;
