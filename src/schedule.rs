@@ -189,7 +189,12 @@ fn reset_after(org: &Org, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
 /// due now.
 pub fn org_due(file: &CacheFile, org: &Org, now: DateTime<Utc>) -> Due {
     let (secs, why) = interval(file, org, now);
-    let Some(read) = full_reading_at(org, now) else {
+    // An org asked for without a usable answer waits its interval from the question.
+    let asked = org
+        .sources
+        .get(part::ASKED)
+        .and_then(|p| believable(p.at, now));
+    let Some(read) = full_reading_at(org, now).map(|r| asked.map_or(r, |a| a.max(r))) else {
         return Due {
             at: now,
             interval: secs,
@@ -271,9 +276,10 @@ fn next_unseen_reset(file: &CacheFile, now: DateTime<Utc>) -> Option<DateTime<Ut
         .min()
 }
 
-/// When a refresh is due: when the first org's numbers are due ([`org_due`]) but never
-/// sooner than a TTL after the last fetch or try (successful or not); as soon as a window
-/// resets if that comes first; and never before a backoff ends.
+/// When a refresh is due: when the first org's numbers are due ([`org_due`]); after a failed
+/// try, never sooner than a TTL after it (and never before a backoff ends); as soon as a
+/// window resets. With no org to go by (none read yet, or the org list to read), a TTL after
+/// the last fetch or try.
 pub fn refresh_due_at(file: &CacheFile, now: DateTime<Utc>) -> DateTime<Utc> {
     // A fetch or a try "from the future" was made under a wrong clock: it does not hold the
     // next one back.
@@ -281,21 +287,33 @@ pub fn refresh_due_at(file: &CacheFile, now: DateTime<Utc>) -> DateTime<Utc> {
         t.and_then(|t| believable(t, now))
             .map(|t| t + Duration::seconds(ttl()))
     };
-    let floor = [
-        after_ttl(file.snapshot.as_ref().map(|s| s.fetched_at)),
-        after_ttl(file.state.last_attempt),
-    ]
-    .into_iter()
-    .flatten()
-    .max();
+    // A failed try waits a TTL, so a broken login does not start a refresh at every prompt.
+    let failed = file
+        .state
+        .error
+        .is_some()
+        .then(|| after_ttl(file.state.last_attempt))
+        .flatten();
     let orgs = if file.org_list_check.is_some() {
         None
     } else {
         next_due(file, now).map(|(_, d)| d.at)
     };
-    let scheduled = match (orgs, floor) {
+    let scheduled = match (orgs, failed) {
         (Some(o), Some(f)) => o.max(f),
-        (o, f) => o.or(f).unwrap_or(now),
+        (Some(o), None) => o,
+        (None, f) => f
+            .into_iter()
+            .chain(
+                [
+                    after_ttl(file.snapshot.as_ref().map(|s| s.fetched_at)),
+                    after_ttl(file.state.last_attempt),
+                ]
+                .into_iter()
+                .flatten(),
+            )
+            .max()
+            .unwrap_or(now),
     };
     let due = match next_unseen_reset(file, now) {
         Some(reset) => scheduled.min(reset),
@@ -312,9 +330,10 @@ pub fn refresh_due(file: &CacheFile, now: DateTime<Utc>) -> bool {
 /// than two a few seconds apart.
 pub const BATCH_SECS: i64 = 30;
 
-/// What a refresh by `asker` at `now` asks for. The schedule takes the orgs due now, and
-/// those due within [`BATCH_SECS`]; a person also every org older than the TTL. The org list is read when it is an hour old, when an
-/// org appeared elsewhere, or when there is none yet.
+/// What a refresh by `asker` at `now` asks for: the orgs due now (for the schedule: their
+/// interval is over or a window reset; for a person also: their numbers are older than the
+/// TTL), and those due within [`BATCH_SECS`]. The org list is read when it is an hour old,
+/// when an org appeared elsewhere, or when there is none yet.
 pub fn plan(file: &CacheFile, now: DateTime<Utc>, asker: Asker) -> Plan {
     if asker == Asker::Force {
         return Plan::everything(now);
@@ -328,11 +347,11 @@ pub fn plan(file: &CacheFile, now: DateTime<Utc>, asker: Asker) -> Plan {
             now,
         };
     }
-    let slack = Duration::seconds(BATCH_SECS);
+    let batch = now + Duration::seconds(BATCH_SECS);
     let usage: BTreeSet<String> = orgs
         .iter()
         .filter(|o| {
-            let due = org_due(file, o, now).at <= now + slack;
+            let due = org_due(file, o, now).at <= batch;
             let person = asker == Asker::Person
                 && full_reading_at(o, now).is_none_or(|t| now - t >= Duration::seconds(ttl()));
             let reset = unseen_reset(file, o, now).is_some_and(|r| r <= now);
@@ -535,15 +554,31 @@ mod tests {
     }
 
     #[test]
-    fn a_refresh_is_due_at_the_first_org_due_never_before_a_ttl_after_the_last_try() {
+    fn a_refresh_is_due_at_the_first_org_due_and_a_ttl_after_a_failed_try() {
         let a = org("a", 30.0, 0, None);
         let b = org("b", 30.0, 0, None);
         let mut f = file(vec![a, b], 0);
         f.cadence.insert("a".into(), cadence(3));
         f.cadence.insert("b".into(), cadence(1));
         assert_eq!(refresh_due_at(&f, at(10)), at(120));
+        // A failed try waits a TTL; a successful one leaves it to the orgs.
         f.state.last_attempt = Some(at(280));
+        assert_eq!(refresh_due_at(&f, at(290)), at(120));
+        f.state.record_failure(
+            &crate::error::FetchError::new(crate::error::ErrorKind::Unauthorized, "401"),
+            at(280),
+        );
         assert_eq!(refresh_due_at(&f, at(290)), at(340));
+        // An org asked for without a usable answer waits its interval from the question.
+        let mut asked = f.snapshot.as_ref().unwrap().orgs[1].clone();
+        asked.sources.insert(
+            part::ASKED.into(),
+            Provenance {
+                source: "claude.ai".into(),
+                at: at(200),
+            },
+        );
+        assert_eq!(org_due(&f, &asked, at(250)).at, at(320));
     }
 
     #[test]
@@ -563,7 +598,7 @@ mod tests {
         let p = plan(&f, at(300), Asker::Schedule);
         assert_eq!(p.usage, Some(BTreeSet::from(["b".to_string()])));
         assert_eq!(p.account, None, "the org list is minutes old");
-        // b is due at 120: within 30 s it is taken along, before that nothing is asked.
+        // b is due at 120: within 30 s it is taken along; before that nothing is asked.
         assert!(!plan(&f, at(90), Asker::Schedule).is_empty());
         let p = plan(&f, at(60), Asker::Schedule);
         assert!(p.is_empty(), "{p:?}");

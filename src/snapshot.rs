@@ -146,6 +146,9 @@ pub mod part {
     /// The org's entry in the account's org list (`/api/account`: its name and plan): read at
     /// most hourly, so its age is kept like any other part's.
     pub const ACCOUNT: &str = "account";
+    /// When a refresh last asked for the org's `/usage` and got no usable answer (the org's
+    /// numbers stay, with their own age): the schedule counts the next question from here.
+    pub const ASKED: &str = "asked";
     /// When Claude Code's statusLine stdin last brought this org's windows (whether or not
     /// the high-water rule kept an earlier number).
     pub const STATUSLINE: &str = "statusline";
@@ -951,7 +954,10 @@ pub struct Account {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CachedUsage {
     pub fetched_at: DateTime<Utc>,
-    pub body: Value,
+    /// The body, in the process that read the file only: it is taken in (or found older) by
+    /// that process, and never written to the cache, whose every read is a prompt's cost.
+    #[serde(skip)]
+    pub body: Option<Value>,
 }
 
 #[cfg(test)]

@@ -393,7 +393,7 @@ fn cached_usage(v: &Value, account_uuid: Option<&str>) -> Option<CachedUsage> {
     let body = v.get("utilization").filter(|b| b.is_object())?;
     Some(CachedUsage {
         fetched_at: Utc.timestamp_millis_opt(ms).single()?,
-        body: body.clone(),
+        body: Some(body.clone()),
     })
 }
 
@@ -459,12 +459,21 @@ pub fn describe(now: DateTime<Utc>) -> Vec<String> {
         lines.push(format!("Claude Code account: {problem}"));
     }
     match account {
-        Some(a) => lines.push(format!(
-            "Claude Code account: {} · org {} ({})",
-            a.email.as_deref().unwrap_or("unknown email"),
-            a.org_name.as_deref().unwrap_or("unnamed"),
-            a.org_uuid
-        )),
+        Some(a) => {
+            lines.push(format!(
+                "Claude Code account: {} · org {} ({})",
+                a.email.as_deref().unwrap_or("unknown email"),
+                a.org_name.as_deref().unwrap_or("unnamed"),
+                a.org_uuid
+            ));
+            if let Some(c) = &a.cached_usage {
+                lines.push(format!(
+                    "Claude Code's cached usage (cachedUsageUtilization): fetched {} (a \
+                     reading when newer than quotaline's)",
+                    c.fetched_at.format("%Y-%m-%d %H:%M:%S UTC")
+                ));
+            }
+        }
         None => lines.push(
             "Claude Code account: no oauthAccount in ~/.claude.json (numbers are kept under \
              the org `claude-code`)"

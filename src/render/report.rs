@@ -119,6 +119,21 @@ fn org_report(out: &mut Lines, org: &Org, active: bool, now: DateTime<Utc>) {
         field(out, "subscription", line);
     }
     for (part, p) in &org.sources {
+        if part == crate::snapshot::part::ASKED {
+            if org.read_at().is_some_and(|r| r < p.at) {
+                field(
+                    out,
+                    "last asked",
+                    format!(
+                        "{} at {} ({} ago), no usable answer",
+                        p.source,
+                        p.at.format("%H:%M:%S UTC"),
+                        short_duration((now - p.at).num_seconds())
+                    ),
+                );
+            }
+            continue;
+        }
         field(
             out,
             &format!("from ({part})"),

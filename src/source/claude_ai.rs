@@ -236,8 +236,12 @@ pub fn join(
                 {
                     return Err(e)
                 }
-                // Another org failing (an API-only membership, say) keeps its last numbers.
-                Err(_) => orgs.extend(before.cloned()),
+                // Another org failing (an API-only membership, say) keeps its last numbers,
+                // and waits its interval before it is asked again.
+                Err(_) => orgs.extend(before.cloned().map(|mut o| {
+                    o.sources.insert(part::ASKED.into(), here.clone());
+                    o
+                })),
             }
         }
         return Ok(Snapshot {

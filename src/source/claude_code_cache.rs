@@ -19,6 +19,8 @@ pub fn reading(
     now: DateTime<Utc>,
 ) -> Option<Result<Snapshot, String>> {
     let cached = account.cached_usage.as_ref()?;
+    // Only the process that read `.claude.json` holds the body (the cache keeps its time).
+    let body = cached.body.as_ref()?;
     let at = cached.fetched_at.min(now);
     let held = previous.and_then(|p| p.org(Some(&account.org_uuid)));
     if held
@@ -27,7 +29,7 @@ pub fn reading(
     {
         return None;
     }
-    let usage = match parse_usage(&cached.body, SOURCE, held) {
+    let usage = match parse_usage(body, SOURCE, held) {
         Ok(u) => u,
         Err(e) => {
             return Some(Err(format!(
@@ -60,7 +62,7 @@ pub fn reading(
         subscription: None,
         sources,
         raw: Raw {
-            usage: cached.body.clone(),
+            usage: body.clone(),
             ..Raw::default()
         },
         pace: BTreeMap::new(),

@@ -174,15 +174,16 @@ fn an_idle_hour_of_prompts_with_two_orgs_costs_at_most_30_requests() {
     ] {
         assert_eq!(asked[path].len(), n, "{path}");
     }
-    let usage = &asked["/api/organizations/ORG1/usage"];
-    assert_eq!(usage, &asked["/api/organizations/ORG2/usage"]);
-    assert!((8..=9).contains(&usage.len()), "{usage:?}");
-    let gaps: Vec<i64> = usage.windows(2).map(|w| (w[1] - w[0]) * STEP).collect();
-    assert_eq!(
-        gaps.iter().map(|g| ladder_step(*g)).collect::<Vec<_>>(),
-        [60, 120, 300, 600, 600, 600, 600, 600][..gaps.len()],
-        "{gaps:?}"
-    );
+    for org in ["ORG1", "ORG2"] {
+        let usage = &asked[&format!("/api/organizations/{org}/usage")];
+        assert!((8..=9).contains(&usage.len()), "{org}: {usage:?}");
+        let gaps: Vec<i64> = usage.windows(2).map(|w| (w[1] - w[0]) * STEP).collect();
+        assert_eq!(
+            gaps.iter().map(|g| ladder_step(*g)).collect::<Vec<_>>(),
+            [60, 120, 300, 600, 600, 600, 600, 600][..gaps.len()],
+            "{org}: {gaps:?}"
+        );
+    }
 
     // `status` and `doctor` say when the next refresh is due, and why.
     let (_, status, _) = ql(&env, &["status"]);
@@ -199,11 +200,12 @@ fn an_idle_hour_of_prompts_with_two_orgs_costs_at_most_30_requests() {
 }
 
 /// The ladder step a gap between two readings belongs to: the gap is the step, stretched by
-/// at most a tenth and rounded up to the next prompt.
+/// at most a tenth and rounded up to the next prompt, or taken up to 30 s early along with
+/// the other org's reading.
 fn ladder_step(gap: i64) -> i64 {
     *LADDER
         .iter()
-        .find(|&&s| gap >= s && gap <= s + s / 10 + STEP)
+        .find(|&&s| gap >= s - 30 && gap <= s + s / 10 + STEP)
         .unwrap_or_else(|| panic!("a gap of {gap} s is on no step of the ladder"))
 }
 
@@ -293,6 +295,35 @@ fn a_persons_refresh_and_wait_still_fetch_while_the_schedule_waits() {
     assert_eq!(usage(), 6, "within the TTL there is nothing to fetch");
 }
 
+#[test]
+fn an_org_that_fails_alone_keeps_its_numbers_and_waits_its_interval_to_be_asked_again() {
+    let server = claude_ai("usage_flat_windows.json");
+    let mut env = TestEnv::with_server(&server);
+    let clock = Clock::new();
+    clock.set(&mut env, 0);
+    assert_eq!(ql(&env, &["refresh"]).0, 0);
+    server.route(&usage_path(ORG2), Reply::json(500, "{}"));
+    clock.set(&mut env, 70);
+    assert_eq!(ql(&env, &["refresh"]).0, 0, "the active org answered");
+    assert_eq!(server.count(&usage_path(ORG2)), 2);
+    // Prompts that follow do not ask it at each redraw: it was asked, a TTL ago at most.
+    for at in [85, 100, 115] {
+        clock.set(&mut env, at);
+        ql(&env, &["segment"]);
+        wait_for_refresh(&env);
+    }
+    assert_eq!(server.count(&usage_path(ORG2)), 2);
+    let (_, status, _) = ql(&env, &["status"]);
+    assert!(
+        status.contains("  last asked    claude.ai at ") && status.contains(", no usable answer"),
+        "{status}"
+    );
+    clock.set(&mut env, 145);
+    ql(&env, &["segment"]);
+    wait_for_refresh(&env);
+    assert_eq!(server.count(&usage_path(ORG2)), 3);
+}
+
 /// `~/.claude.json` naming ORG1 as the login's org, holding Claude Code's own last reading of
 /// `usage` fetched at `fetched_at`, for the account `owner`.
 fn claude_json(env: &TestEnv, owner: &str, fetched_at: DateTime<Utc>, usage: &str) {
@@ -361,6 +392,52 @@ fn claude_codes_cached_reading_newer_than_the_cache_shows_without_a_request_for_
     // What only claude.ai says stays, with its own age.
     assert_eq!(org["subscription"]["status"], "active");
     assert_eq!(org["sources"]["subscription"]["source"], "claude.ai");
+    // The cache keeps when Claude Code fetched, not its body: every prompt reads the cache.
+    let kept = &cache["claude_account"]["value"]["cached_usage"];
+    assert_eq!(
+        kept.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["fetched_at"]
+    );
+    let (_, doctor, _) = ql(&env, &["doctor"]);
+    assert!(
+        doctor.contains(&format!(
+            "Claude Code's cached usage (cachedUsageUtilization): fetched {}",
+            fetched_at.format("%Y-%m-%d %H:%M:%S UTC")
+        )),
+        "{doctor}"
+    );
+    // Taken once: the next refresh finds nothing newer and asks ORG1 only when it is due.
+    assert_eq!(ql(&env, &["refresh"]).0, 0);
+    assert_eq!(server.count(&usage_path(ORG1)), org1);
+}
+
+#[test]
+fn claude_codes_statusline_takes_its_cached_reading_in_with_the_same_memo() {
+    let (server, env) = refreshed_with("usage_flat_windows.json");
+    age_cache(&env, 600);
+    let fetched_at = Utc::now() - chrono::Duration::seconds(5);
+    claude_json(
+        &env,
+        "acc-1",
+        fetched_at,
+        &shifted("usage_limits_array.json"),
+    );
+    // A statusLine call without rate_limits (a session before its first answer).
+    let org1 = server.count(&usage_path(ORG1));
+    let (code, out, _) = ql_statusline(&env, br#"{"version": "2.1.250"}"#);
+    assert_eq!(code, 0);
+    assert!(out.contains("23%"), "{out}");
+    // The other org was due: the background refresh it started asks for that one only.
+    wait_for_refresh(&env);
+    assert_eq!(
+        server.count(&usage_path(ORG1)),
+        org1,
+        "no request for Claude Code's org"
+    );
+    assert_eq!(
+        read_cache(&env)["snapshot"]["orgs"][0]["sources"]["usage"]["source"],
+        "claude-code-cache"
+    );
 }
 
 #[test]
