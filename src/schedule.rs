@@ -15,6 +15,7 @@ use crate::settings::{self, Scope};
 use crate::snapshot::{part, Org, Window};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 /// The interval after 0, 1, 2, then 3 or more unchanged readings, in seconds, never shorter
 /// than the TTL: one more minute, then three, then five. The slowest step is ten minutes
@@ -118,8 +119,18 @@ pub fn hourly_due(at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
         .is_none_or(|t| now - t >= Duration::seconds(HOURLY_SECS))
 }
 
+/// The TTL and the shared `warn` percent, read once: a process's settings do not change
+/// under it, and the prompt path asks for them for every org.
+fn rules() -> (i64, f64) {
+    static RULES: OnceLock<(i64, f64)> = OnceLock::new();
+    *RULES.get_or_init(|| {
+        let warn = settings::thresholds(None, None, None, Scope::Shared).warn;
+        (settings::ttl(), warn)
+    })
+}
+
 fn ttl() -> i64 {
-    settings::ttl()
+    rules().0
 }
 
 /// When `org`'s windows were last read in full (claude.ai, OAuth, the browser extension,
@@ -146,8 +157,7 @@ fn active(org: &Org, now: DateTime<Utc>) -> bool {
 
 /// The highest current window at or above `warn`, if any.
 fn above_warn(org: &Org, now: DateTime<Utc>) -> Option<f64> {
-    let warn = settings::thresholds(None, None, None, Scope::Shared).warn;
-    org.worst(now).filter(|&u| u >= warn)
+    org.worst(now).filter(|&u| u >= rules().1)
 }
 
 /// The interval in force for `org` (jitter included) and why, not counting a reset ahead.
