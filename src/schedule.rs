@@ -7,8 +7,9 @@
 //! shortest at once when a reading changes, while Claude Code's statusLine shows activity,
 //! while a window is at or above `warn`, and in the minutes before a known reset. A random
 //! stretch ([`Cadence::jitter`]) keeps many machines from refreshing in step. The parts that
-//! change once a month (the org list, the subscription) are asked at most hourly, and the
-//! overage endpoint while extra usage is on, when its spend moved or hourly.
+//! change once a month (the org list, the subscription) are asked at most hourly; the
+//! overage endpoint when the copy of extra usage in `/usage` changed, else hourly while it is
+//! on (`source/claude_ai.rs`).
 
 use crate::cache::{believable, CacheFile, Cadence};
 use crate::settings::{self, Scope};
@@ -18,7 +19,7 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 /// The interval after 0, 1, 2, then 3 or more unchanged readings, in seconds, never shorter
-/// than the TTL: one more minute, then three, then five. The slowest step is ten minutes
+/// than the TTL: 1, 2, 5, then 10 minutes. The slowest step is ten minutes
 /// because a number can start moving at any time (a session on another machine, claude.ai in
 /// a browser without the extension) and ten minutes late is as late as a prompt may be; it
 /// is what one peer caches for, and twice another's slowest poll. Idle, an hour then costs
