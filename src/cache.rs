@@ -3,6 +3,7 @@
 //! writers hold `cache.lock` for the read-modify-write, and a refresh holds `refresh.lock`
 //! for the whole fetch so that only one process talks to the server at a time.
 
+use crate::claude_status::StatusBook;
 use crate::error::{ErrorKind, ErrorRecord, FetchError};
 use crate::event::Books;
 use crate::file::Memo;
@@ -10,6 +11,7 @@ use crate::snapshot::{Account, Org, Snapshot};
 use chrono::{DateTime, Duration, Utc};
 use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
@@ -131,6 +133,27 @@ pub struct CacheFile {
     /// The events' books: what fired lately, how the last delivery went (`event.rs`).
     #[serde(default, skip_serializing_if = "Books::is_empty")]
     pub notify: Books,
+    /// What the schedule (`schedule.rs`) remembers of each org's readings, by org uuid.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub cadence: BTreeMap<String, Cadence>,
+    /// Why the org list (`/api/account`) must be read at the next refresh rather than within
+    /// the hour: an org appeared through another path (Claude Code, the browser).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_list_check: Option<String>,
+    /// Claude's own status page, as last read (`claude_status.rs`).
+    #[serde(default, skip_serializing_if = "StatusBook::is_empty")]
+    pub claude_status: StatusBook,
+}
+
+/// What the schedule remembers about one org's full readings between processes. Kept per
+/// org uuid; when readings are keyed by account, the key grows and this stays as it is.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cadence {
+    /// Full readings in a row that brought nothing new: the step on the back-off ladder.
+    pub unchanged: u32,
+    /// This org's random stretch of its interval, in per mille, drawn at each reading so that
+    /// many machines never refresh in step.
+    pub jitter: u16,
 }
 
 /// When the browser extension last handed over a reading, and what became of it.

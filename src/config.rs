@@ -34,6 +34,9 @@ pub struct FileSettings {
     /// Seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<At<i64>>,
+    /// Claude's Statuspage base URL, or `off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_url: Option<At<String>>,
     /// `[target.NAME]`: the display settings for one target, over the top level's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub target: BTreeMap<String, Display>,
@@ -186,8 +189,20 @@ const SECRET_KEYS: &[&str] = &[
 ];
 
 const TOP_KEYS: &[&str] = &[
-    "format", "org", "sources", "browser", "ttl", "timeout", "warn", "crit", "color", "target",
-    "metrics", "notify", "check",
+    "format",
+    "org",
+    "sources",
+    "browser",
+    "ttl",
+    "timeout",
+    "status_url",
+    "warn",
+    "crit",
+    "color",
+    "target",
+    "metrics",
+    "notify",
+    "check",
 ];
 const CHECK_KEYS: &[&str] = &["max_age"];
 const METRICS_KEYS: &[&str] = &["textfile", "labels"];
@@ -388,6 +403,7 @@ impl Reader<'_> {
                 "browser" => s.browser = Some(self.string(value, key)?),
                 "ttl" => s.ttl = Some(self.seconds(value, key, 30, 86_400)?),
                 "timeout" => s.timeout = Some(self.seconds(value, key, 1, 60)?),
+                "status_url" => s.status_url = Some(self.string(value, key)?),
                 "sources" => s.sources = Some(self.sources(value, key)?),
                 "target" => {
                     for (target, body) in self.table(value, key)? {

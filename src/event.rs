@@ -2,6 +2,7 @@
 //! history keeps it and `quotaline events` shows it), the mark that tells a repeat, and the
 //! books the cache keeps. Which events an arrival fires is decided in `events.rs`.
 
+use crate::claude_status::Incident;
 use crate::error::ErrorRecord;
 use crate::snapshot::{ExtraUsage, Org};
 use crate::window::same_period;
@@ -24,6 +25,9 @@ pub enum Kind {
     Extra,
     /// No fresh numbers for `stale_warning` because refreshes fail (`level`: the error kind).
     Failing,
+    /// Claude's status page opened an incident, or resolved one (`level`: `started` or
+    /// `resolved`).
+    Incident,
 }
 
 impl Kind {
@@ -36,14 +40,18 @@ impl Kind {
             Kind::Reset => "reset",
             Kind::Extra => "extra",
             Kind::Failing => "failing",
+            Kind::Incident => "incident",
         }
     }
 }
 
 /// The names `[notify] events` switches on: the kinds, with a threshold's two levels apart.
-pub const NAMES: &[&str] = &["warn", "crit", "eta", "limit", "reset", "extra", "failing"];
+pub const NAMES: &[&str] = &[
+    "warn", "crit", "eta", "limit", "reset", "extra", "failing", "incident",
+];
 /// On unless the file says otherwise. `warn` is off: the prompt's colour already says it,
-/// and `crit` and `eta` warn before the wall.
+/// and `crit` and `eta` warn before the wall. `incident` is off: Claude's status page opens
+/// incidents about products a user may never touch, and `{status}` shows the outages.
 pub const DEFAULT_ON: &[&str] = &["crit", "eta", "limit", "reset", "extra", "failing"];
 
 /// How loud: the desktop notification's urgency.
@@ -92,6 +100,9 @@ pub struct Event {
     pub extra_usage: Option<ExtraUsage>,
     /// The failure behind a `failing` event.
     pub error: Option<ErrorRecord>,
+    /// The status page's incident behind an `incident` event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<Incident>,
     /// The period it fires once in: the window's reset time (for `reset`, the reset time of
     /// the period that ended), the pause's end or the month (extra), the time of the last
     /// good reading (failing).
@@ -118,11 +129,28 @@ impl Event {
 
     /// An event of `kind` about `org` at `at`; the rest is filled in by who knows it.
     pub fn about(kind: Kind, urgency: Urgency, org: &Org, at: DateTime<Utc>) -> Event {
+        Event::new(
+            kind,
+            urgency,
+            org.org_uuid.clone(),
+            org.org_name.clone(),
+            at,
+        )
+    }
+
+    /// An event of `kind` about the org `org` (empty for Claude itself, an incident).
+    pub fn new(
+        kind: Kind,
+        urgency: Urgency,
+        org: String,
+        org_name: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Event {
         Event {
             kind,
             level: None,
-            org: org.org_uuid.clone(),
-            org_name: org.org_name.clone(),
+            org,
+            org_name,
             window: None,
             window_name: None,
             utilization: None,
@@ -132,6 +160,7 @@ impl Event {
             rate_per_hour: None,
             extra_usage: None,
             error: None,
+            incident: None,
             period: None,
             at,
             urgency,
@@ -149,6 +178,7 @@ impl Event {
             window: self.window.clone(),
             period: self.period,
             at: self.at,
+            incident: self.incident.as_ref().map(|i| i.id.clone()),
         }
     }
 
@@ -168,6 +198,9 @@ pub struct Mark {
     pub window: Option<String>,
     pub period: Option<DateTime<Utc>>,
     pub at: DateTime<Utc>,
+    /// The status page's incident id, for `incident` events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<String>,
 }
 
 impl Mark {
@@ -185,6 +218,7 @@ impl Mark {
     pub fn repeats(&self, fired: &Mark) -> bool {
         let same_subject = self.org == fired.org
             && self.window == fired.window
+            && self.incident == fired.incident
             && same_period(self.period, fired.period);
         same_subject
             && match (self.rank(), fired.rank()) {

@@ -18,6 +18,7 @@
 //! (`notify.rs`, detached, after the cache write).
 
 use crate::cache::CacheFile;
+use crate::claude_status::{ClaudeStatus, Incident};
 use crate::error::ErrorKind;
 use crate::event::{Books, Event, Kind, Urgency};
 use crate::settings::{self, Scope};
@@ -31,6 +32,8 @@ use std::collections::BTreeMap;
 pub struct Before {
     orgs: BTreeMap<String, (BTreeMap<String, Window>, Option<ExtraUsage>)>,
     error_at: Option<DateTime<Utc>>,
+    /// Claude's status page as last read.
+    status: Option<ClaudeStatus>,
 }
 
 impl Before {
@@ -49,6 +52,7 @@ impl Before {
         Before {
             orgs,
             error_at: c.state.error.as_ref().map(|e| e.at),
+            status: c.claude_status.reading.clone(),
         }
     }
 }
@@ -71,7 +75,11 @@ pub fn decide(before: &Before, c: &mut CacheFile, now: DateTime<Utc>) -> Vec<Eve
 
 /// Everything this arrival may have fired, before asking what fired already (unworded).
 fn candidates(before: &Before, c: &CacheFile, now: DateTime<Utc>) -> Vec<Event> {
-    let mut out = Vec::new();
+    let mut out = incident_events(
+        before.status.as_ref(),
+        c.claude_status.reading.as_ref(),
+        now,
+    );
     let Some(snapshot) = &c.snapshot else {
         return out;
     };
@@ -235,6 +243,46 @@ fn extra_event(org: &Org, was: Option<&ExtraUsage>, at: DateTime<Utc>) -> Option
         period,
         ..Event::about(Kind::Extra, urgency, org, at)
     })
+}
+
+/// `incident` events from a new reading of Claude's status page: each incident it lists that
+/// the last reading did not (`started`), and each the last reading listed that it no longer
+/// does (`resolved`). A first reading is no news: there is no "before" to compare with.
+fn incident_events(
+    was: Option<&ClaudeStatus>,
+    now_status: Option<&ClaudeStatus>,
+    at: DateTime<Utc>,
+) -> Vec<Event> {
+    let (Some(was), Some(is)) = (was, now_status) else {
+        return Vec::new();
+    };
+    if was.at == is.at {
+        return Vec::new();
+    }
+    let listed = |s: &ClaudeStatus, id: &str| s.incidents.iter().any(|i| i.id == id);
+    let event = |incident: &Incident, level: &str, urgency| Event {
+        level: Some(level.to_string()),
+        period: incident.started_at,
+        incident: Some(incident.clone()),
+        ..Event::new(Kind::Incident, urgency, String::new(), None, at)
+    };
+    let started = is
+        .incidents
+        .iter()
+        .filter(|i| !listed(was, &i.id))
+        .map(|i| {
+            let urgency = match i.impact.as_deref() {
+                Some("major" | "critical") => Urgency::Critical,
+                _ => Urgency::Normal,
+            };
+            event(i, "started", urgency)
+        });
+    let resolved = was
+        .incidents
+        .iter()
+        .filter(|i| !listed(is, &i.id))
+        .map(|i| event(i, "resolved", Urgency::Low));
+    started.chain(resolved).collect()
 }
 
 /// A `failing` event: this arrival recorded a failure, and the org a line shows has had no

@@ -11,13 +11,14 @@
 
 use crate::auth::claude_code::AccountMemo;
 use crate::cache::{Cache, CacheFile, ExtensionReport};
+use crate::claude_status::ClaudeStatus;
 use crate::error::FetchError;
 use crate::event::Event;
 use crate::events;
 use crate::render::notice;
-use crate::snapshot::Snapshot;
-use crate::source::{self, extension, statusline};
-use crate::{history, outputs, pace, settings};
+use crate::snapshot::{is_org_uuid, part, Org, Snapshot};
+use crate::source::{self, claude_code_cache, extension, statusline};
+use crate::{history, outputs, pace, schedule, settings};
 use chrono::{DateTime, Utc};
 use std::io;
 use std::path::Path;
@@ -37,6 +38,12 @@ pub enum Arrival<'a> {
         reading: &'a statusline::Reading,
         account: &'a AccountMemo,
     },
+    /// Claude Code's own cache (`cachedUsageUtilization` in `.claude.json`, as read into the
+    /// account memo): a full reading of its org at no request, when newer than the one held.
+    ClaudeCodeCache(&'a AccountMemo),
+    /// What Claude's status page said (or why it could not be read): never a refresh's
+    /// failure, and never quotaline's error.
+    Status(Result<ClaudeStatus, String>),
     /// No new reading (fresh already, backing off, or another process's refresh reused):
     /// only the prompt files are brought up to date, so a stale line's age keeps moving.
     Nothing,
@@ -79,7 +86,9 @@ pub fn ingest(
     }
     let (file, verdict, events) = cache.update(|c| {
         let before = events::Before::of(c);
+        let held = c.snapshot.clone();
         let verdict = fold(cache, c, arrival, now);
+        keep_cadence(held.as_ref(), c);
         // The config as this process read it: the next prompt need not read the file.
         c.config = Some(settings::config().clone());
         // Decided here, under the lock, from the cache before and after: once per reading.
@@ -136,6 +145,25 @@ fn fold(cache: &Cache, c: &mut CacheFile, arrival: Arrival, now: DateTime<Utc>) 
             store(cache, c, merged, now);
             // A full reading: an earlier failure is over, its backoff with it.
             c.state.record_success(now);
+            // The refresh that asked for the org list has read it (or has tried, with the
+            // source that answered): the next check is the hourly one.
+            c.org_list_check = None;
+            Verdict::Stored
+        }
+        Arrival::ClaudeCodeCache(memo) => {
+            c.claude_account = Some(memo.clone());
+            fold_claude_code_cache(cache, c, memo, now)
+        }
+        Arrival::Status(result) => {
+            let book = &mut c.claude_status;
+            book.tried = Some(now);
+            match result {
+                Ok(status) => {
+                    book.reading = Some(status);
+                    book.error = None;
+                }
+                Err(why) => book.error = Some(why),
+            }
             Verdict::Stored
         }
         Arrival::Extension(message) => {
@@ -182,10 +210,79 @@ fn fold(cache: &Cache, c: &mut CacheFile, arrival: Arrival, now: DateTime<Utc>) 
                 Some(s) => store(cache, c, s, now),
                 None => c.snapshot = None,
             }
+            // The same memo may carry Claude Code's own last `/usage` body: a free reading.
+            let _ = fold_claude_code_cache(cache, c, account, now);
             // Only Claude Code's org and only its windows: not a refresh, so the refresh's
             // books (last attempt, error, backoff) are left as they are.
             Verdict::Stored
         }
+    }
+}
+
+/// Claude Code's cached `/usage` body for its org, when newer than the org's last full
+/// reading: merged like an OAuth reading (the other orgs and parts stay), but not a refresh,
+/// so the snapshot's own source and fetch time stay too.
+fn fold_claude_code_cache(
+    cache: &Cache,
+    c: &mut CacheFile,
+    memo: &AccountMemo,
+    now: DateTime<Utc>,
+) -> Verdict {
+    let Some(account) = memo.value.as_ref() else {
+        return Verdict::Nothing;
+    };
+    match claude_code_cache::reading(account, c.snapshot.as_ref(), now) {
+        None => Verdict::Older,
+        Some(Err(why)) => Verdict::Refused(why),
+        Some(Ok(reading)) => {
+            let mut merged = source::merge(c.snapshot.as_ref(), reading, false);
+            if let Some(held) = &c.snapshot {
+                merged.source = held.source.clone();
+                merged.fetched_at = held.fetched_at;
+                merged.active_org = held.active_org.clone().or(merged.active_org);
+            }
+            store(cache, c, merged, now);
+            Verdict::Stored
+        }
+    }
+}
+
+/// The schedule's memory after an arrival: every org that got a new full reading takes its
+/// next cadence (`schedule::after_reading`), orgs gone take theirs with them; and an org that
+/// appeared through a path that carries no org list (Claude Code, its cache) has the list read
+/// at the next refresh, when there is one to compare with.
+fn keep_cadence(held: Option<&Snapshot>, c: &mut CacheFile) {
+    let Some(after) = &c.snapshot else {
+        return;
+    };
+    let usage_at = |o: &Org| o.sources.get(part::USAGE).map(|p| p.at);
+    for org in &after.orgs {
+        let before = held.and_then(|s| s.orgs.iter().find(|o| o.org_uuid == org.org_uuid));
+        if usage_at(org).is_none() || usage_at(org) == before.and_then(usage_at) {
+            continue;
+        }
+        let next = schedule::after_reading(
+            c.cadence.get(&org.org_uuid),
+            before,
+            org,
+            schedule::draw_jitter(),
+        );
+        c.cadence.insert(org.org_uuid.clone(), next);
+    }
+    c.cadence
+        .retain(|uuid, _| after.orgs.iter().any(|o| &o.org_uuid == uuid));
+    let list_held =
+        held.is_some_and(|s| s.orgs.iter().any(|o| o.sources.contains_key(part::ACCOUNT)));
+    let appeared = after.orgs.iter().find(|o| {
+        is_org_uuid(&o.org_uuid)
+            && !o.sources.contains_key(part::ACCOUNT)
+            && held.is_some_and(|s| s.org(Some(&o.org_uuid)).is_none())
+    });
+    if let (true, Some(org)) = (list_held, appeared) {
+        let via = org
+            .newest_reading()
+            .map_or("another source", |p| p.source.as_str());
+        c.org_list_check = Some(format!("org {} appeared through {via}", org.org_uuid));
     }
 }
 

@@ -7,9 +7,9 @@
 //! Floors, lowest first. A file imports only from its own floor or below, and no files
 //! import each other round about (`tests/it/layers.rs` reads this table and checks both):
 //!
-//! 1. vocabulary: window snapshot error redact event target thresholds duration template
+//! 1. vocabulary: window snapshot error redact event target thresholds duration template claude_status
 //! 2. storage: file cache history config
-//! 3. logic: pace events schedule settings
+//! 3. logic: pace events schedule settings clock
 //! 4. render: render/
 //! 5. outputs: outputs notify
 //! 6. sources: source/ auth/
@@ -24,6 +24,8 @@
 
 pub mod auth;
 pub mod cache;
+pub mod claude_status;
+pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod duration;

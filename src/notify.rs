@@ -122,7 +122,7 @@ fn record(
     cache: &Cache,
     outcome: impl FnOnce(chrono::DateTime<Utc>) -> (Option<String>, Option<HookRun>, Option<String>),
 ) {
-    let now = Utc::now();
+    let now = crate::clock::now();
     // The cache dir went away meanwhile (a test's HOME, say): nothing to record into, and
     // `update` must not create it again.
     if !cache.dir.is_dir() {

@@ -6,7 +6,6 @@ use crate::cache::{write_atomic, write_atomic_mode, Cache, CacheFile};
 use crate::event::Event;
 use crate::render::{metrics, prerender};
 use crate::settings;
-use chrono::Utc;
 use std::io;
 
 /// Everything that follows a cache write. The prompt files' error is returned (a caller with
@@ -23,7 +22,7 @@ pub fn publish(cache: &Cache, file: &CacheFile, events: &[Event]) -> io::Result<
 /// Replaces each shell's pre-rendered prompt file atomically (0600).
 fn prompt_files(cache: &Cache, file: &CacheFile) -> io::Result<()> {
     cache.ensure_dir()?;
-    for (shell, text) in prerender::files(file, Utc::now()) {
+    for (shell, text) in prerender::files(file, crate::clock::now()) {
         write_atomic(&prerender::path(&cache.dir, shell), text.as_bytes())?;
     }
     Ok(())
@@ -36,7 +35,11 @@ fn prompt_files(cache: &Cache, file: &CacheFile) -> io::Result<()> {
 /// no secret and no email.
 fn metrics_textfile(cache: &Cache, file: &CacheFile) {
     let error = settings::metrics_textfile_setting().value.and_then(|path| {
-        let text = metrics::render(file, &settings::metrics_labels_setting().value, Utc::now());
+        let text = metrics::render(
+            file,
+            &settings::metrics_labels_setting().value,
+            crate::clock::now(),
+        );
         write_atomic_mode(&path, text.as_bytes(), 0o644)
             .map_err(|e| e.to_string())
             .err()

@@ -4,11 +4,13 @@
 //! (`schedule::refresh_due`) and starts a detached refresh ([`spawn_if_due`]); it never
 //! waits for one.
 
+use crate::auth::claude_code;
 use crate::cache::{Cache, CacheFile, ExtensionReport};
 use crate::error::FetchError;
 use crate::ingest::{self, Arrival};
+pub use crate::schedule::Asker;
 use crate::settings::{self, LOCK_ON_STDIN};
-use crate::source::{self, extension};
+use crate::source::{self, claude_code_cache, extension};
 use chrono::{DateTime, Utc};
 use std::fs::File;
 use std::io;
@@ -72,16 +74,35 @@ fn inherited_lock() -> Option<File> {
 
 /// Refreshes, then (through `ingest`) re-renders the shells' prompt lines whatever the
 /// outcome: a skipped refresh (backoff, fresh) still brings a stale line's age up to date,
-/// and a shell that asked for a refresh always sees its file change.
-pub fn refresh(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
-    let outcome = fetch_under_lock(cache, force);
+/// and a shell that asked for a refresh always sees its file change. `asker` decides what is
+/// asked for (`schedule::plan`): what is due, what is older than the TTL, or everything.
+pub fn refresh(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {
+    let outcome = fetch_under_lock(cache, asker);
     if !matches!(outcome, Ok(Outcome::Fetched) | Err(Failure::Fetch(_))) {
-        let _ = ingest::ingest(cache, Arrival::Nothing, Utc::now());
+        let _ = ingest::ingest(cache, Arrival::Nothing, crate::clock::now());
     }
     outcome
 }
 
-fn fetch_under_lock(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
+/// Claude Code's cached `/usage` body, when the memo says `.claude.json` changed or it holds
+/// a reading newer than the cache's: taken in first, so its org is not asked for.
+fn take_claude_code_cache(cache: &Cache, current: CacheFile, now: DateTime<Utc>) -> CacheFile {
+    let memo = claude_code::account_cached(current.claude_account.as_ref());
+    let newer = memo
+        .value
+        .as_ref()
+        .is_some_and(|a| claude_code_cache::reading(a, current.snapshot.as_ref(), now).is_some());
+    if !newer && current.claude_account.as_ref() == Some(&memo) {
+        return current;
+    }
+    match ingest::ingest(cache, Arrival::ClaudeCodeCache(&memo), now) {
+        Ok((file, _)) => file,
+        Err(_) => current,
+    }
+}
+
+fn fetch_under_lock(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {
+    let force = asker == Asker::Force;
     let _lock = match inherited_lock() {
         Some(lock) => lock,
         None => match cache.try_refresh_lock().map_err(Failure::Cache)? {
@@ -102,8 +123,8 @@ fn fetch_under_lock(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
         },
     };
 
-    let now = Utc::now();
-    let current = cache.read();
+    let now = crate::clock::now();
+    let current = take_claude_code_cache(cache, cache.read(), now);
     // `--force` is a person asking: it always fetches.
     if let Some(until) = current.state.backoff_until(now).filter(|_| !force) {
         let why = current
@@ -118,7 +139,8 @@ fn fetch_under_lock(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
             (until - now).num_seconds()
         )));
     }
-    if !force && crate::schedule::fetched_recently(&current, now) {
+    let plan = crate::schedule::plan(&current, now, asker);
+    if plan.is_empty() {
         return Ok(Outcome::Fresh);
     }
     // The browser extension fetched within two minutes: leave it to the browser. `--force`
@@ -138,8 +160,9 @@ fn fetch_under_lock(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
     let fetched = source::fetch(
         current.snapshot.as_ref(),
         current.claude_code_version.as_deref(),
+        &plan,
     );
-    match fetched {
+    let outcome = match fetched {
         Ok(snapshot) => {
             ingest::ingest(cache, Arrival::Fetched(snapshot), now).map_err(Failure::Cache)?;
             Ok(Outcome::Fetched)
@@ -148,6 +171,20 @@ fn fetch_under_lock(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
             ingest::ingest(cache, Arrival::Failed(&e), now).map_err(Failure::Cache)?;
             Err(Failure::Fetch(e))
         }
+    };
+    claude_status(cache, &current, now);
+    outcome
+}
+
+/// Claude's status page, when it is due (every five minutes at most), within a refresh that
+/// asked the server anyway: whatever it says or fails to say, the refresh's outcome stands.
+fn claude_status(cache: &Cache, current: &CacheFile, now: DateTime<Utc>) {
+    if !current.claude_status.due(now) {
+        return;
+    }
+    if let Some(result) = source::status_page::fetch(now) {
+        // Stamped when it ended: a page that took its whole timeout was tried that late.
+        let _ = ingest::ingest(cache, Arrival::Status(result), crate::clock::now());
     }
 }
 
@@ -155,8 +192,8 @@ fn fetch_under_lock(cache: &Cache, force: bool) -> Result<Outcome, Failure> {
 /// scripting commands (`json`, `check`), which may wait.
 pub fn load_fresh(cache: &Cache) -> CacheFile {
     let file = cache.read();
-    if crate::schedule::refresh_due(&file, Utc::now()) {
-        let _ = refresh(cache, false);
+    if crate::schedule::refresh_due(&file, crate::clock::now()) {
+        let _ = refresh(cache, Asker::Schedule);
         return cache.read();
     }
     file

@@ -480,6 +480,49 @@ pub fn claude_ai_url() -> (&'static str, String) {
     )
 }
 
+/// `QUOTALINE_TEST_NOW`: the time the test suite says it is (RFC 3339), for every process it
+/// starts, so an hour of prompts runs in seconds (`clock::now`). Read only by debug builds,
+/// the ones `cargo test` runs: a release build, which is every build a user installs, has no
+/// such variable at all, so no environment, typo or stray export can move a real clock.
+pub const TEST_NOW: &str = "QUOTALINE_TEST_NOW";
+
+/// The moved clock, in a debug build with [`TEST_NOW`] set; read once per process.
+pub fn test_now() -> Option<chrono::DateTime<chrono::Utc>> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    static NOW: OnceLock<Option<chrono::DateTime<chrono::Utc>>> = OnceLock::new();
+    *NOW.get_or_init(|| {
+        let text = var(TEST_NOW)?;
+        chrono::DateTime::parse_from_rfc3339(text.trim())
+            .ok()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    })
+}
+
+/// Where Claude's status comes from: the Statuspage base URL (`QUOTALINE_STATUS_URL`, else
+/// `status_url`, else status.claude.com); `None` when set to `off` (no status requests at
+/// all). The variable it came from names it in messages.
+pub fn status_url_setting() -> Setting<Option<String>> {
+    let name = "QUOTALINE_STATUS_URL";
+    let mut s = pick(
+        None,
+        env_for(Scope::Process, name, |v| Some(Some(v.trim().to_string()))),
+        file_at(&config().file.status_url).map(|(v, l)| (Some(v.trim().to_string()), l)),
+        Some(DEFAULT_STATUS_URL.to_string()),
+    );
+    if s.value
+        .as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("off"))
+    {
+        s.value = None;
+    }
+    s
+}
+
+/// Claude's own status page (Atlassian Statuspage).
+pub const DEFAULT_STATUS_URL: &str = "https://status.claude.com";
+
 /// `QUOTALINE_ANTHROPIC_API_URL`, as for [`claude_ai_url`].
 pub fn anthropic_api_url() -> (&'static str, String) {
     let name = "QUOTALINE_ANTHROPIC_API_URL";

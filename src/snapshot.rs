@@ -143,6 +143,12 @@ pub mod part {
     pub const USAGE: &str = "usage";
     pub const EXTRA_USAGE: &str = "extra_usage";
     pub const SUBSCRIPTION: &str = "subscription";
+    /// The org's entry in the account's org list (`/api/account`: its name and plan): read at
+    /// most hourly, so its age is kept like any other part's.
+    pub const ACCOUNT: &str = "account";
+    /// When a refresh last asked for the org's `/usage` and got no usable answer (the org's
+    /// numbers stay, with their own age): the schedule counts the next question from here.
+    pub const ASKED: &str = "asked";
     /// When Claude Code's statusLine stdin last brought this org's windows (whether or not
     /// the high-water rule kept an earlier number).
     pub const STATUSLINE: &str = "statusline";
@@ -933,6 +939,25 @@ pub struct Account {
     pub org_name: Option<String>,
     pub email: Option<String>,
     pub plan: Option<String>,
+    /// `oauthAccount.accountUuid`: whose readings `cached_usage` holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_uuid: Option<String>,
+    /// Claude Code's own last `/usage` reading for this account (`cachedUsageUtilization`),
+    /// when it is this account's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached_usage: Option<CachedUsage>,
+}
+
+/// A `/usage` body Claude Code fetched and kept in `.claude.json`, and when it fetched it:
+/// a reading that costs quotaline no request (it has been seen days old, so it counts only
+/// when newer than what is held).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CachedUsage {
+    pub fetched_at: DateTime<Utc>,
+    /// The body, in the process that read the file only: it is taken in (or found older) by
+    /// that process, and never written to the cache, whose every read is a prompt's cost.
+    #[serde(skip)]
+    pub body: Option<Value>,
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use crate::error::{ErrorKind, FetchError};
 use crate::file::Memo;
 use crate::settings::{self, Secret};
 use crate::snapshot::plan_from_tier;
-pub use crate::snapshot::Account;
+pub use crate::snapshot::{Account, CachedUsage};
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -263,16 +263,22 @@ pub fn token(now: DateTime<Utc>) -> Result<OauthToken, FetchError> {
     ))
 }
 
-/// Only the key quotaline needs: `.claude.json` also holds every project's history and can
+/// Only the keys quotaline needs: `.claude.json` also holds every project's history and can
 /// be megabytes, so the rest is skipped without being built.
 #[derive(Deserialize)]
 struct ClaudeJson {
     #[serde(rename = "oauthAccount")]
     oauth_account: Option<OauthAccount>,
+    /// `{fetchedAtMs, accountUuid, utilization: <the /usage body>}`, read leniently: a shape
+    /// quotaline does not expect costs that reading, never the account.
+    #[serde(rename = "cachedUsageUtilization")]
+    cached_usage: Option<Value>,
 }
 
 #[derive(Deserialize)]
 struct OauthAccount {
+    #[serde(rename = "accountUuid")]
+    account_uuid: Option<Value>,
     #[serde(rename = "organizationUuid")]
     organization_uuid: Option<String>,
     #[serde(rename = "organizationName")]
@@ -345,12 +351,18 @@ fn read_account(path: &std::path::Path) -> Result<Option<Account>, String> {
         serde_json::from_slice::<ClaudeJson>(&bytes)
             .map_err(|e| std::io::Error::other(format!("{}: not valid JSON ({e})", path.display())))
     });
-    let a = match doc {
-        Ok(doc) => doc.oauth_account,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+    let (a, cached) = match doc {
+        Ok(doc) => (doc.oauth_account, doc.cached_usage),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
         Err(e) => return Err(e.to_string()),
     };
     Ok(a.and_then(|a| {
+        let account_uuid = a
+            .account_uuid
+            .as_ref()
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string);
         Some(Account {
             org_uuid: a.organization_uuid.filter(|u| !u.is_empty())?,
             org_name: a.organization_name,
@@ -359,8 +371,30 @@ fn read_account(path: &std::path::Path) -> Result<Option<Account>, String> {
                 .organization_rate_limit_tier
                 .as_deref()
                 .and_then(plan_from_tier),
+            cached_usage: cached
+                .as_ref()
+                .and_then(|c| cached_usage(c, account_uuid.as_deref())),
+            account_uuid,
         })
     }))
+}
+
+/// `cachedUsageUtilization`, when it is the logged-in account's (its `accountUuid` is the
+/// one `oauthAccount` names: a cache left by another login must never show as this one's)
+/// and says when it was fetched.
+fn cached_usage(v: &Value, account_uuid: Option<&str>) -> Option<CachedUsage> {
+    let owner = v.get("accountUuid").and_then(Value::as_str)?;
+    if Some(owner) != account_uuid {
+        return None;
+    }
+    let ms = v
+        .get("fetchedAtMs")
+        .and_then(|m| m.as_i64().or_else(|| m.as_f64().map(|f| f as i64)))?;
+    let body = v.get("utilization").filter(|b| b.is_object())?;
+    Some(CachedUsage {
+        fetched_at: Utc.timestamp_millis_opt(ms).single()?,
+        body: Some(body.clone()),
+    })
 }
 
 /// What `doctor` shows about Claude Code's login: where each candidate was looked for and
@@ -425,12 +459,21 @@ pub fn describe(now: DateTime<Utc>) -> Vec<String> {
         lines.push(format!("Claude Code account: {problem}"));
     }
     match account {
-        Some(a) => lines.push(format!(
-            "Claude Code account: {} · org {} ({})",
-            a.email.as_deref().unwrap_or("unknown email"),
-            a.org_name.as_deref().unwrap_or("unnamed"),
-            a.org_uuid
-        )),
+        Some(a) => {
+            lines.push(format!(
+                "Claude Code account: {} · org {} ({})",
+                a.email.as_deref().unwrap_or("unknown email"),
+                a.org_name.as_deref().unwrap_or("unnamed"),
+                a.org_uuid
+            ));
+            if let Some(c) = &a.cached_usage {
+                lines.push(format!(
+                    "Claude Code's cached usage (cachedUsageUtilization): fetched {} (a \
+                     reading when newer than quotaline's)",
+                    c.fetched_at.format("%Y-%m-%d %H:%M:%S UTC")
+                ));
+            }
+        }
         None => lines.push(
             "Claude Code account: no oauthAccount in ~/.claude.json (numbers are kept under \
              the org `claude-code`)"

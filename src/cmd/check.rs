@@ -64,7 +64,7 @@ pub fn run(o: Options) -> i32 {
     };
     let cache = crate::settings::cache();
     let file = load_fresh(&cache);
-    let now = Utc::now();
+    let now = crate::clock::now();
     let org_id = settings::org(o.org);
     let Some(org) = file.org(org_id.as_deref()) else {
         let why = file
@@ -116,6 +116,7 @@ pub fn run(o: Options) -> i32 {
         now,
         age,
         thresholds: Default::default(),
+        status: None,
     };
     let mut over = false;
     let mut missing: Option<String> = None;

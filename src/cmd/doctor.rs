@@ -8,7 +8,8 @@ use crate::notify;
 use crate::redact::fingerprint;
 use crate::render::metrics::textfile_report;
 use crate::render::report::{
-    config_report, extension_report, hook_failure, read_cache, window_notes,
+    claude_status_lines, config_report, extension_report, hook_failure, read_cache, schedule_line,
+    window_notes,
 };
 use crate::render::sanitize::Lines;
 use crate::render::text::short_duration;
@@ -94,7 +95,7 @@ pub fn report() -> (Lines, bool) {
 
     out.blank();
     out.line("Claude Code login (the oauth source)");
-    for line in auth::claude_code::describe(Utc::now()) {
+    for line in auth::claude_code::describe(crate::clock::now()) {
         out.line(format!("  {line}"));
     }
 
@@ -112,7 +113,7 @@ pub fn report() -> (Lines, bool) {
             None => Err(auth::no_browser_session(&found).message),
         },
     };
-    let oauth = || match auth::claude_code::token(Utc::now()) {
+    let oauth = || match auth::claude_code::token(crate::clock::now()) {
         Ok(token) => Ok(format!("oauth with Claude Code's login ({})", token.origin)),
         Err(e) => Err(e.message),
     };
@@ -142,7 +143,7 @@ pub fn report() -> (Lines, bool) {
     out.blank();
     out.line(format!("next refresh uses: {next}"));
 
-    let now = Utc::now();
+    let now = crate::clock::now();
     out.line(cache_line);
     let cache = crate::settings::cache();
     match cache.check_dir() {
@@ -170,6 +171,20 @@ pub fn report() -> (Lines, bool) {
         None => "none".to_string(),
     };
     out.line(format!("backoff: {backoff}"));
+    out.line(schedule_line(&file, now));
+    claude_status_lines(&mut out, &file, now);
+    let status = &file.claude_status;
+    match (&status.error, status.tried) {
+        (Some(e), Some(t)) => out.line(format!(
+            "Claude status page: not read {} ago: {e} (never fails a refresh)",
+            short_duration((now - t).num_seconds())
+        )),
+        (None, None) => out.line(match settings::status_url_setting().value {
+            Some(url) => format!("Claude status page: not read yet ({url})"),
+            None => "Claude status page: off (status_url)".to_string(),
+        }),
+        _ => {}
+    }
     let extension = extension_report(&file, now).unwrap_or_else(|| "never reported".to_string());
     out.line(format!("browser extension: {extension}"));
     let textfile = textfile_report(&file).unwrap_or_else(|| {

@@ -3,7 +3,7 @@
 
 use crate::history;
 use crate::render::text;
-use chrono::{Duration, Local, Utc};
+use chrono::{Duration, Local};
 
 pub fn run(since: i64, json: bool) -> i32 {
     let cache = crate::settings::cache();
@@ -21,7 +21,7 @@ pub fn run(since: i64, json: bool) -> i32 {
         }
         Some(Ok(c)) => c,
     };
-    let events = match history::events(&conn, Utc::now() - Duration::seconds(since)) {
+    let events = match history::events(&conn, crate::clock::now() - Duration::seconds(since)) {
         Ok(events) => events,
         Err(e) => {
             eprintln!("quotaline: cannot read the history: {e}");

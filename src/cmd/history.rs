@@ -24,7 +24,7 @@ const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█']
 
 pub fn run(o: Options) -> i32 {
     let cache = crate::settings::cache();
-    let now = Utc::now();
+    let now = crate::clock::now();
     let snapshot = cache.read().snapshot;
     // The org the segment shows, unless asked otherwise; every org when nothing is cached.
     let org = settings::org(o.org).or_else(|| {

@@ -24,7 +24,7 @@ struct Output<'a> {
 pub fn run(org: Option<String>) -> i32 {
     let cache = crate::settings::cache();
     let file = load_fresh(&cache);
-    let now = Utc::now();
+    let now = crate::clock::now();
     let snapshot = file.snapshot.as_ref();
     let orgs: Vec<&Org> = snapshot
         .map(|s| {

@@ -4,11 +4,10 @@
 
 use crate::render::metrics;
 use crate::settings;
-use chrono::Utc;
 
 pub fn run() -> i32 {
     let file = crate::settings::cache().read_for_display();
     let labels = settings::metrics_labels_setting().value;
-    super::out(&metrics::render(&file, &labels, Utc::now()));
+    super::out(&metrics::render(&file, &labels, crate::clock::now()));
     0
 }

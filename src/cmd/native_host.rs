@@ -138,7 +138,7 @@ pub fn serve(input: &mut impl Read, output: &mut impl Write, cache: &Cache) -> i
             )?;
             return Ok(1);
         }
-        reply(output, &handle(cache, &body, Utc::now()))?;
+        reply(output, &handle(cache, &body, crate::clock::now()))?;
     }
 }
 

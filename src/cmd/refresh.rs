@@ -3,12 +3,11 @@
 
 use crate::ingest::{self, Arrival};
 use crate::refresh;
-use chrono::Utc;
 
 pub fn run(force: bool, render_only: bool) -> i32 {
     let cache = crate::settings::cache();
     if render_only {
-        return match ingest::ingest(&cache, Arrival::Nothing, Utc::now()) {
+        return match ingest::ingest(&cache, Arrival::Nothing, crate::clock::now()) {
             Ok(_) => 0,
             Err(e) => {
                 eprintln!("quotaline: cannot use the cache: {e}");
@@ -16,7 +15,16 @@ pub fn run(force: bool, render_only: bool) -> i32 {
             }
         };
     }
-    match refresh::refresh(&cache, force) {
+    // `--force` fetches everything; a refresh a prompt started (the refresh lock on its
+    // stdin) follows the schedule; anyone else asking gets numbers no older than the TTL.
+    let asker = if force {
+        refresh::Asker::Force
+    } else if crate::settings::lock_on_stdin() {
+        refresh::Asker::Schedule
+    } else {
+        refresh::Asker::Person
+    };
+    match refresh::refresh(&cache, asker) {
         Ok(_) => 0,
         Err(failure) => {
             super::warn(&failure.to_string());

@@ -7,7 +7,6 @@ use crate::refresh;
 use crate::render::markup::{self, Target};
 use crate::render::{report, template, Line};
 use crate::settings::{self, Scope};
-use chrono::Utc;
 use std::io::Write;
 
 pub struct Options {
@@ -34,9 +33,9 @@ pub fn run(opts: Options) -> i32 {
     }
     let cache = crate::settings::cache();
     if opts.wait {
-        let _ = refresh::refresh(&cache, false);
+        let _ = refresh::refresh(&cache, refresh::Asker::Person);
     }
-    let now = Utc::now();
+    let now = crate::clock::now();
     // Read before any setting: the cache carries the parsed config file.
     let file = cache.read_for_display();
     let org = settings::org(opts.org);

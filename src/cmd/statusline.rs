@@ -11,7 +11,6 @@ use crate::render::markup::Target;
 use crate::render::{self, Line};
 use crate::settings::{self, Scope};
 use crate::source::statusline::{self, Reading};
-use chrono::Utc;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 use std::io::Write;
@@ -29,7 +28,7 @@ pub fn run(format: Option<String>) -> i32 {
     let input = read_stdin();
     let reading = statusline::parse(&input);
     let cache = crate::settings::cache();
-    let now = Utc::now();
+    let now = crate::clock::now();
     // Only shown, never written back: `ingest` reads the whole cache itself.
     let mut file = cache.read_for_display();
     let memo = claude_code::account_cached(file.claude_account.as_ref());
@@ -90,7 +89,7 @@ fn print_line(
         cache: file,
         org: org.as_deref(),
         format: format.as_deref(),
-        now: Utc::now(),
+        now: crate::clock::now(),
         thresholds: settings::thresholds(target, None, None, Scope::Process),
     };
     let text = render::markup::markup(

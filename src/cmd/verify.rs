@@ -108,7 +108,7 @@ fn read(file: &str) -> Result<(Usage, DateTime<Utc>), String> {
             .take(MAX_BYTES + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| format!("stdin: {e}"))?;
-        ("stdin".to_string(), bytes, Utc::now())
+        ("stdin".to_string(), bytes, crate::clock::now())
     } else {
         let meta = std::fs::metadata(file).map_err(|e| format!("{file_name}: {e}"))?;
         if !meta.is_file() {
@@ -120,7 +120,9 @@ fn read(file: &str) -> Result<(Usage, DateTime<Utc>), String> {
                 f.take(MAX_BYTES + 1).read_to_end(&mut bytes).map(|_| bytes)
             })
             .map_err(|e| format!("{file_name}: {e}"))?;
-        let at = meta.modified().map_or_else(|_| Utc::now(), DateTime::from);
+        let at = meta
+            .modified()
+            .map_or_else(|_| crate::clock::now(), DateTime::from);
         (shown.clone(), bytes, at)
     };
     if bytes.len() as u64 > MAX_BYTES {
@@ -133,7 +135,7 @@ fn read(file: &str) -> Result<(Usage, DateTime<Utc>), String> {
         format!("{name}: not JSON ({e}); save the response body of the `usage` request")
     })?;
     let usage = parse_usage(&body, CAPTURE, None).map_err(|e| format!("{name}: {e}"))?;
-    Ok((usage, at.min(Utc::now())))
+    Ok((usage, at.min(crate::clock::now())))
 }
 
 /// `text` with every control character written as an escape (`\u{1b}`, `\n`), the rest as

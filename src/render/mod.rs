@@ -12,6 +12,7 @@ pub mod template;
 pub mod text;
 
 use crate::cache::CacheFile;
+use crate::claude_status::ClaudeStatus;
 use crate::snapshot::{Org, Pace, Window};
 pub use crate::thresholds::{Severity, Thresholds};
 use crate::window;
@@ -39,9 +40,9 @@ impl Span {
     }
 }
 
-/// Five-hour and weekly always (a missing one shows `–`), every per-model weekly window, and
-/// the countdown to the next reset.
-pub const DEFAULT_FORMAT: &str = "5h {5h} · 7d {7d}( · {models})( · ↻{reset})";
+/// Five-hour and weekly always (a missing one shows `–`), every per-model weekly window, the
+/// countdown to the next reset, and Claude's own outage when its status page reports one.
+pub const DEFAULT_FORMAT: &str = "5h {5h} · 7d {7d}( · {models})( · ↻{reset})( · {status})";
 /// For orgs without rolling windows (Enterprise, credit-only): the money is the news.
 pub const CREDITS_FORMAT: &str = "extra {extra}";
 /// What a window past its reset shows in place of its percent.
@@ -70,6 +71,7 @@ impl Line<'_> {
             now: self.now,
             age,
             thresholds: self.thresholds,
+            status: self.cache.claude_status.current(self.now),
         };
         let format = self.format.unwrap_or_else(|| {
             let no_windows = !org.windows.contains_key(window::FIVE_HOUR)
@@ -101,6 +103,8 @@ pub struct View<'a> {
     pub now: DateTime<Utc>,
     pub age: i64,
     pub thresholds: Thresholds,
+    /// Claude's status page, while its reading is recent (`{status}`).
+    pub status: Option<&'a ClaudeStatus>,
 }
 
 impl View<'_> {
@@ -190,6 +194,16 @@ impl View<'_> {
             }
             "reset" => Some(vec![Span::text(&self.countdown(self.next_reset()?))]),
             "extra" => self.extra(),
+            // Nothing when all is operational (or the page is unknown): a group around it
+            // vanishes.
+            "status" => {
+                let status = self.status?;
+                let severity = match status.indicator.as_str() {
+                    "major" | "critical" => Severity::Critical,
+                    _ => Severity::Warn,
+                };
+                Some(vec![Span::colored(status.words()?.to_string(), severity)])
+            }
             "plan" => text(&self.org.plan),
             "email" => text(&self.org.email),
             "org" => text(&self.org.org_name),

@@ -137,6 +137,31 @@ pub fn word(e: &mut Event, several_orgs: bool) {
                 [spent, until, reason].into_iter().flatten().collect(),
             )
         }
+        Kind::Incident => {
+            let i = e.incident.clone();
+            let name = i.as_ref().map_or(String::new(), |i| server_text(&i.name));
+            let title = if e.level.as_deref() == Some("resolved") {
+                format!("Claude incident resolved: {name}")
+            } else {
+                format!("Claude incident: {name}")
+            };
+            let body = i.map_or(Vec::new(), |i| {
+                let affects = (!i.components.is_empty())
+                    .then(|| format!("affects {}", server_text(&i.components.join(", "))));
+                [
+                    i.impact.map(|m| format!("{} impact", server_text(&m))),
+                    i.status
+                        .filter(|_| e.level.as_deref() != Some("resolved"))
+                        .map(|s| server_text(&s)),
+                    affects,
+                    i.shortlink.map(|l| server_text(&l)),
+                ]
+                .into_iter()
+                .flatten()
+                .collect()
+            });
+            (title, body)
+        }
         Kind::Failing => {
             let age = e
                 .period
@@ -155,7 +180,7 @@ pub fn word(e: &mut Event, several_orgs: bool) {
             )
         }
     };
-    if several_orgs {
+    if several_orgs && e.kind != Kind::Incident {
         body.push(server_text(e.org_name.as_deref().unwrap_or(&e.org)));
     }
     e.title = title;

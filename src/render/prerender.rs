@@ -124,6 +124,7 @@ mod tests {
             "org_uuid": "o", "org_name": null, "email": null, "plan": null,
             "extra_usage": null, "subscription": null,
             "windows": {"five_hour": {"utilization": 96.0, "resets_at": at(reset)}},
+            "sources": {"usage": {"source": "claude.ai", "at": at(secs)}},
         }))
         .unwrap();
         file.snapshot.as_mut().unwrap().orgs.push(org);
@@ -135,8 +136,10 @@ mod tests {
         let file = with_reset(0, 20);
         assert_eq!(due(&file, None, at(5)), at(20));
         assert!(!schedule::refresh_due(&file, at(19)) && schedule::refresh_due(&file, at(20)));
-        assert!(
-            !schedule::fetched_recently(&file, at(21)),
+        let plan = schedule::plan(&file, at(21), schedule::Asker::Schedule);
+        assert_eq!(
+            plan.usage,
+            Some(["o".to_string()].into()),
             "a refresh fetches after the reset"
         );
     }

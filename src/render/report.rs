@@ -6,6 +6,7 @@ use super::sanitize::Lines;
 use super::text::{money, pace_text, percent, short_duration};
 use super::RESET_MARK;
 use crate::cache::{Cache, CacheFile, ExtensionReport};
+use crate::schedule::{self, Why};
 use crate::settings;
 use crate::snapshot::Org;
 use crate::window;
@@ -118,6 +119,21 @@ fn org_report(out: &mut Lines, org: &Org, active: bool, now: DateTime<Utc>) {
         field(out, "subscription", line);
     }
     for (part, p) in &org.sources {
+        if part == crate::snapshot::part::ASKED {
+            if org.read_at().is_some_and(|r| r < p.at) {
+                field(
+                    out,
+                    "last asked",
+                    format!(
+                        "{} at {} ({} ago), no usable answer",
+                        p.source,
+                        p.at.format("%H:%M:%S UTC"),
+                        short_duration((now - p.at).num_seconds())
+                    ),
+                );
+            }
+            continue;
+        }
         field(
             out,
             &format!("from ({part})"),
@@ -191,6 +207,8 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> Lines {
         None => out.line("no usage data yet"),
     }
     out.blank();
+    claude_status_lines(&mut out, file, now);
+    out.line(schedule_line(file, now));
     match &file.state.error {
         Some(e) => {
             out.line(format!(
@@ -290,4 +308,79 @@ pub fn extension_report(file: &CacheFile, now: DateTime<Utc>) -> Option<String> 
         ),
         Some(e) => format!("reported {ago} ago ({when}) without numbers: {e}"),
     })
+}
+
+/// When the next refresh is due and why, for `status` and `doctor`.
+pub fn schedule_line(file: &CacheFile, now: DateTime<Utc>) -> String {
+    let due = schedule::refresh_due_at(file, now);
+    let at = if due <= now {
+        "due now (at the next prompt)".to_string()
+    } else {
+        when(due, now)
+    };
+    let why = if file.state.backoff_until(now) == Some(due) {
+        "after the backoff".to_string()
+    } else if let Some(why) = &file.org_list_check {
+        format!("to read the org list: {why}")
+    } else if let Some((org, d)) = schedule::next_due(file, now) {
+        let several = file.snapshot.as_ref().is_some_and(|s| s.orgs.len() > 1);
+        let whose = if several {
+            format!(" for {}", org.org_name.as_deref().unwrap_or(&org.org_uuid))
+        } else {
+            String::new()
+        };
+        format!(
+            "{}, so every {}{whose}",
+            why_words(d.why, now),
+            short_duration(d.interval)
+        )
+    } else {
+        "no reading yet".to_string()
+    };
+    format!("next refresh: {at}: {why}")
+}
+
+/// Why an org's interval is what it is, in words.
+fn why_words(why: Why, now: DateTime<Utc>) -> String {
+    match why {
+        Why::NoReading => "no reading yet".into(),
+        Why::Changed => "the numbers moved at the last reading".into(),
+        Why::Active => "Claude Code is in use".into(),
+        Why::AboveWarn(u) => format!("a window is at {}, above warn", percent(u)),
+        Why::ResetSoon(t) => format!("a window resets {}", when(t, now)),
+        Why::Unchanged(1) => "unchanged at the last reading".into(),
+        Why::Unchanged(n) => format!("unchanged for {n} readings"),
+    }
+}
+
+/// Claude's own status, while the page's reading is recent: what it says, and each incident
+/// not yet resolved. Nothing when it was never read or not lately.
+pub fn claude_status_lines(out: &mut Lines, file: &CacheFile, now: DateTime<Utc>) {
+    let Some(s) = file.claude_status.current(now) else {
+        return;
+    };
+    let ago = short_duration((now - s.at).num_seconds());
+    let said = match (s.words(), &s.description) {
+        (Some(words), Some(d)) => format!("{words} ({d})"),
+        (Some(words), None) => words.to_string(),
+        (None, _) => "operational".to_string(),
+    };
+    out.line(format!("Claude status: {said}, read {ago} ago"));
+    for i in &s.incidents {
+        let mut line = format!("  incident: {}", i.name);
+        let state: Vec<&str> = [i.status.as_deref(), i.impact.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        if !state.is_empty() {
+            line.push_str(&format!(" ({})", state.join(", ")));
+        }
+        if !i.components.is_empty() {
+            line.push_str(&format!("; affects {}", i.components.join(", ")));
+        }
+        if let Some(link) = &i.shortlink {
+            line.push_str(&format!(" {link}"));
+        }
+        out.line(line);
+    }
 }

@@ -131,6 +131,9 @@ impl Endpoints for Message {
     fn get_optional(&self, path: &str) -> Result<Optional, FetchError> {
         self.answer(path, true)
     }
+    fn service(&self) -> &str {
+        SERVICE
+    }
 }
 
 impl Message {
@@ -167,12 +170,15 @@ impl Message {
         previous: Option<&Snapshot>,
         now: DateTime<Utc>,
     ) -> Result<Snapshot, FetchError> {
+        // The browser asked for every part: each one it answered is taken.
+        let at = self.received_at(now);
         claude_ai::join(
             self,
             SOURCE,
-            self.received_at(now),
+            at,
             self.last_active_org.clone(),
             previous,
+            &crate::schedule::Plan::everything(at),
         )
     }
 

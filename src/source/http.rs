@@ -66,16 +66,29 @@ pub struct Client {
     /// Host name for messages ("claude.ai", "api.anthropic.com").
     pub service: &'static str,
     headers: Vec<(&'static str, String)>,
+    timeout: std::time::Duration,
 }
 
 impl Client {
+    /// A client whose requests each take at most the `timeout` setting.
     pub fn new(
         service: &'static str,
         base: String,
         headers: Vec<(&'static str, String)>,
     ) -> Client {
+        Client::with_timeout(service, base, headers, timeout())
+    }
+
+    /// A client whose requests each take at most `timeout` (Claude's status page: a few
+    /// seconds, whatever the setting, since it only ever adds to a refresh).
+    pub fn with_timeout(
+        service: &'static str,
+        base: String,
+        headers: Vec<(&'static str, String)>,
+        timeout: std::time::Duration,
+    ) -> Client {
         let agent = ureq::AgentBuilder::new()
-            .timeout(timeout())
+            .timeout(timeout)
             .redirects(0)
             .build();
         Client {
@@ -83,6 +96,7 @@ impl Client {
             base,
             service,
             headers,
+            timeout,
         }
     }
 
@@ -172,7 +186,7 @@ impl Client {
             format!(
                 "{} did not answer {path} within {} s",
                 self.service,
-                timeout().as_secs()
+                self.timeout.as_secs()
             ),
         )
     }
@@ -228,7 +242,7 @@ pub fn judge(
     let location = answer.location;
     let body = answer.body;
     let text = String::from_utf8_lossy(body);
-    let now = Utc::now();
+    let now = crate::clock::now();
 
     if cf_challenge || ((status == 403 || status == 503) && looks_like_challenge(&text)) {
         return Err(FetchError::new(

@@ -2,9 +2,11 @@
 //! format anything and never touch the cache.
 
 pub mod claude_ai;
+pub mod claude_code_cache;
 pub mod extension;
 pub mod http;
 pub mod oauth;
+pub mod status_page;
 pub mod statusline;
 
 use crate::error::{ErrorKind, FetchError};
@@ -27,17 +29,19 @@ fn try_next(kind: ErrorKind) -> bool {
     )
 }
 
-/// One refresh: the configured sources in order, the first that answers wins. `seen_version`
-/// is the Claude Code version statusLine stdin last reported (for the OAuth User-Agent).
+/// One refresh: the configured sources in order, the first that answers wins, asking for
+/// what `plan` says is due. `seen_version` is the Claude Code version statusLine stdin last
+/// reported (for the OAuth User-Agent).
 pub fn fetch(
     previous: Option<&Snapshot>,
     seen_version: Option<&str>,
+    plan: &crate::schedule::Plan,
 ) -> Result<Snapshot, FetchError> {
     let mut failed: Vec<(String, FetchError)> = Vec::new();
     for name in sources()? {
         let result = match name.as_str() {
             claude_ai::SOURCE => {
-                crate::auth::claude_ai().and_then(|creds| claude_ai::fetch(&creds, previous))
+                crate::auth::claude_ai().and_then(|creds| claude_ai::fetch(&creds, previous, plan))
             }
             _ => oauth::fetch(previous, seen_version),
         };
@@ -113,6 +117,12 @@ pub fn merge(previous: Option<&Snapshot>, mut new: Snapshot, complete_org_list: 
             }
         }
         statusline::keep_high_water(old, org);
+        // A reading that carries no org list leaves the org's place in the one held.
+        if let Some(p) = old.sources.get(part::ACCOUNT) {
+            org.sources
+                .entry(part::ACCOUNT.to_string())
+                .or_insert_with(|| p.clone());
+        }
         for name in [part::EXTRA_USAGE, part::SUBSCRIPTION] {
             if org.sources.contains_key(name) {
                 continue;

@@ -132,7 +132,7 @@ fn profile(client: &Client) -> Option<Account> {
         org_uuid: text("/organization/uuid").filter(|u| !u.is_empty())?,
         org_name: text("/organization/name"),
         email: text("/account/email"),
-        plan: None,
+        ..Account::default()
     })
 }
 
@@ -142,7 +142,7 @@ pub fn fetch(
     previous: Option<&Snapshot>,
     seen_version: Option<&str>,
 ) -> Result<Snapshot, FetchError> {
-    let now = Utc::now();
+    let now = crate::clock::now();
     let token = claude_code::token(now)?;
     if !token.may_read_usage() {
         return Err(FetchError::new(

@@ -353,7 +353,7 @@ fn a_window_past_its_reset_is_shown_as_reset_not_checked_and_refreshed_at_once()
     pass_time(&env, 20 * 60);
     assert_eq!(segment(&env, &[]), "5h ↻ · 7d 40% · ↻4d14h\n");
     assert!(
-        server.wait_for("/api/account", 2, Duration::from_secs(20)),
+        server.wait_for(&usage_path(ORG1), 2, Duration::from_secs(20)),
         "the reset started a refresh at once"
     );
     wait_for_cache(&env, |c| c["state"]["error"]["kind"] == "http");

@@ -23,5 +23,6 @@ mod metrics;
 mod native_host;
 mod notify;
 mod package;
+mod schedule;
 mod shells;
 mod trust;

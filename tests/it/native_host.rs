@@ -332,7 +332,11 @@ fn refresh_fetches_itself_after_two_missed_minutes() {
     send(&env, &reading("usage_flat_windows.json", 121));
     let (code, _, err) = ql(&env, &["refresh"]);
     assert_eq!((code, err.as_str()), (0, ""));
-    assert_eq!(server.count("/api/account"), 1);
+    // The browser read the org list two minutes ago: quotaline asks for the numbers only.
+    assert_eq!(server.count("/api/account"), 0);
+    for org in ORG_IDS {
+        assert_eq!(server.count(&usage_path(org)), 1);
+    }
     let v = json_of(&env);
     assert_eq!(v["source"], "claude.ai");
     assert_eq!(v["orgs"][0]["sources"]["usage"]["source"], "claude.ai");

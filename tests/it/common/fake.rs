@@ -497,10 +497,11 @@ impl TestEnv {
             vars: Vec::new(),
             unset: Vec::new(),
         };
-        // Even a test without a fake server must never reach the real claude.ai: port 9
-        // (discard) on loopback refuses the connection.
+        // Even a test without a fake server must never reach the real claude.ai (or Claude's
+        // status page): port 9 (discard) on loopback refuses the connection.
         env.set("QUOTALINE_CLAUDE_AI_URL", "http://127.0.0.1:9")
-            .set("QUOTALINE_ANTHROPIC_API_URL", "http://127.0.0.1:9");
+            .set("QUOTALINE_ANTHROPIC_API_URL", "http://127.0.0.1:9")
+            .set("QUOTALINE_STATUS_URL", "http://127.0.0.1:9");
         env
     }
 
@@ -1075,6 +1076,7 @@ mod tests {
             "LANG",
             "QUOTALINE_CLAUDE_AI_URL",
             "QUOTALINE_ANTHROPIC_API_URL",
+            "QUOTALINE_STATUS_URL",
             "QUOTALINE_SESSION_KEY",
             "EXTRA",
             "PWD",

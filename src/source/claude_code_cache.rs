@@ -1,0 +1,77 @@
+//! Claude Code's own cache as a source: the `/usage` body it last fetched, kept in
+//! `.claude.json` as `cachedUsageUtilization` (`auth::claude_code` reads it, with the memo
+//! that keeps the statusLine's cost flat). When it is newer than what quotaline holds for
+//! that account's org, it is a full reading that cost no request.
+
+use crate::auth::claude_code::Account;
+use crate::snapshot::{parse_usage, part, Org, Provenance, Raw, Snapshot};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+pub const SOURCE: &str = "claude-code-cache";
+
+/// The reading `account`'s cache holds for its org, as a one-org snapshot to merge; `None`
+/// when there is none or it is not newer than the org's last full reading; `Err` when its body
+/// cannot be read (the last numbers stay). A time "from the future" is taken as `now`.
+pub fn reading(
+    account: &Account,
+    previous: Option<&Snapshot>,
+    now: DateTime<Utc>,
+) -> Option<Result<Snapshot, String>> {
+    let cached = account.cached_usage.as_ref()?;
+    // Only the process that read `.claude.json` holds the body (the cache keeps its time).
+    let body = cached.body.as_ref()?;
+    let at = cached.fetched_at.min(now);
+    let held = previous.and_then(|p| p.org(Some(&account.org_uuid)));
+    if held
+        .and_then(|o| o.sources.get(part::USAGE))
+        .is_some_and(|p| p.at >= at)
+    {
+        return None;
+    }
+    let usage = match parse_usage(body, SOURCE, held) {
+        Ok(u) => u,
+        Err(e) => {
+            return Some(Err(format!(
+                "{e} (from Claude Code's cachedUsageUtilization)"
+            )))
+        }
+    };
+    let here = Provenance {
+        source: SOURCE.to_string(),
+        at,
+    };
+    let mut sources = BTreeMap::from([(part::USAGE.to_string(), here.clone())]);
+    // claude.ai's overage endpoint says more: its value is kept by the merge, with its own
+    // age, whenever there is one (as for the OAuth source).
+    let known_better = held.is_some_and(|o| o.sources.contains_key(part::EXTRA_USAGE));
+    let extra_usage = match usage.extra_usage {
+        Some(extra) if !known_better => {
+            sources.insert(part::EXTRA_USAGE.to_string(), here);
+            Some(extra)
+        }
+        _ => None,
+    };
+    let org = Org {
+        org_uuid: account.org_uuid.clone(),
+        org_name: account.org_name.clone(),
+        email: account.email.clone(),
+        plan: account.plan.clone(),
+        windows: usage.windows,
+        extra_usage,
+        subscription: None,
+        sources,
+        raw: Raw {
+            usage: body.clone(),
+            ..Raw::default()
+        },
+        pace: BTreeMap::new(),
+        unusable: usage.unusable,
+    };
+    Some(Ok(Snapshot {
+        source: SOURCE.to_string(),
+        fetched_at: at,
+        active_org: None,
+        orgs: vec![org],
+    }))
+}
