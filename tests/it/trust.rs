@@ -753,17 +753,12 @@ fn a_config_that_is_a_loop_a_dangling_link_or_unreadable_is_named_with_its_cause
     let mut env = TestEnv::new();
     let dir = env.home.path().join("conf");
     std::fs::create_dir(&dir).unwrap();
+    // The C library words the OS errors (glibc "Too many levels of symbolic links", musl
+    // "Symbolic link loop"): the binary under test may be either, so those are matched by the
+    // error number every libc appends.
     let cases = [
-        (
-            "loop",
-            None,
-            "Too many levels of symbolic links (os error 40)".to_string(),
-        ),
-        (
-            "mem",
-            Some("/proc/self/mem"),
-            "Input/output error (os error 5)".to_string(),
-        ),
+        ("loop", None, "(os error 40)".to_string()),
+        ("mem", Some("/proc/self/mem"), "(os error 5)".to_string()),
         (
             "dangling",
             Some("gone.toml"),
@@ -776,23 +771,22 @@ fn a_config_that_is_a_loop_a_dangling_link_or_unreadable_is_named_with_its_cause
         env.set("QUOTALINE_CONFIG", path.to_str().unwrap());
         let (code, out, _) = ql(&env, &["config"]);
         assert_eq!(code, 1, "{name}: {out}");
-        assert!(
-            out.starts_with(&format!(
-                "config file: {0}\nerror: {0}: {cause}\n",
-                path.display()
-            )),
-            "{name}: {out}"
-        );
+        let error_line = format!("error: {}: ", path.display());
+        let header = format!("config file: {}\n{error_line}", path.display());
+        assert!(out.starts_with(&header), "{name}: {out}");
+        let line = out.lines().nth(1).unwrap_or_default();
+        assert!(line.ends_with(&cause), "{name}: {out}");
+        // `status` and `doctor` name the path and the same cause.
+        let said = |text: &str| {
+            let at = format!("config error: {}: ", path.display());
+            text.lines()
+                .find_map(|l| l.trim_start().strip_prefix(&at))
+                .is_some_and(|rest| rest.contains(&cause))
+        };
         let (_, status, _) = ql(&env, &["status"]);
-        assert!(
-            status.contains(&format!("config error: {}: {cause}", path.display())),
-            "{name}: {status}"
-        );
+        assert!(said(&status), "{name}: {status}");
         let (_, doctor, _) = ql(&env, &["doctor"]);
-        assert!(
-            doctor.contains(&format!("\nconfig error: {}: {cause} (", path.display())),
-            "{name}: {doctor}"
-        );
+        assert!(said(&doctor), "{name}: {doctor}");
     }
 }
 
