@@ -157,6 +157,12 @@ fn init_prints_the_integration_files_verbatim() {
 /// the outer pane's screen is what a user of the inner tmux sees, status line included.
 fn tmux_status_line(env: &TestEnv, conf: &Path, width: u32, expected: &str) -> (String, String) {
     let inner = Tmux::start_sized(env, "inner", conf, "sh", width);
+    drawn_status_line(env, &inner, width, expected)
+}
+
+/// The status line of `inner` as an outer tmux draws it: the line ending with `expected`,
+/// and the last screen line with its colours (`capture-pane -e`).
+fn drawn_status_line(env: &TestEnv, inner: &Tmux, width: u32, expected: &str) -> (String, String) {
     let attach = format!("env -u TMUX tmux -S '{}' attach", inner.socket().display());
     let outer = Tmux::start_sized(env, "outer", Path::new("/dev/null"), &attach, width);
     let screen = outer.wait_for_screen("the inner status line", |l| l.ends_with(expected));
@@ -174,7 +180,7 @@ fn tmux_renders_the_segment_at_the_end_of_its_status_line() {
     // The default status-right (pane title, time, date) is kept, before the segment.
     let today = chrono::Utc::now().format("%d-%b-%y").to_string();
     assert!(
-        status.ends_with(&format!("{today} {LIMITS_LINE}")),
+        status.ends_with(&format!("{today} | {LIMITS_LINE}")),
         "{status}"
     );
     assert!(coloured.contains("opus \x1b[33m81%"), "{coloured:?}");
@@ -294,5 +300,32 @@ fn waybar_escapes_server_text_for_pango() {
             .unwrap()
             .contains("weekly &lt;b&gt;&amp;"),
         "{v}"
+    );
+}
+
+/// Issue 22: `tmux source ~/.tmux.conf` once more, and once more again, leaves one segment:
+/// status-right names it once, the bar draws it once, after the clock and a separator, and
+/// sourcing says nothing.
+#[test]
+fn tmux_conf_sourced_two_and_three_times_shows_the_segment_once() {
+    let (_server, env) = refreshed();
+    let conf = snippet(&env, "tmux");
+    let inner = Tmux::start_sized(&env, "inner", &conf, "sh", 160);
+    for _ in 0..2 {
+        let mut cmd = env.command("tmux");
+        cmd.arg("-S")
+            .arg(inner.socket())
+            .arg("source-file")
+            .arg(&conf);
+        assert_eq!(output(cmd), (0, String::new(), String::new()));
+        let right = inner.run(&["show-options", "-gv", "status-right"]);
+        assert_eq!(right.matches("quotaline segment").count(), 1, "{right}");
+    }
+    let (status, _) = drawn_status_line(&env, &inner, 160, LIMITS_LINE);
+    assert_eq!(status.matches("5h 23%").count(), 1, "{status}");
+    let today = chrono::Utc::now().format("%d-%b-%y").to_string();
+    assert!(
+        status.ends_with(&format!("{today} | {LIMITS_LINE}")),
+        "{status}"
     );
 }
