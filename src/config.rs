@@ -355,9 +355,22 @@ impl Reader<'_> {
         }
     }
 
+    /// A format, checked (`template::check`); an error points at the placeholder itself
+    /// when the string is written without escapes, else at the string.
     fn format(&self, value: &Value, key: &str) -> Result<At<String>, Problem> {
         let at = self.string(value, key)?;
-        template::check(&at.value).map_err(|e| self.problem(value.span(), key, e))?;
+        template::check(&at.value).map_err(|bad| {
+            let span = value.span();
+            let raw = &self.lines.text[span.clone()];
+            let plain = raw.len() == at.value.len() + 2 && raw[1..raw.len() - 1] == at.value;
+            let start = if plain {
+                let offset = at.value.char_indices().nth(bad.at).map_or(0, |(i, _)| i);
+                span.start + 1 + offset
+            } else {
+                span.start
+            };
+            self.problem(start..span.end, key, bad.to_string())
+        })?;
         Ok(at)
     }
 
@@ -950,6 +963,13 @@ mod tests {
         assert!(e.message.contains("unbalanced"), "{e:?}");
         let e = err("format = \"{5 h}\"\n");
         assert!(e.message.contains("unknown placeholder"), "{e:?}");
+        // The column is the placeholder's, and the message says what was meant.
+        let e = err("\n[target.tmux]\nformat = \"5h {5h_rset}\"\n");
+        assert_eq!((e.line, e.column), (3, 14));
+        assert_eq!(
+            e.message,
+            "unknown placeholder {5h_rset} at character 4 (did you mean {5h_reset}?)"
+        );
     }
 
     #[test]

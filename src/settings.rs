@@ -226,16 +226,35 @@ pub fn format(target: Option<Target>, flag: Option<String>, scope: Scope) -> Opt
     format_setting(target, flag, scope).value
 }
 
-/// `--target`, else `QUOTALINE_TARGET`, else ANSI colour on a terminal and plain text
-/// elsewhere. An unknown name is an error that names the known ones.
+/// `--target`, else `QUOTALINE_TARGET`, else [`default_target`]. An unknown name is an
+/// error that names the known ones (and the one probably meant).
 pub fn target(flag: Option<String>) -> Result<Target, String> {
-    match flag.or_else(|| var("QUOTALINE_TARGET")) {
-        Some(name) => Target::from_name(name.trim()).ok_or_else(|| {
-            let known: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
-            format!("unknown target {name:?} (one of: {})", known.join(", "))
-        }),
-        None if std::io::stdout().is_terminal() => Ok(Target::Ansi),
-        None => Ok(Target::Plain),
+    let (name, origin) = match flag {
+        Some(name) => (name, "--target"),
+        None => match var("QUOTALINE_TARGET") {
+            Some(name) => (name, "QUOTALINE_TARGET"),
+            None => return Ok(default_target()),
+        },
+    };
+    Target::from_name(name.trim()).ok_or_else(|| {
+        let known: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
+        let meant = crate::suggest::closest(name.trim(), known.iter().copied())
+            .map(|m| format!("did you mean `{m}`? "))
+            .unwrap_or_default();
+        format!(
+            "{origin}: unknown target {name:?} ({meant}one of: {}); using {}",
+            known.join(", "),
+            default_target().name()
+        )
+    })
+}
+
+/// ANSI colour on a terminal, plain text elsewhere.
+pub fn default_target() -> Target {
+    if std::io::stdout().is_terminal() {
+        Target::Ansi
+    } else {
+        Target::Plain
     }
 }
 

@@ -45,6 +45,30 @@ const LABELLED: &[&str] = &[
     "seven_day_omelette",
 ];
 
+/// The models quotaline knows by name (the slugs of the display names the server sends):
+/// `{opus}`, `--window fable`. Others work the same once the server sends them.
+pub const MODELS: &[&str] = &["opus", "sonnet", "haiku", "fable"];
+
+/// Every window name quotaline knows without a reading, for typo suggestions and the
+/// template check: the short names, the server's general keys, the models, and the
+/// products and codenames seen so far.
+pub const KNOWN_NAMES: &[&str] = &[
+    "5h",
+    "7d",
+    FIVE_HOUR,
+    SEVEN_DAY,
+    "opus",
+    "sonnet",
+    "haiku",
+    "fable",
+    "oauth_apps",
+    "cowork",
+    "omelette",
+    "routines",
+    "design",
+    "tangelo",
+];
+
 /// Whether the server's `key` names a rolling window quotaline knows how to read.
 pub fn is_known(key: &str) -> bool {
     key == FIVE_HOUR || key == SEVEN_DAY || key.starts_with(WEEKLY_PREFIX)

@@ -337,7 +337,7 @@ fn absurd_durations_and_nesting_are_clear_errors() {
     assert!(err.contains("too long (at most 3650d)"), "{err}");
     let deep = "(".repeat(50_000);
     let (code, _, err) = ql(&env, &["segment", "--format", &deep]);
-    assert_eq!(code, 2);
+    assert_eq!(code, 64);
     assert!(err.contains("groups nested deeper than 16"), "{err}");
     env.config(&format!("format = \"{deep}\"\n"));
     let (code, out, _) = ql(&env, &["config"]);

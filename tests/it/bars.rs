@@ -51,14 +51,33 @@ fn target_comes_from_the_environment_too() {
 }
 
 #[test]
-fn unknown_target_is_a_usage_error_naming_the_known_ones() {
+fn unknown_target_is_a_usage_error_suggesting_the_one_meant() {
     let (_server, env) = refreshed();
-    let (code, out, err) = ql(&env, &["segment", "--target", "xterm"]);
-    assert_eq!((code, out.as_str()), (2, ""));
+    let (code, out, err) = ql(&env, &["segment", "--target", "tmuxx"]);
+    assert_eq!((code, out.as_str()), (64, ""));
     assert_eq!(
         err,
-        "quotaline: unknown target \"xterm\" (one of: plain, ansi, zsh, bash, fish, tmux, \
-         polybar, waybar, starship, xbar, i3blocks)\n"
+        "quotaline: unknown target `tmuxx`\ndid you mean `tmux`? targets: plain, ansi, zsh, \
+         bash, fish, tmux, polybar, waybar, starship, xbar, i3blocks\n"
+    );
+}
+
+/// A bad QUOTALINE_TARGET is configuration, not a command line: the prompt still gets its
+/// line (exit 0), and stderr says what was wrong and what was used.
+#[test]
+fn unknown_target_in_the_environment_is_said_and_the_line_printed() {
+    let (_server, mut env) = refreshed();
+    env.set("QUOTALINE_TARGET", "tmuxx");
+    let (code, out, err) = ql(&env, &["segment"]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, format!("{LIMITS_LINE}\n").as_str())
+    );
+    assert_eq!(
+        err,
+        "quotaline: QUOTALINE_TARGET: unknown target \"tmuxx\" (did you mean `tmux`? one of: \
+         plain, ansi, zsh, bash, fish, tmux, polybar, waybar, starship, xbar, i3blocks); using \
+         plain\n"
     );
 }
 
@@ -146,9 +165,9 @@ fn init_prints_the_integration_files_verbatim() {
         );
     }
     let (code, out, err) = ql(&env, &["init", "csh"]);
-    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!((code, out.as_str()), (64, ""));
     assert!(
-        err.starts_with("quotaline: no snippet for \"csh\" (one of: zsh, bash"),
+        err.starts_with("quotaline: unknown program `csh`\ndid you mean `zsh`? programs: zsh"),
         "{err}"
     );
 }

@@ -740,8 +740,11 @@ fn init_claude_code_prints_the_settings_fragment() {
         json!({"statusLine": {"type": "command", "command": "quotaline statusline", "padding": 0}})
     );
     let (code, _, err) = ql(&env, &["init", "emacs"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("no snippet for \"emacs\""), "{err}");
+    assert_eq!(code, 64);
+    assert!(
+        err.starts_with("quotaline: unknown program `emacs`\n"),
+        "{err}"
+    );
 }
 
 #[test]

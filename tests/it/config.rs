@@ -185,10 +185,10 @@ fn a_bad_file_names_file_line_column_and_key_everywhere_and_the_prompt_keeps_goi
     // A syntax error, an unbalanced group and an unknown placeholder are errors too.
     for (text, needle) in [
         ("warn = = 3\n", ":1:8: not valid TOML"),
-        ("format = \"(5h {5h}\"\n", ":1:10: format: unbalanced ( )"),
+        ("format = \"(5h {5h}\"\n", ":1:11: format: unbalanced ( )"),
         (
             "format = \"{5 h}\"\n",
-            ":1:10: format: unknown placeholder {5 h}",
+            ":1:11: format: unknown placeholder {5 h}",
         ),
         (
             "[target.tmux]\nformat = 3\n",

@@ -6,6 +6,7 @@ mod bars;
 mod browsers;
 mod check;
 mod claude_code;
+mod cli;
 mod common;
 mod completions;
 mod config;

@@ -403,8 +403,11 @@ fn init_native_host_without_browser_covers_the_installed_ones_only() {
     assert!(out.starts_with("brave: wrote "), "{out}");
     assert_eq!(out.matches(": wrote ").count(), 1, "{out}");
     let (code, _, err) = ql(&env, &["init", "native-host", "--browser", "netscape"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("unknown browser \"netscape\""), "{err}");
+    assert_eq!(code, 64);
+    assert!(
+        err.starts_with("quotaline: unknown browser `netscape`\n"),
+        "{err}"
+    );
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {

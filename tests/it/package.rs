@@ -28,6 +28,8 @@ fn man_page_covers_every_command_and_variable() {
     let page = repo_file("doc/quotaline.1");
     let (_, help, _) = ql(&env, &["--help"]);
     let (_, commands) = help.split_once("\nCommands:\n").unwrap();
+    // The list ends at the blank line before the notes.
+    let commands = commands.split("\n\n").next().unwrap();
     let commands = commands
         .lines()
         .filter_map(|l| l.strip_prefix("  ").filter(|l| !l.starts_with(' ')))
