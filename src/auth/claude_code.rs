@@ -224,7 +224,6 @@ fn search() -> Vec<Found> {
 /// The token the OAuth source will use: `NoCredentials` when Claude Code is not logged in
 /// here, `Unauthorized` when its login expired (no request is made with an expired token).
 pub fn token(now: DateTime<Utc>) -> Result<OauthToken, FetchError> {
-    let mut no_login = Vec::new();
     let mut broken = None;
     for found in search() {
         match found {
@@ -241,25 +240,17 @@ pub fn token(now: DateTime<Utc>) -> Result<OauthToken, FetchError> {
                 ))
             }
             Found::Token(t) => return Ok(t),
-            Found::NoLogin(origin) => no_login.push(origin),
+            // Where it looked, and what each file held, is `doctor`'s to say (`describe`).
+            Found::NoLogin(_) => {}
             Found::Broken(e) => broken = broken.or(Some(e)),
         }
     }
     if let Some(e) = broken {
         return Err(e);
     }
-    let why = if no_login.is_empty() {
-        "no Claude Code login found (CLAUDE_CODE_OAUTH_TOKEN, ~/.claude/.credentials.json)"
-            .to_string()
-    } else {
-        format!(
-            "no Claude Code login: {} holds no claudeAiOauth entry (only MCP logins)",
-            no_login.join(", ")
-        )
-    };
     Err(FetchError::new(
         ErrorKind::NoCredentials,
-        format!("{why}: run `claude` and log in with your Claude subscription"),
+        "no Claude Code login",
     ))
 }
 

@@ -17,7 +17,7 @@
 use crate::error::ErrorKind;
 use crate::refresh::load_fresh;
 use crate::render::sanitize::Lines;
-use crate::render::{text, View};
+use crate::render::{report, text, View};
 use crate::settings;
 use crate::window;
 use chrono::Utc;
@@ -53,27 +53,30 @@ pub fn run(o: Options) -> i32 {
     let max = o
         .max
         .or((o.eta.is_none() && o.max_spend.is_none()).then_some(90.0));
-    let no_data = |why: &str| {
+    let no_data_fixed = |why: &str, fix: Option<&str>| {
         if o.fail_open {
-            super::warn(&format!("cannot check: {why} (--fail-open: exit 0)"));
+            super::fail(&format!("cannot check: {why} (--fail-open: exit 0)"), fix);
             OK
         } else {
-            super::warn(&format!("cannot check: {why}"));
+            super::fail(&format!("cannot check: {why}"), fix);
             NO_DATA
         }
     };
+    let no_data = |why: &str| no_data_fixed(why, None);
     let cache = crate::settings::cache();
     let file = load_fresh(&cache);
     let now = crate::clock::now();
-    let org_id = settings::org(o.org);
+    let asked = settings::org_setting(o.org, settings::Scope::Process);
+    if let Some((what, fix)) = report::missing_org(&file, &asked) {
+        super::fail(&what, Some(&fix));
+        return if o.fail_open { OK } else { NO_DATA };
+    }
+    let org_id = asked.value;
     let Some(org) = file.org(org_id.as_deref()) else {
-        let why = file
-            .state
-            .error
-            .as_ref()
-            .map(|e| e.message.clone())
-            .unwrap_or_else(|| "no usage data yet".into());
-        return no_data(&why);
+        return match &file.state.error {
+            Some(e) => no_data_fixed(&e.message, Some(e.kind.fix())),
+            None => no_data("no usage data yet"),
+        };
     };
     let age = file.age(org_id.as_deref(), now).unwrap_or(0);
     let max_age = settings::check_max_age_setting(o.max_age).value;

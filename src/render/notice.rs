@@ -4,6 +4,7 @@
 
 use super::markup::{self, Target};
 use super::text::{money, percent, rate_text, short_duration};
+use crate::error::ErrorKind;
 use crate::event::{Event, Kind};
 use crate::window;
 use chrono::{DateTime, Local, Utc};
@@ -25,17 +26,13 @@ fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
     format!("{clock} (in {})", short_duration((t - now).num_seconds()))
 }
 
-/// What to do about a failure of this kind (the error's own message says what happened).
+/// What to do about a failure whose kind is named `kind` (`ErrorKind::fix`).
 fn fix(kind: &str) -> &'static str {
-    match kind {
-        "cloudflare" => "open claude.ai in your browser, or let the browser extension read it",
-        "unauthorized" => "log in to claude.ai again (Claude Code's login: run `claude` once)",
-        "forbidden" => "check the account and org (`quotaline doctor`)",
-        "rate_limited" => "none needed: quotaline backs off and tries again",
-        "parse" => "the server changed its answers: update quotaline",
-        "config" => "correct the setting `quotaline doctor` names",
-        _ => "check the network: quotaline keeps trying, backing off",
-    }
+    ErrorKind::ALL
+        .into_iter()
+        .find(|k| k.name() == kind)
+        .unwrap_or(ErrorKind::Network)
+        .fix()
 }
 
 /// Fills `title`, `body` and `message`; `several_orgs` names the org in the body.

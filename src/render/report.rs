@@ -7,7 +7,7 @@ use super::text::{money, pace_text, percent, short_duration};
 use super::RESET_MARK;
 use crate::cache::{Cache, CacheFile, ExtensionReport};
 use crate::schedule::{self, Why};
-use crate::settings;
+use crate::settings::{self, Origin, Scope, Setting};
 use crate::snapshot::Org;
 use crate::window;
 use chrono::{DateTime, Local, Utc};
@@ -177,13 +177,80 @@ pub fn window_notes(org: &Org) -> Vec<(&'static str, String)> {
     notes
 }
 
+/// Where a setting came from, as a person would name it: `--org`, `QUOTALINE_ORG`,
+/// `config.toml:3`.
+pub fn origin_words(origin: &Origin, flag: &str) -> String {
+    match origin {
+        Origin::Flag => flag.to_string(),
+        Origin::Env(name) => name.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Every org the cache holds, for an error that names what exists: `Acme [a1…] (active),
+/// Personal [b2…]`.
+pub fn orgs_held(file: &CacheFile) -> String {
+    let Some(s) = &file.snapshot else {
+        return "none yet".into();
+    };
+    let active = s.org(None).map(|o| o.org_uuid.as_str());
+    let names: Vec<String> = s
+        .orgs
+        .iter()
+        .map(|o| {
+            format!(
+                "{} [{}]{}",
+                o.org_name.as_deref().unwrap_or("(unnamed org)"),
+                o.org_uuid,
+                if Some(o.org_uuid.as_str()) == active {
+                    " (active)"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// When the org asked for (`--org`, `QUOTALINE_ORG`, `org` in config.toml) is not among the
+/// orgs the cache holds while others are: what was asked, by whom, and what exists, as
+/// (what, fix). `None` when it is there, when none was asked for, or with no data at all.
+pub fn missing_org(file: &CacheFile, asked: &Setting<Option<String>>) -> Option<(String, String)> {
+    let uuid = asked.value.as_deref()?;
+    let snapshot = file.snapshot.as_ref()?;
+    if snapshot.orgs.is_empty() || snapshot.org(Some(uuid)).is_some() {
+        return None;
+    }
+    Some((
+        format!(
+            "no org {uuid:?} here (asked for by {})",
+            origin_words(&asked.origin, "--org")
+        ),
+        format!(
+            "the orgs quotaline holds: {}; name one of them, or none for the active org",
+            orgs_held(file)
+        ),
+    ))
+}
+
 /// The whole report, as `status` prints it and waybar shows it as a tooltip.
 pub fn report(file: &CacheFile, now: DateTime<Utc>) -> Lines {
     let mut out = Lines::new();
+    let asked = settings::org_setting(None, Scope::Process);
+    if let Some((what, fix)) = missing_org(file, &asked) {
+        out.line(what);
+        out.line(fix);
+        out.blank();
+    }
     match &file.snapshot {
         Some(s) => {
             // The shown org's age (`CacheFile::age`), as the segment and `json` tell it.
-            let org = settings::org(None);
+            let org = asked.value.clone();
             let age = file.age(org.as_deref(), now).unwrap_or(0);
             out.line(format!(
                 "source {} · fetched {} · updated {} ago{}",
@@ -217,6 +284,7 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> Lines {
                 e.kind.name(),
                 short_duration((now - e.at).num_seconds())
             ));
+            out.line(format!("  fix: {}", e.kind.fix()));
             if let Some(t) = e.retry_at.filter(|&t| t > now) {
                 out.line(format!("next try: {}", when(t, now)));
             }

@@ -90,6 +90,9 @@ mod tests {
         assert_eq!(short_duration(720), "12m");
         assert_eq!(short_duration(45), "45s");
         assert_eq!(short_duration(-5), "0s");
+        assert_eq!(short_duration(7 * 86_400), "7d");
+        assert_eq!(short_duration(3_600 + 59), "1h");
+        assert_eq!(short_duration(86_400 + 3_600), "1d1h");
         assert_eq!(percent(24.68), "25%");
         assert_eq!(percent(37.0), "37%");
         assert_eq!(percent(0.5), "1%");

@@ -259,11 +259,9 @@ pub fn judge(
         401 => {
             return Err(FetchError::new(
                 ErrorKind::Unauthorized,
-                format!(
-                    "{} session expired or invalid (HTTP 401): log in to claude.ai again",
-                    service
-                ),
-            ))
+                // What to do is `ErrorKind::fix`'s, said on the line below.
+                format!("{} session expired or invalid (HTTP 401)", service),
+            ));
         }
         403 => {
             let reason = server_message(&text).unwrap_or_else(|| "no reason given".into());

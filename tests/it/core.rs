@@ -342,8 +342,8 @@ fn unreachable_server_is_a_network_error() {
     let (code, out, _) = ql(&env, &["segment"]);
     assert_eq!(
         (code, out.as_str()),
-        (0, "\n"),
-        "never any data: nothing to show"
+        (0, "quotaline: network\n"),
+        "never any data, and a failure: the line says which"
     );
 }
 

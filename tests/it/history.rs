@@ -264,7 +264,7 @@ fn history_json_prints_readings_oldest_first_for_scripts() {
     let (code, _, err) = ql(&env, &["history", "--window", "sonnet"]);
     assert_eq!(
         (code, err.as_str()),
-        (1, "quotaline: no `sonnet` readings in the last 1d0h\n")
+        (1, "quotaline: no `sonnet` readings in the last 1d\n")
     );
 }
 

@@ -112,7 +112,7 @@ fn xbar_says_why_when_there_is_no_data() {
     assert_plugin_shape(&out);
     assert_eq!(
         out.lines().next(),
-        Some(format!("unauthorized | color=#e06c75 {LITERAL}").as_str())
+        Some(format!("quotaline: unauthorized | color=#e06c75 {LITERAL}").as_str())
     );
     assert!(out.contains("\nno usage data yet | "), "{out}");
     assert!(out.contains("\nlast error: "), "{out}");

@@ -280,7 +280,7 @@ fn a_logged_out_browser_is_reported_and_keeps_the_last_numbers() {
     });
     assert_eq!(
         send(&env, &logged_out),
-        json!({"ok": false, "error": "claude.ai (in the browser) session expired or invalid (HTTP 401): log in to claude.ai again"})
+        json!({"ok": false, "error": "claude.ai (in the browser) session expired or invalid (HTTP 401)"})
     );
     let v = json_of(&env);
     assert_eq!(v["orgs"][0]["windows"]["five_hour"]["utilization"], 37.0);
@@ -318,7 +318,14 @@ fn refresh_leaves_a_reading_younger_than_two_minutes_to_the_browser() {
     // Past the 60 s TTL, inside the two minutes: the browser is still polling.
     send(&env, &reading("usage_flat_windows.json", 70));
     let (code, _, err) = ql(&env, &["refresh"]);
-    assert_eq!((code, err.as_str()), (0, ""));
+    // Said, not silent.
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            0,
+            "quotaline: fresh: the browser extension reported 1m ago; --force fetches now\n"
+        )
+    );
     let v = json_of(&env);
     assert!(server.requests().is_empty(), "{:?}", server.requests());
     assert_eq!(v["source"], "extension");

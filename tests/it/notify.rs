@@ -628,10 +628,8 @@ fn eta_extra_and_failing_events_name_what_and_when() {
     assert_eq!(
         got[2]["message"],
         format!(
-            "quotaline: no fresh numbers for 31m: claude.ai session expired or invalid (HTTP 401): \
-             log in to claude.ai again; oauth: no Claude Code login found (CLAUDE_CODE_OAUTH_TOKEN, \
-             ~/.claude/.credentials.json): run `claude` and log in with your Claude subscription · \
-             fix: log in to claude.ai again (Claude Code's login: run `claude` once) · {ORG1_NAME}"
+            "quotaline: no fresh numbers for 31m: claude.ai session expired or invalid (HTTP 401) \
+             · fix: log in to claude.ai again (Claude Code's login: run `claude` once) · {ORG1_NAME}"
         )
     );
     assert_eq!(got[2]["error"]["kind"], "unauthorized");
