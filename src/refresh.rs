@@ -136,9 +136,8 @@ fn fetch_under_lock(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {
             .map(|e| e.message.as_str())
             .unwrap_or("earlier failures");
         return Err(Failure::Skipped(format!(
-            "backing off until {} ({}s) after: {why}",
-            until.format("%Y-%m-%d %H:%M:%S UTC"),
-            (until - now).num_seconds()
+            "backing off until {} after: {why}",
+            crate::render::text::when(until, now)
         )));
     }
     let plan = crate::schedule::plan(&current, now, asker);

@@ -79,6 +79,7 @@ impl OauthToken {
 }
 
 use crate::redact::fingerprint;
+use crate::render::text::clock;
 
 /// The credential files in the order Claude Code itself prefers them.
 fn credential_files() -> Vec<PathBuf> {
@@ -230,14 +231,12 @@ pub fn token(now: DateTime<Utc>) -> Result<OauthToken, FetchError> {
             Found::Token(t) if t.expired(now) => {
                 return Err(FetchError::new(
                     ErrorKind::Unauthorized,
+                    // When it expired is `doctor`'s to say, in the reader's zone.
                     format!(
-                        "Claude Code login expired: run `claude` once (token from {} expired {})",
-                        t.origin,
-                        t.expires_at
-                            .map(|e| e.format("%Y-%m-%d %H:%M UTC").to_string())
-                            .unwrap_or_default()
+                        "Claude Code login expired: run `claude` once (token from {})",
+                        t.origin
                     ),
-                ))
+                ));
             }
             Found::Token(t) => return Ok(t),
             // Where it looked, and what each file held, is `doctor`'s to say (`describe`).
@@ -413,12 +412,9 @@ pub fn describe(now: DateTime<Utc>) -> Vec<String> {
             Found::Token(t) => {
                 let expiry = match t.expires_at {
                     Some(e) if e <= now => {
-                        format!(
-                            "EXPIRED {} (run `claude` once)",
-                            e.format("%Y-%m-%d %H:%M UTC")
-                        )
+                        format!("EXPIRED {} (run `claude` once)", clock(e))
                     }
-                    Some(e) => format!("expires {}", e.format("%Y-%m-%d %H:%M UTC")),
+                    Some(e) => format!("expires {}", clock(e)),
                     None => "expiry unknown".to_string(),
                 };
                 let scopes = match &t.scopes {

@@ -17,7 +17,7 @@
 use crate::error::ErrorKind;
 use crate::refresh::load_fresh;
 use crate::render::sanitize::Lines;
-use crate::render::{report, text, View};
+use crate::render::{report, text};
 use crate::settings;
 use crate::window;
 use chrono::Utc;
@@ -114,24 +114,26 @@ pub fn run(o: Options) -> i32 {
             text::short_duration(age)
         ));
     }
-    let view = View {
-        org,
-        now,
-        age,
-        thresholds: Default::default(),
-        status: None,
-    };
     let mut over = false;
-    let mut missing: Option<String> = None;
+    // Why a limit asked about could not be judged, and the fix when there is one.
+    let mut missing: Option<(String, Option<String>)> = None;
     let windows: Vec<(String, &crate::snapshot::Window)> = match &o.window {
-        Some(name) => match view.window(name) {
-            Some(w) => vec![(name.clone(), w)],
+        Some(name) => match window::resolve(org.windows.keys(), name) {
+            Some(key) => {
+                let w = &org.windows[key];
+                vec![(window::label(key, w.display_name.as_deref()), w)]
+            }
             None => {
-                missing = Some(format!("no `{name}` window for this org"));
+                let (what, fix) = org.no_window(name);
+                missing = Some((what, Some(fix)));
                 Vec::new()
             }
         },
-        None => org.windows.iter().map(|(k, w)| (k.clone(), w)).collect(),
+        None => org
+            .windows
+            .iter()
+            .map(|(k, w)| (window::label(k, w.display_name.as_deref()), w))
+            .collect(),
     };
     let mut said = Lines::new();
     let mut any_rate = false;
@@ -163,7 +165,7 @@ pub fn run(o: Options) -> i32 {
                 Some(t) => format!(
                     ", resets in {} ({})",
                     text::short_duration((t - now).num_seconds()),
-                    t.format("%Y-%m-%d %H:%M UTC")
+                    text::clock(t)
                 ),
                 None => String::new(),
             };
@@ -175,7 +177,7 @@ pub fn run(o: Options) -> i32 {
         }
     }
     if windows_asked && judged == 0 && missing.is_none() {
-        missing = Some(match (&o.window, asked) {
+        let why = match (&o.window, asked) {
             (Some(name), _) => format!("`{name}` is past its reset; a new reading is due"),
             (None, 0) => "this org has no rolling windows (--max-spend checks its spend)".into(),
             (None, _) => format!(
@@ -187,7 +189,8 @@ pub fn run(o: Options) -> i32 {
                     "their"
                 }
             ),
-        });
+        };
+        missing = Some((why, None));
     }
     if o.eta.is_some() && !any_rate && missing.is_none() {
         // Not a failure (nothing is projected), but the guard could not look ahead.
@@ -208,21 +211,24 @@ pub fn run(o: Options) -> i32 {
                     ));
                 }
                 Some(_) => {}
-                None => missing = Some("extra usage is on, but its spend is unknown".into()),
+                None => {
+                    missing = Some(("extra usage is on, but its spend is unknown".into(), None))
+                }
             },
             None => {
-                missing = Some(
+                missing = Some((
                     "no extra-usage figures for this org (the oauth source and Claude Code's \
                      statusLine do not carry them)"
                         .into(),
-                )
+                    None,
+                ))
             }
         }
     }
     super::show(&said);
     match missing {
         _ if over => OVER,
-        Some(why) => no_data(&why),
+        Some((why, fix)) => no_data_fixed(&why, fix.as_deref()),
         None => OK,
     }
 }
@@ -249,7 +255,7 @@ fn looks_ahead(
         format!(
             "{name} projected to hit 100% in {} ({})",
             text::short_duration(secs),
-            eta.format("%Y-%m-%d %H:%M UTC")
+            text::clock(eta)
         )
     };
     let reset = match w.resets_at {

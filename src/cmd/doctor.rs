@@ -12,7 +12,7 @@ use crate::render::report::{
     read_cache, schedule_line, window_notes,
 };
 use crate::render::sanitize::Lines;
-use crate::render::text::short_duration;
+use crate::render::text::{clock, short_duration, when};
 use crate::settings::{self, Secret};
 use chrono::{DateTime, Duration, Utc};
 use std::os::unix::fs::PermissionsExt;
@@ -166,21 +166,13 @@ pub fn report() -> (Lines, bool) {
         Err(_) => {}
     }
     let last = match (&file.snapshot, &file.state.error) {
-        (_, Some(e)) => format!(
-            "failed {}: {}",
-            e.at.format("%Y-%m-%d %H:%M:%S UTC"),
-            e.message
-        ),
-        (Some(s), None) => format!(
-            "ok {} from {}",
-            s.fetched_at.format("%Y-%m-%d %H:%M:%S UTC"),
-            s.source
-        ),
+        (_, Some(e)) => format!("failed {}: {}", clock(e.at), e.message),
+        (Some(s), None) => format!("ok {} from {}", clock(s.fetched_at), s.source),
         (None, None) => "never fetched".to_string(),
     };
     out.line(format!("last fetch: {last}"));
     let backoff = match file.state.backoff_until(now) {
-        Some(t) => format!("until {}", t.format("%Y-%m-%d %H:%M:%S UTC")),
+        Some(t) => format!("until {}", when(t, now)),
         None => "none".to_string(),
     };
     out.line(format!("backoff: {backoff}"));

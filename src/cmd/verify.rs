@@ -8,7 +8,7 @@
 //! is older or newer than the capture), 2 when the capture cannot be read. It reads the
 //! cache only and never fetches: it checks what quotaline shows, not what it could show.
 
-use crate::render::text::short_duration;
+use crate::render::text::{clock, short_duration};
 use crate::settings;
 use crate::snapshot::{parse_usage, Org, Problem, Usage, Window};
 use chrono::{DateTime, Utc};
@@ -91,10 +91,6 @@ pub fn run(file: &str, org: Option<String>) -> i32 {
     1
 }
 
-fn clock(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-}
-
 /// The capture, parsed, and when it was taken: the file's modification time (when DevTools'
 /// response was saved), or now for stdin.
 fn read(file: &str) -> Result<(Usage, DateTime<Utc>), String> {
@@ -162,9 +158,18 @@ fn table(capture: &Usage, held: Option<&Org>) -> (String, usize) {
         .chain(capture.unusable.keys())
         .chain(held.into_iter().flat_map(|o| o.windows.keys()))
         .collect();
+    // Each window by the short name every command shows (`window::label`).
+    let name = |key: &str| {
+        let display = capture
+            .windows
+            .get(key)
+            .or_else(|| ours(key))
+            .and_then(|w| w.display_name.as_deref());
+        crate::window::label(key, display)
+    };
     let width = keys
         .iter()
-        .map(|k| k.chars().count())
+        .map(|k| name(k).chars().count())
         .chain(["window".len()])
         .max()
         .unwrap_or(0);
@@ -190,7 +195,8 @@ fn table(capture: &Usage, held: Option<&Org>) -> (String, usize) {
         };
         let _ = writeln!(
             out,
-            "{key:<width$}  {shown:>8}  {:>9}  {}",
+            "{:<width$}  {shown:>8}  {:>9}  {}",
+            name(key),
             number(ours(key)),
             if same { "yes" } else { "NO" }
         );

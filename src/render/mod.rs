@@ -45,8 +45,11 @@ impl Span {
 pub const DEFAULT_FORMAT: &str = "5h {5h} · 7d {7d}( · {models})( · ↻{reset})( · {status})";
 /// For orgs without rolling windows (Enterprise, credit-only): the money is the news.
 pub const CREDITS_FORMAT: &str = "extra {extra}";
-/// What a window past its reset shows in place of its percent.
-pub const RESET_MARK: &str = "↻";
+/// Two marks, never one for both: `↻` is "resets in" (the default format's `↻{reset}`:
+/// `↻1h12m`); `reset` is what a window past its reset shows in place of its percent (`5h
+/// reset · 7d 40%`): its old number is no longer the truth, the new one is not known yet,
+/// and a word cannot be read as a countdown or a number.
+pub const RESET_MARK: &str = "reset";
 
 /// Everything one line needs.
 pub struct Line<'a> {

@@ -279,8 +279,11 @@ pub fn judge(
                     "{} rate limit (HTTP 429){}",
                     service,
                     match retry_at {
-                        Some(t) if t > now =>
-                            format!(": Retry-After until {}", t.format("%H:%M:%S UTC")),
+                        // The time itself is `retry_at`, shown in the reader's zone when shown.
+                        Some(t) if t > now => format!(
+                            ": Retry-After {}",
+                            crate::duration::short_duration((t - now).num_seconds())
+                        ),
                         _ => ": no Retry-After given".to_string(),
                     }
                 ),

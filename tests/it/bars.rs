@@ -266,7 +266,7 @@ fn waybar_gets_one_json_line_with_class_percentage_and_the_report_as_tooltip() {
     assert_eq!(v["percentage"], 81);
     let tooltip = v["tooltip"].as_str().unwrap();
     assert!(
-        tooltip.contains("\n  weekly opus    81%  resets "),
+        tooltip.contains("\n  opus            81%  resets "),
         "{tooltip}"
     );
     assert!(tooltip.ends_with("last error: none"), "{tooltip}");
@@ -325,7 +325,7 @@ fn waybar_escapes_server_text_for_pango() {
         v["tooltip"]
             .as_str()
             .unwrap()
-            .contains("weekly &lt;b&gt;&amp;"),
+            .contains("\n  &lt;b&gt;&amp;            17%"),
         "{v}"
     );
 }

@@ -19,7 +19,7 @@ fn check_exits_0_below_and_1_over_a_window_limit() {
     let (code, out, err) = ql(&env, &["check", "--max", "60"]);
     assert_eq!((code, err.as_str()), (1, ""));
     assert!(
-        out.starts_with("seven_day_opus at 71% (limit 60%), resets in "),
+        out.starts_with("opus at 71% (limit 60%), resets in "),
         "{out}"
     );
     assert_eq!(ql(&env, &["check", "--max", "60", "--window", "5h"]).0, 0);
@@ -65,7 +65,8 @@ fn check_without_data_exits_2_or_0_with_fail_open() {
         (code, err.as_str()),
         (
             2,
-            "quotaline: cannot check: no `sonnet` window for this org\n"
+            "quotaline: cannot check: no window `sonnet` for this org\n\
+             windows: 5h, 7d, oauth_apps, opus\n"
         )
     );
     assert_eq!(

@@ -21,6 +21,7 @@ mod house;
 mod layers;
 mod menubar;
 mod metrics;
+mod names;
 mod native_host;
 mod notify;
 mod package;
