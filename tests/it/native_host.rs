@@ -498,3 +498,32 @@ fn the_popup_line_follows_config_toml_not_the_browsers_environment() {
     // opus at 81%: a warning by default, critical under the file's crit = 80.
     assert_eq!(reply["severity"], "critical");
 }
+
+/// Issue 22: an installed quotaline names the extension folder the package installed
+/// (`<prefix>/share/quotaline/...`, `/usr/share/...` for the .deb), not a path of the source
+/// tree an installed copy does not have.
+#[test]
+fn init_native_host_names_the_installed_extension_folder() {
+    let env = TestEnv::new();
+    let prefix = env.home.path().join("prefix");
+    std::fs::create_dir_all(prefix.join("bin")).unwrap();
+    let exe = prefix.join("bin/quotaline");
+    std::fs::copy(BIN, &exe).unwrap();
+    let folder = prefix.join("share/quotaline/integrations/browser-extension");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("manifest.json"), "{}").unwrap();
+    let (code, out, err) = env.run(
+        exe.to_str().unwrap(),
+        &["init", "native-host", "--browser", "chrome"],
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.ends_with(&format!(
+            "next: load {} in the browser (Load unpacked: doc/extension.md); it reports within \
+             a minute (`quotaline status`)\n",
+            folder.canonicalize().unwrap().display()
+        )),
+        "{out}"
+    );
+}
