@@ -508,7 +508,7 @@ fn init_native_host_names_the_installed_extension_folder() {
     let prefix = env.home.path().join("prefix");
     std::fs::create_dir_all(prefix.join("bin")).unwrap();
     let exe = prefix.join("bin/quotaline");
-    std::fs::copy(BIN, &exe).unwrap();
+    std::fs::copy(&*BIN, &exe).unwrap();
     let folder = prefix.join("share/quotaline/integrations/browser-extension");
     std::fs::create_dir_all(&folder).unwrap();
     std::fs::write(folder.join("manifest.json"), "{}").unwrap();
