@@ -34,7 +34,7 @@ const WEEKLY_PREFIX: &str = "seven_day_";
 /// template names them.
 const NOT_MODELS: &[&str] = &["oauth_apps", "cowork", "omelette", "routines", "design"];
 
-/// The keys quotaline has a name for besides the per-model weekly windows (README "Known
+/// The keys quotaline has a name for besides the per-model weekly windows (doc/sources.md "Known
 /// payload shapes"). Any other key the server sends is kept under its own name, and
 /// `status` and `doctor` list it so that a new codename is noticed.
 const LABELLED: &[&str] = &[

@@ -1,4 +1,4 @@
-//! `quotaline verify FILE|-`: step two of the trust protocol (README "Checking quotaline
+//! `quotaline verify FILE|-`: step two of the trust protocol (doc/sources.md "Checking quotaline
 //! against the server"). Takes a `/usage` body saved from the browser's DevTools ("Copy
 //! response") and compares it, window by window, with what quotaline holds for that org.
 //! The capture goes through the same parser as quotaline's own readings, so both sides name
@@ -58,7 +58,7 @@ pub fn run(file: &str, org: Option<String>) -> i32 {
     if unreadable > 0 {
         let _ = writeln!(
             out,
-            "quotaline cannot use {unreadable} window(s) of the capture: compare with README \
+            "quotaline cannot use {unreadable} window(s) of the capture: compare with doc/sources.md \
              \"Known payload shapes\" and report the shape if it is new"
         );
     }
