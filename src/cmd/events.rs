@@ -9,14 +9,14 @@ pub fn run(since: i64, json: bool) -> i32 {
     let cache = crate::settings::cache();
     let conn = match history::open_existing(&cache.dir) {
         None => {
-            eprintln!("quotaline: no history yet (every refresh adds to it)");
+            super::warn("no history yet (every refresh adds to it)");
             return 1;
         }
         Some(Err(e)) => {
-            eprintln!(
-                "quotaline: cannot read {}: {e}",
+            super::warn(&format!(
+                "cannot read {}: {e}",
                 cache.dir.join(history::FILE).display()
-            );
+            ));
             return 1;
         }
         Some(Ok(c)) => c,
@@ -24,7 +24,7 @@ pub fn run(since: i64, json: bool) -> i32 {
     let events = match history::events(&conn, crate::clock::now() - Duration::seconds(since)) {
         Ok(events) => events,
         Err(e) => {
-            eprintln!("quotaline: cannot read the history: {e}");
+            super::warn(&format!("cannot read the history: {e}"));
             return 1;
         }
     };

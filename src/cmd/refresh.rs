@@ -11,7 +11,7 @@ pub fn run(force: bool, render_only: bool) -> i32 {
         return match ingest::ingest(&cache, Arrival::Nothing, crate::clock::now()) {
             Ok(_) => 0,
             Err(e) => {
-                eprintln!("quotaline: cannot use the cache: {e}");
+                super::warn(&format!("cannot use the cache: {e}"));
                 1
             }
         };

@@ -26,7 +26,13 @@ pub fn run(file: &str, org: Option<String>) -> i32 {
     let (capture, captured_at) = match read(file) {
         Ok(read) => read,
         Err(why) => {
-            super::warn(&format!("cannot verify: {why}"));
+            super::fail(
+                &format!("cannot verify: {why}"),
+                Some(
+                    "in DevTools: Network, the `usage` request, Copy response; save it to a \
+                     file (doc/sources.md)",
+                ),
+            );
             return 2;
         }
     };
@@ -127,9 +133,8 @@ fn read(file: &str) -> Result<(Usage, DateTime<Utc>), String> {
     // Editors on Windows (and some "Save as") start UTF-8 with a byte order mark; JSON has
     // none, but the capture is still the server's body.
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
-    let body: Value = serde_json::from_slice(bytes).map_err(|e| {
-        format!("{name}: not JSON ({e}); save the response body of the `usage` request")
-    })?;
+    let body: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("{name}: not JSON ({e})"))?;
     let usage = parse_usage(&body, CAPTURE, None).map_err(|e| format!("{name}: {e}"))?;
     Ok((usage, at.min(crate::clock::now())))
 }

@@ -130,3 +130,23 @@ fn every_time_a_person_reads_is_local_in_one_format() {
     );
     assert!(!doctor.contains("UTC"), "{doctor}");
 }
+
+/// Issue 22: where an org's numbers came from is one short line per org, aligned with the
+/// other fields, not a line per part.
+#[test]
+fn status_says_where_numbers_came_from_in_one_aligned_line_per_org() {
+    let (_server, env) = refreshed();
+    let (_, status, _) = ql(&env, &["status"]);
+    let from: Vec<&str> = status
+        .lines()
+        .filter(|l| l.starts_with("  from "))
+        .collect();
+    assert_eq!(from.len(), 2, "one per org:\n{status}");
+    for line in from {
+        let rest = line
+            .strip_prefix("  from          claude.ai ")
+            .unwrap_or_else(|| panic!("{line:?}"));
+        assert!(rest.ends_with("s ago"), "{line:?}");
+    }
+    assert!(!status.contains("from ("), "{status}");
+}
