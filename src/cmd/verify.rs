@@ -26,9 +26,11 @@ pub fn run(file: &str, org: Option<String>) -> i32 {
     let (capture, captured_at) = match read(file) {
         Ok(read) => read,
         Err(why) => {
+            // A file that was read but holds no `/usage` body: what to capture instead.
+            let read_but_not_usage = why.contains(": not JSON") || why.contains("usage payload");
             super::fail(
                 &format!("cannot verify: {why}"),
-                Some(
+                read_but_not_usage.then_some(
                     "in DevTools: Network, the `usage` request, Copy response; save it to a \
                      file (doc/sources.md)",
                 ),

@@ -255,10 +255,7 @@ fn hostile_names_reach_every_human_readable_output_inert() {
     // hostile key (96%) is no window.
     let (code, check, _) = run_inert(&env, &["check"], None);
     assert_eq!(code, 1);
-    assert!(
-        check.contains(&format!("{} at 95%", shown("model").to_lowercase())),
-        "{check}"
-    );
+    assert!(check.contains(&format!("{SHOWN_MODEL} at 95%")), "{check}");
     // A key with control characters is no window name (issue 13): not checked, listed (cleaned)
     // by `status` among what the server sent that quotaline cannot show.
     assert!(!check.contains("at 96%"), "{check}");
