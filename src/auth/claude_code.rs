@@ -457,7 +457,7 @@ pub fn describe(now: DateTime<Utc>) -> Vec<String> {
                 lines.push(format!(
                     "Claude Code's cached usage (cachedUsageUtilization): fetched {} (a \
                      reading when newer than quotaline's)",
-                    c.fetched_at.format("%Y-%m-%d %H:%M:%S UTC")
+                    clock(c.fetched_at)
                 ));
             }
         }

@@ -223,11 +223,7 @@ fn check_with_numbers_older_than_max_age_has_no_data() {
         .lines()
         .find(|l| l.trim_start().starts_with("max_age"))
         .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "));
-    assert_eq!(
-        row.as_deref(),
-        Some("max_age 3h config.toml:2"),
-        "{config}"
-    );
+    assert_eq!(row.as_deref(), Some("max_age 3h config.toml:2"), "{config}");
     for bad in ["0s", "soon"] {
         let (code, _, err) = ql(&env, &["check", "--max-age", bad]);
         assert_eq!(code, 64, "{bad}: {err}");
