@@ -307,7 +307,7 @@ mod tests {
             "5h {5h} · 7d {7d}( · {models})( · ↻{reset})",
             "{opus} {fable} {haiku} {sonnet_eta} {7d_pace} {5h_reset}",
             "{seven_day_oauth_apps} {tangelo} {routines} {daily_design} {mythos}",
-            "{opus_4_5} {seven_day_opus_4} {five_hour} {extra} {plan} {email} {org} {age}",
+            "{opus_4_5} {seven_day_opus_4} {five_hour} {extra} {plan} {email} {org} {age} {status}",
         ] {
             assert_eq!(check(ok), Ok(()), "{ok}");
         }
@@ -319,6 +319,7 @@ mod tests {
         assert_eq!(meant("5h {5h_rset}").as_deref(), Some("{5h_reset}"));
         assert_eq!(meant("{opsu}").as_deref(), Some("{opus}"));
         assert_eq!(meant("{orgs}").as_deref(), Some("{org}"));
+        assert_eq!(meant("{statsu}").as_deref(), Some("{status}"));
         assert_eq!(meant("{opus_rest}").as_deref(), Some("{opus_reset}"));
         assert_eq!(meant("{24h}"), None, "a digit, and nothing close");
         let e = check("5h {5hh} · 7d {7d}").unwrap_err();
