@@ -8,7 +8,9 @@
 # in $__quotaline_segment (escaped for PS1) for custom prompts.
 
 __quotaline_segment=''
-__quotaline_shown=''
+# What the hook put in front of PS1 last time survives the snippet being sourced again
+# (`source ~/.bashrc`), so the next prompt replaces it instead of adding a second line.
+__quotaline_shown=${__quotaline_shown-}
 __quotaline_next_spawn=0
 __quotaline_next_render=0
 

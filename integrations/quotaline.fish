@@ -13,8 +13,16 @@ set -g __quotaline_due 0
 set -g __quotaline_next_spawn 0
 set -g __quotaline_next_render 0
 
-if functions -q fish_right_prompt; and not functions -q __quotaline_user_right_prompt
-    functions -c fish_right_prompt __quotaline_user_right_prompt
+# A right prompt that is not this snippet's own is yours: it is kept, and shown after the
+# line. Sourced again (`source ~/.config/fish/config.fish`), the snippet finds its own
+# function there and keeps the copy it made, so it never calls itself; a config.fish that
+# defines your right prompt again is copied again.
+if functions -q fish_right_prompt
+    set -l details (functions --details --verbose fish_right_prompt)
+    if test "$details[5]" != quotaline
+        functions -e __quotaline_user_right_prompt
+        functions -c fish_right_prompt __quotaline_user_right_prompt
+    end
 end
 
 function __quotaline_update
@@ -60,7 +68,7 @@ function __quotaline_update
     end
 end
 
-function fish_right_prompt
+function fish_right_prompt --description quotaline
     __quotaline_update
     printf '%s' $__quotaline_segment
     if functions -q __quotaline_user_right_prompt

@@ -10,7 +10,10 @@
 zmodload zsh/datetime 2>/dev/null
 zmodload -F zsh/stat b:zstat 2>/dev/null
 
-typeset -g __quotaline_segment='' __quotaline_mtime='' __quotaline_shown=''
+typeset -g __quotaline_segment='' __quotaline_mtime=''
+# What the hook put in front of RPROMPT last time survives the snippet being sourced again
+# (`source ~/.zshrc`), so the next prompt replaces it instead of keeping the old line.
+typeset -g __quotaline_shown=${__quotaline_shown-}
 typeset -gi __quotaline_due=0 __quotaline_next_spawn=0 __quotaline_next_render=0
 
 __quotaline_precmd() {

@@ -229,6 +229,34 @@ const WINDOW_KEYS: &[&str] = &["warn", "crit"];
 /// The sources a refresh may use (`sources`).
 pub const KNOWN_SOURCES: &[&str] = &["claude.ai", "oauth"];
 
+/// The browsers whose cookies quotaline reads, as `browser` and `QUOTALINE_BROWSER` name
+/// them (`auth::browser` keeps them in step).
+pub const KNOWN_BROWSERS: &[&str] = &[
+    "chrome", "chromium", "brave", "edge", "vivaldi", "opera", "arc", "firefox",
+];
+
+/// Checks a browser pin (`chrome`, `brave:Profile 2`): the part before `:` must name a
+/// browser quotaline reads. The error names the known ones (and the one probably meant).
+pub fn check_browser(pin: &str) -> Result<(), String> {
+    let browser = pin
+        .split(':')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    // Empty is no pin (the commented default file writes `browser = ""`).
+    if pin.trim().is_empty() || KNOWN_BROWSERS.contains(&browser.as_str()) {
+        return Ok(());
+    }
+    let meant = crate::suggest::closest(&browser, KNOWN_BROWSERS.iter().copied())
+        .map(|m| format!("did you mean {m:?}? "))
+        .unwrap_or_default();
+    Err(format!(
+        "quotaline cannot read {browser:?}'s cookies ({meant}known: {}; a profile as \"brave:Profile 2\")",
+        KNOWN_BROWSERS.join(", ")
+    ))
+}
+
 /// Where each line of a text starts, so that a position is found without counting from the
 /// top each time: a file holds thousands of values, each noted with its line.
 struct LineIndex<'a> {
@@ -355,9 +383,22 @@ impl Reader<'_> {
         }
     }
 
+    /// A format, checked (`template::check`); an error points at the placeholder itself
+    /// when the string is written without escapes, else at the string.
     fn format(&self, value: &Value, key: &str) -> Result<At<String>, Problem> {
         let at = self.string(value, key)?;
-        template::check(&at.value).map_err(|e| self.problem(value.span(), key, e))?;
+        template::check(&at.value).map_err(|bad| {
+            let span = value.span();
+            let raw = &self.lines.text[span.clone()];
+            let plain = raw.len() == at.value.len() + 2 && raw[1..raw.len() - 1] == at.value;
+            let start = if plain {
+                let offset = at.value.char_indices().nth(bad.at).map_or(0, |(i, _)| i);
+                span.start + 1 + offset
+            } else {
+                span.start
+            };
+            self.problem(start..span.end, key, bad.to_string())
+        })?;
         Ok(at)
     }
 
@@ -400,7 +441,11 @@ impl Reader<'_> {
             }
             match key {
                 "org" => s.org = Some(self.string(value, key)?),
-                "browser" => s.browser = Some(self.string(value, key)?),
+                "browser" => {
+                    let at = self.string(value, key)?;
+                    check_browser(&at.value).map_err(|why| self.problem(value.span(), key, why))?;
+                    s.browser = Some(at);
+                }
                 "ttl" => s.ttl = Some(self.seconds(value, key, 30, 86_400)?),
                 "timeout" => s.timeout = Some(self.seconds(value, key, 1, 60)?),
                 "status_url" => s.status_url = Some(self.string(value, key)?),
@@ -941,6 +986,17 @@ mod tests {
         assert!(e.message.contains("unknown source \"oath\""), "{e:?}");
         let e = err("[target.kitty]\nformat = \"{5h}\"\n");
         assert_eq!(e.key.as_deref(), Some("target.kitty"));
+        let e = err("browser = \"safari\"\n");
+        assert_eq!(
+            (e.line, e.column, e.key.as_deref()),
+            (1, 11, Some("browser"))
+        );
+        assert!(
+            e.message
+                .starts_with("quotaline cannot read \"safari\"'s cookies (known: chrome,"),
+            "{e:?}"
+        );
+        assert!(ok("browser = \"Brave:Profile 2\"\n").browser.is_some());
     }
 
     #[test]
@@ -950,6 +1006,13 @@ mod tests {
         assert!(e.message.contains("unbalanced"), "{e:?}");
         let e = err("format = \"{5 h}\"\n");
         assert!(e.message.contains("unknown placeholder"), "{e:?}");
+        // The column is the placeholder's, and the message says what was meant.
+        let e = err("\n[target.tmux]\nformat = \"5h {5h_rset}\"\n");
+        assert_eq!((e.line, e.column), (3, 14));
+        assert_eq!(
+            e.message,
+            "unknown placeholder {5h_rset} at character 4 (did you mean {5h_reset}?)"
+        );
     }
 
     #[test]

@@ -2,15 +2,23 @@
 //! `24h`, `7d`) and as quotaline prints them: here, below both the settings and the renderers
 //! that use them.
 
-/// `1h12m`, `3d4h`, `12m`, `45s`: short enough for a prompt.
+/// `1h12m`, `3d4h`, `12m`, `45s`: short enough for a prompt, two units at most, and no unit
+/// that is zero (`7d`, `1h`, not `7d0h`, `1h0m`).
 pub fn short_duration(secs: i64) -> String {
     let secs = secs.max(0);
     let (d, h, m) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60);
+    let unit = |n: i64, u: &str| {
+        if n > 0 {
+            format!("{n}{u}")
+        } else {
+            String::new()
+        }
+    };
     match (d, h, m) {
         (0, 0, 0) => format!("{secs}s"),
         (0, 0, m) => format!("{m}m"),
-        (0, h, m) => format!("{h}h{m}m"),
-        (d, h, _) => format!("{d}d{h}h"),
+        (0, h, m) => format!("{h}h{}", unit(m, "m")),
+        (d, h, _) => format!("{d}d{}", unit(h, "h")),
     }
 }
 

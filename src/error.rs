@@ -49,6 +49,39 @@ impl ErrorKind {
             .unwrap_or_default()
     }
 
+    /// What a line with no numbers shows for this failure, after `quotaline: ` (the one
+    /// rule, `render::Line::spans`): the kind in words, `no session` for no credentials.
+    pub fn words(self) -> String {
+        match self {
+            ErrorKind::NoCredentials => "no session".into(),
+            kind => kind.name().replace('_', " "),
+        }
+    }
+
+    /// What to do about a failure of this kind (the message says what happened): the line
+    /// under every error a command prints, and the `fix:` of a `failing` event.
+    pub fn fix(self) -> &'static str {
+        match self {
+            ErrorKind::Cloudflare => {
+                "open claude.ai in your browser, or let the browser extension read it"
+            }
+            ErrorKind::Unauthorized => {
+                "log in to claude.ai again (Claude Code's login: run `claude` once)"
+            }
+            ErrorKind::Forbidden => "check the account and org: run `quotaline doctor`",
+            ErrorKind::RateLimited => "nothing to do: quotaline waits and tries again",
+            ErrorKind::Parse => "the server changed its answers: update quotaline",
+            ErrorKind::NoCredentials => {
+                "log in to claude.ai in a browser, or set QUOTALINE_SESSION_KEY; run `quotaline \
+                 doctor`"
+            }
+            ErrorKind::Config => "correct the setting it names; run `quotaline doctor`",
+            ErrorKind::Http | ErrorKind::Network | ErrorKind::Timeout => {
+                "check the network: quotaline keeps trying, backing off"
+            }
+        }
+    }
+
     /// Failures that say "stop asking for a while": the backoff binds every process.
     pub fn backs_off(self) -> bool {
         matches!(

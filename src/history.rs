@@ -259,11 +259,16 @@ fn write(conn: &mut Connection, new: &[Reading], now: DateTime<Utc>) -> rusqlite
     // rows go one write later, once a reading of today is kept.
     let newest: Option<i64> = tx.query_row("SELECT MAX(at) FROM readings", [], |r| r.get(0))?;
     {
-        // A reading is written once, by its source: an ingest repeats the readings it carries,
-        // and must never rewrite another source's row of the same second.
+        // An ingest repeats the readings it carries (the same numbers again: no change), and
+        // of two readings of one window in the same second the later one is the newer: it
+        // wins, so the history's last number is the one `status` shows.
         let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO readings (org_uuid, window, at, utilization, resets_at, source)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO readings (org_uuid, window, at, utilization, resets_at, source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (org_uuid, window, at) DO UPDATE SET
+                 utilization = excluded.utilization,
+                 resets_at = excluded.resets_at,
+                 source = excluded.source",
         )?;
         for r in new {
             insert.execute(params![
@@ -503,6 +508,19 @@ mod tests {
         assert_eq!(
             query(&conn, None, None, t(-1)).unwrap(),
             vec![reading(0, 5.0)]
+        );
+    }
+
+    #[test]
+    fn the_newer_of_two_readings_in_one_second_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        record(dir.path(), &[reading(5, 80.0)], t(5));
+        let past = record(dir.path(), &[reading(5, 92.0)], t(5));
+        assert_eq!(past, vec![reading(5, 92.0)]);
+        let conn = open(&dir.path().join(FILE)).unwrap();
+        assert_eq!(
+            query(&conn, None, None, t(-1)).unwrap(),
+            vec![reading(5, 92.0)]
         );
     }
 

@@ -7,7 +7,7 @@
 //! Floors, lowest first. A file imports only from its own floor or below, and no files
 //! import each other round about (`tests/it/layers.rs` reads this table and checks both):
 //!
-//! 1. vocabulary: window snapshot error redact event target thresholds duration template claude_status
+//! 1. vocabulary: window snapshot error redact event target thresholds duration template claude_status suggest
 //! 2. storage: file cache history config
 //! 3. logic: pace events schedule settings clock
 //! 4. render: render/
@@ -45,6 +45,7 @@ pub mod schedule;
 pub mod settings;
 pub mod snapshot;
 pub mod source;
+pub mod suggest;
 pub mod target;
 pub mod template;
 pub mod thresholds;

@@ -1,12 +1,20 @@
-//! quotaline: the command line. Parses arguments (argh), dispatches to a command in
-//! `cmd/`, exits with its code: a usage error (an unknown flag, a bad value) is 64, EX_USAGE,
-//! for every command. Everything else is the library (`lib.rs`).
+//! quotaline: the command line. Checks the arguments (`cmd::args`: typos, `-h`,
+//! `--version`, bare flags), parses them (argh), dispatches to a command in `cmd/`, exits
+//! with its code: a usage error (an unknown command, flag or name, a bad value) is 64,
+//! EX_USAGE, for every command. Everything else is the library (`lib.rs`).
 
 use argh::FromArgs;
 use quotaline::{cmd, notify, render};
 
 /// Claude plan usage (server truth) on one line, for prompts and status bars.
 #[derive(FromArgs)]
+#[argh(
+    help_triggers("-h", "--help"),
+    note = "Without a command, quotaline prints the segment and takes its flags:\n  \
+            quotaline --format '{{5h}} {{7d}}'\n\
+            `quotaline <command> -h` shows a command's flags; `quotaline --version` (-V)\n\
+            the version. A usage error exits 64, with the fix on stderr."
+)]
 struct Cli {
     #[argh(subcommand)]
     command: Option<Command>,
@@ -35,7 +43,7 @@ enum Command {
 /// The settings in force and where each came from (config.toml, environment, default); exit
 /// 1 when the config file has an error.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "config")]
+#[argh(subcommand, name = "config", help_triggers("-h", "--help"))]
 struct ConfigArgs {
     /// print a complete, commented config.toml to start from
     #[argh(switch)]
@@ -44,7 +52,7 @@ struct ConfigArgs {
 
 /// Print the one-line segment from the cache (never waits on the network; always exits 0).
 #[derive(FromArgs)]
-#[argh(subcommand, name = "segment")]
+#[argh(subcommand, name = "segment", help_triggers("-h", "--help"))]
 struct SegmentArgs {
     /// template, e.g. "5h {5h} · 7d {7d}( · opus {opus})"; also QUOTALINE_FORMAT
     #[argh(option)]
@@ -61,16 +69,16 @@ struct SegmentArgs {
     #[argh(option)]
     target: Option<String>,
     /// warn colour from this percent (default 75); also QUOTALINE_WARN
-    #[argh(option)]
+    #[argh(option, from_str_fn(number))]
     warn: Option<f64>,
     /// critical colour from this percent (default 90); also QUOTALINE_CRIT
-    #[argh(option)]
+    #[argh(option, from_str_fn(number))]
     crit: Option<f64>,
 }
 
 /// Fetch from the server now (exit 1 with the reason on failure).
 #[derive(FromArgs)]
-#[argh(subcommand, name = "refresh")]
+#[argh(subcommand, name = "refresh", help_triggers("-h", "--help"))]
 struct RefreshArgs {
     /// fetch even when the cache is fresh or a backoff is in force
     #[argh(switch)]
@@ -83,7 +91,7 @@ struct RefreshArgs {
 
 /// Print the snapshot as JSON (exit 1 when there is no data).
 #[derive(FromArgs)]
-#[argh(subcommand, name = "json")]
+#[argh(subcommand, name = "json", help_triggers("-h", "--help"))]
 struct JsonArgs {
     /// only this org
     #[argh(option)]
@@ -93,12 +101,12 @@ struct JsonArgs {
 /// Print the cached snapshot as OpenMetrics text for Prometheus (never fetches; the same
 /// text `[metrics] textfile` holds).
 #[derive(FromArgs)]
-#[argh(subcommand, name = "metrics")]
+#[argh(subcommand, name = "metrics", help_triggers("-h", "--help"))]
 struct MetricsArgs {}
 
 /// Human-readable report: windows, extra usage, plan, billing, age, last error.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "status")]
+#[argh(subcommand, name = "status", help_triggers("-h", "--help"))]
 struct StatusArgs {}
 
 /// A guard for scripts and CI: exit 0 ok (judged on current numbers), 1 over a limit (a
@@ -106,17 +114,17 @@ struct StatusArgs {}
 /// --max-spend), 2 no data: none, older than --max-age, superseded by an unreadable payload,
 /// or no window that could be judged (0 with --fail-open), 64 a usage error.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "check")]
+#[argh(subcommand, name = "check", help_triggers("-h", "--help"))]
 struct CheckArgs {
     /// limit in percent (default 90 unless --eta or --max-spend is given)
-    #[argh(option)]
+    #[argh(option, from_str_fn(number))]
     max: Option<f64>,
     /// also exit 1 when a window is projected to hit 100% within this long, e.g. 30m
     #[argh(option, from_str_fn(render::text::parse_duration))]
     eta: Option<i64>,
     /// also exit 1 when extra usage has spent this much or more (in the org's currency,
     /// e.g. 20 for $20)
-    #[argh(option)]
+    #[argh(option, from_str_fn(number))]
     max_spend: Option<f64>,
     /// exit 0 instead of 2 when there is no data (a CI that must not block on a tracker)
     #[argh(switch)]
@@ -135,7 +143,7 @@ struct CheckArgs {
 
 /// The recorded readings: a table with a sparkline per window, or JSON lines.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "history")]
+#[argh(subcommand, name = "history", help_triggers("-h", "--help"))]
 struct HistoryArgs {
     /// only this window: 5h, 7d, opus, or a window key
     #[argh(option)]
@@ -154,7 +162,7 @@ struct HistoryArgs {
 /// Compare a /usage body saved from the browser's DevTools ("Copy response") with what
 /// quotaline holds, window by window (exit 0 all match, 1 one differs, 2 unreadable file).
 #[derive(FromArgs)]
-#[argh(subcommand, name = "verify")]
+#[argh(subcommand, name = "verify", help_triggers("-h", "--help"))]
 struct VerifyArgs {
     /// the saved body, or - to read it from stdin
     #[argh(positional)]
@@ -167,7 +175,7 @@ struct VerifyArgs {
 /// The events fired (thresholds, ETA, limits, resets, extra usage, failing refreshes), from
 /// the history, oldest first.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "events")]
+#[argh(subcommand, name = "events", help_triggers("-h", "--help"))]
 struct EventsArgs {
     /// how far back, e.g. 24h, 7d, 30d (default 7d)
     #[argh(
@@ -185,7 +193,7 @@ struct EventsArgs {
 /// waybar, waybar-css, polybar, i3blocks, xbar, swiftbar, argos, claude-code, node-exporter;
 /// `native-host` registers the browser extension's host.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "init")]
+#[argh(subcommand, name = "init", help_triggers("-h", "--help"))]
 struct InitArgs {
     /// the program, e.g. zsh
     #[argh(positional)]
@@ -198,7 +206,7 @@ struct InitArgs {
 
 /// Print the shell completion script: zsh, bash or fish.
 #[derive(FromArgs)]
-#[argh(subcommand, name = "completions")]
+#[argh(subcommand, name = "completions", help_triggers("-h", "--help"))]
 struct CompletionsArgs {
     /// the shell, e.g. zsh
     #[argh(positional)]
@@ -208,12 +216,12 @@ struct CompletionsArgs {
 /// Where credentials come from, what every browser profile holds (fingerprints only), the
 /// cache and the last fetch: a report to paste into a bug (exit 1 when no session is usable).
 #[derive(FromArgs)]
-#[argh(subcommand, name = "doctor")]
+#[argh(subcommand, name = "doctor", help_triggers("-h", "--help"))]
 struct DoctorArgs {}
 
 /// Native messaging host for the quotaline browser extension (the browser starts it).
 #[derive(FromArgs)]
-#[argh(subcommand, name = "native-host")]
+#[argh(subcommand, name = "native-host", help_triggers("-h", "--help"))]
 struct NativeHostArgs {
     /// what the browser passes (the caller's origin, a window handle): ignored
     #[argh(positional, greedy)]
@@ -223,11 +231,21 @@ struct NativeHostArgs {
 /// Claude Code's statusLine command: reads its JSON on stdin (rate_limits go into the
 /// cache), prints one line (always exits 0).
 #[derive(FromArgs)]
-#[argh(subcommand, name = "statusline")]
+#[argh(subcommand, name = "statusline", help_triggers("-h", "--help"))]
 struct StatuslineArgs {
     /// template, as for `segment`; also QUOTALINE_FORMAT
     #[argh(option)]
     format: Option<String>,
+}
+
+/// A number for `--max`, `--warn` and the like, with an error in quotaline's words.
+fn number(value: &str) -> Result<f64, String> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("`{value}` is not a number"))
 }
 
 /// argh takes a lone `-` for an unknown flag; as the conventional name of stdin (`verify -`)
@@ -249,8 +267,10 @@ fn main() {
         .map(|a| a.into_string().ok())
         .collect::<Option<Vec<String>>>()
     else {
-        eprintln!("quotaline: an argument is not valid UTF-8");
-        std::process::exit(cmd::EX_USAGE);
+        std::process::exit(cmd::usage(
+            "an argument is not valid UTF-8",
+            Some("quotaline's names and values are text"),
+        ));
     };
     // A browser starts the host manifest's `path` with the caller as the only arguments
     // (Chrome: `chrome-extension://<id>/`; Firefox: the manifest path and the add-on id),
@@ -262,6 +282,14 @@ fn main() {
     if args.first().map(String::as_str) == Some(notify::DELIVER) {
         std::process::exit(cmd::notify_deliver::run());
     }
+    let args = match cmd::args::prepare(args) {
+        Ok(cmd::args::Prepared::Parse(args)) => args,
+        Ok(cmd::args::Prepared::Version) => {
+            cmd::out(&format!("quotaline {}\n", env!("CARGO_PKG_VERSION")));
+            std::process::exit(0);
+        }
+        Err(e) => std::process::exit(cmd::usage(&e.what, Some(&e.fix))),
+    };
     let cli = parse(&stdin_dash_last(args));
     let code = match cli.command {
         None => cmd::segment::run(cmd::segment::Options {
@@ -313,8 +341,9 @@ fn main() {
     std::process::exit(code);
 }
 
-/// The arguments as argh reads them, except that a usage error exits 64 (EX_USAGE), not 1:
-/// `check`'s 1 means "over a limit", and a script must be able to tell the two apart.
+/// The arguments as argh reads them (`cmd::args` checked the names already), except that a
+/// usage error exits 64 (EX_USAGE), not 1: `check`'s 1 means "over a limit", and a script
+/// must be able to tell the two apart. argh's words are put in quotaline's error style.
 fn parse(args: &[String]) -> Cli {
     let strs: Vec<&str> = args.iter().map(String::as_str).collect();
     Cli::from_args(&["quotaline"], &strs).unwrap_or_else(|early| match early.status {
@@ -323,11 +352,29 @@ fn parse(args: &[String]) -> Cli {
             std::process::exit(0)
         }
         Err(()) => {
-            eprintln!(
-                "{}\nRun quotaline --help for more information.",
-                early.output
-            );
-            std::process::exit(cmd::EX_USAGE)
+            let command = args.first().map_or("", String::as_str);
+            let (what, fix) = argh_error(&early.output, command);
+            std::process::exit(cmd::usage(&what, Some(&fix)))
         }
     })
+}
+
+/// argh's message as `quotaline: <what>` and a fix: `Error parsing option '--since' with
+/// value 'soon': <why>` becomes `--since: <why>`.
+fn argh_error(output: &str, command: &str) -> (String, String) {
+    let text = output.trim();
+    let what = text
+        .strip_prefix("Error parsing option '")
+        .and_then(|rest| {
+            let (flag, rest) = rest.split_once("' with value '")?;
+            let (_, why) = rest.split_once("': ")?;
+            Some(format!("{flag}: {}", why.trim()))
+        })
+        .unwrap_or_else(|| text.split_whitespace().collect::<Vec<_>>().join(" "));
+    let fix = if command.is_empty() {
+        "`quotaline --help` lists the commands".to_string()
+    } else {
+        format!("`quotaline {command} --help` lists its flags")
+    };
+    (what, fix)
 }

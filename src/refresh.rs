@@ -21,8 +21,10 @@ use std::process::{Command, Stdio};
 #[derive(Debug, PartialEq)]
 pub enum Outcome {
     Fetched,
-    /// Fresh enough already; nothing asked.
-    Fresh,
+    /// Fresh enough already (fetched this long ago, in seconds); nothing asked.
+    Fresh(i64),
+    /// The browser extension reported this long ago (seconds): fetching is left to it.
+    LeftToBrowser(i64),
     /// Another process refreshed while this one waited; its result is this one's.
     Reused,
 }
@@ -134,19 +136,20 @@ fn fetch_under_lock(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {
             .map(|e| e.message.as_str())
             .unwrap_or("earlier failures");
         return Err(Failure::Skipped(format!(
-            "backing off until {} ({}s) after: {why}",
-            until.format("%Y-%m-%d %H:%M:%S UTC"),
-            (until - now).num_seconds()
+            "backing off until {} after: {why}",
+            crate::render::text::when(until, now)
         )));
     }
     let plan = crate::schedule::plan(&current, now, asker);
     if plan.is_empty() {
-        return Ok(Outcome::Fresh);
+        let at = current.snapshot.as_ref().map_or(now, |s| s.fetched_at);
+        return Ok(Outcome::Fresh((now - at).num_seconds().max(0)));
     }
     // The browser extension fetched within two minutes: leave it to the browser. `--force`
     // still fetches.
     if !force && browser_is_fresh(&current, now) {
-        return Ok(Outcome::Fresh);
+        let at = current.extension.as_ref().map_or(now, |r| r.fetched_at);
+        return Ok(Outcome::LeftToBrowser((now - at).num_seconds().max(0)));
     }
 
     if !force && cache.attempt_unrecorded(&_lock, now, settings::ttl()) {

@@ -172,16 +172,31 @@ fn target_file(target: Option<Target>) -> Option<&'static Display> {
     config().file.target.get(target?.name())
 }
 
+/// Seconds, as the environment may give them: a whole number (`90`) or a duration as in
+/// the config file (`2m`, `1h30m`).
+fn seconds(value: &str) -> Option<i64> {
+    let value = value.trim();
+    value
+        .parse()
+        .ok()
+        .or_else(|| crate::duration::parse_duration(value).ok())
+}
+
+/// The range `ttl` may take (the config file checks it; the environment is clamped into it).
+const TTL_RANGE: (i64, i64) = (30, 86_400);
+/// The range `timeout` may take.
+const TIMEOUT_RANGE: (i64, i64) = (1, 60);
+
 /// Seconds a snapshot counts as fresh (`QUOTALINE_TTL`, `ttl`, default 60, at least 30: the
 /// server's numbers move slowly and polling faster only invites rate limits).
 pub fn ttl_setting() -> Setting<i64> {
     let mut s = pick(
         None,
-        env_for(Scope::Process, "QUOTALINE_TTL", |v| v.trim().parse().ok()),
+        env_for(Scope::Process, "QUOTALINE_TTL", |v| seconds(&v)),
         file_at(&config().file.ttl),
         60,
     );
-    s.value = s.value.max(30);
+    s.value = s.value.clamp(TTL_RANGE.0, TTL_RANGE.1);
     s
 }
 
@@ -204,8 +219,18 @@ pub fn org(flag: Option<String>) -> Option<String> {
     org_setting(flag, Scope::Process).value
 }
 
-/// The line's template: `--format`, `QUOTALINE_FORMAT`, `[target.X] format`, `format`;
-/// `None` is the built-in default.
+/// A percent from the environment: a number from 0 to 100, as the config file wants it.
+fn percent(value: &str) -> Option<f64> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| (0.0..=100.0).contains(v))
+}
+
+/// The line's template: `--format`, `QUOTALINE_FORMAT` (when it passes the check the file's
+/// formats pass: a bad one is [`env_warnings`]' business, not the line's), `[target.X]
+/// format`, `format`; `None` is the built-in default.
 pub fn format_setting(
     target: Option<Target>,
     flag: Option<String>,
@@ -216,7 +241,9 @@ pub fn format_setting(
         .or_else(|| file_at(&config().file.display.format));
     pick(
         flag.map(Some),
-        env_for(scope, "QUOTALINE_FORMAT", |v| Some(Some(v))),
+        env_for(scope, "QUOTALINE_FORMAT", |v| {
+            crate::template::check(&v).ok().map(|_| Some(v))
+        }),
         file.map(|(v, l)| (Some(v), l)),
         None,
     )
@@ -226,16 +253,35 @@ pub fn format(target: Option<Target>, flag: Option<String>, scope: Scope) -> Opt
     format_setting(target, flag, scope).value
 }
 
-/// `--target`, else `QUOTALINE_TARGET`, else ANSI colour on a terminal and plain text
-/// elsewhere. An unknown name is an error that names the known ones.
+/// `--target`, else `QUOTALINE_TARGET`, else [`default_target`]. An unknown name is an
+/// error that names the known ones (and the one probably meant).
 pub fn target(flag: Option<String>) -> Result<Target, String> {
-    match flag.or_else(|| var("QUOTALINE_TARGET")) {
-        Some(name) => Target::from_name(name.trim()).ok_or_else(|| {
-            let known: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
-            format!("unknown target {name:?} (one of: {})", known.join(", "))
-        }),
-        None if std::io::stdout().is_terminal() => Ok(Target::Ansi),
-        None => Ok(Target::Plain),
+    let (name, origin) = match flag {
+        Some(name) => (name, "--target"),
+        None => match var("QUOTALINE_TARGET") {
+            Some(name) => (name, "QUOTALINE_TARGET"),
+            None => return Ok(default_target()),
+        },
+    };
+    Target::from_name(name.trim()).ok_or_else(|| {
+        let known: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
+        let meant = crate::suggest::closest(name.trim(), known.iter().copied())
+            .map(|m| format!("did you mean `{m}`? "))
+            .unwrap_or_default();
+        format!(
+            "{origin}: unknown target {name:?} ({meant}one of: {}); using {}",
+            known.join(", "),
+            default_target().name()
+        )
+    })
+}
+
+/// ANSI colour on a terminal, plain text elsewhere.
+pub fn default_target() -> Target {
+    if std::io::stdout().is_terminal() {
+        Target::Ansi
+    } else {
+        Target::Plain
     }
 }
 
@@ -266,7 +312,7 @@ pub fn threshold_settings(
     crit: Option<f64>,
     scope: Scope,
 ) -> (Setting<f64>, Setting<f64>) {
-    let number = |v: String| v.trim().parse::<f64>().ok().filter(|v| v.is_finite());
+    let number = |v: String| percent(&v);
     let t = target_file(target);
     let f = &config().file.display;
     let defaults = Thresholds::default();
@@ -345,12 +391,14 @@ pub fn timeout_setting() -> Setting<u64> {
     let mut s = pick(
         None,
         env_for(Scope::Process, "QUOTALINE_TIMEOUT", |v| {
-            v.trim().parse().ok()
+            seconds(&v).map(|v| v.max(0) as u64)
         }),
         file_at(&config().file.timeout).map(|(v, l)| (v.max(0) as u64, l)),
         10,
     );
-    s.value = s.value.clamp(1, 60);
+    s.value = s
+        .value
+        .clamp(TIMEOUT_RANGE.0 as u64, TIMEOUT_RANGE.1 as u64);
     s
 }
 
@@ -533,12 +581,16 @@ pub fn anthropic_api_url() -> (&'static str, String) {
 }
 
 /// The browser profile pinned by `QUOTALINE_BROWSER` or `browser` ("chrome",
-/// "brave:Profile 2", ...).
+/// "brave:Profile 2", ...); a browser quotaline does not read is no pin.
 pub fn browser_setting() -> Setting<Option<String>> {
     let clean = |v: String| Some(v.trim().to_string()).filter(|v| !v.is_empty());
     pick(
         None,
-        env_for(Scope::Process, "QUOTALINE_BROWSER", |v| clean(v).map(Some)),
+        env_for(Scope::Process, "QUOTALINE_BROWSER", |v| {
+            clean(v)
+                .filter(|v| crate::config::check_browser(v).is_ok())
+                .map(Some)
+        }),
         file_at(&config().file.browser).and_then(|(v, l)| Some((Some(clean(v)?), l))),
         None,
     )
@@ -546,6 +598,78 @@ pub fn browser_setting() -> Setting<Option<String>> {
 
 pub fn browser_pin() -> Option<String> {
     browser_setting().value
+}
+
+/// What `config` and `doctor` say about the environment: every variable set to a value
+/// quotaline cannot use (it is ignored, never guessed at), or one outside its range (it is
+/// clamped), and what is used instead. Nothing here is silent elsewhere either: the segment
+/// says a bad `QUOTALINE_TARGET` on stderr.
+pub fn env_warnings() -> Vec<String> {
+    let mut out = Vec::new();
+    let shown = |value: String, origin: Origin| format!("using {value} ({origin})");
+    let secs = |name: &str, range: (i64, i64), used: Setting<i64>| -> Option<String> {
+        let raw = var(name)?;
+        let why = match seconds(&raw) {
+            None => "is not a duration (e.g. 90, 60s, 5m)".to_string(),
+            Some(v) if v < range.0 || v > range.1 => format!(
+                "is outside {} to {}",
+                crate::duration::short_duration(range.0),
+                crate::duration::short_duration(range.1)
+            ),
+            Some(_) => return None,
+        };
+        let used = shown(crate::duration::short_duration(used.value), used.origin);
+        Some(format!("{name}={raw:?} {why}: {used}"))
+    };
+    out.extend(secs("QUOTALINE_TTL", TTL_RANGE, ttl_setting()));
+    let timeout = timeout_setting();
+    let timeout = Setting {
+        value: timeout.value as i64,
+        origin: timeout.origin,
+    };
+    out.extend(secs("QUOTALINE_TIMEOUT", TIMEOUT_RANGE, timeout));
+    let (warn, crit) = threshold_settings(None, None, None, Scope::Process);
+    for (name, used) in [("QUOTALINE_WARN", warn), ("QUOTALINE_CRIT", crit)] {
+        if let Some(raw) = var(name).filter(|v| percent(v).is_none()) {
+            let used = shown(used.value.to_string(), used.origin);
+            out.push(format!(
+                "{name}={raw:?} is not a percent (a number from 0 to 100): {used}"
+            ));
+        }
+    }
+    if let Some(raw) = var("QUOTALINE_FORMAT") {
+        if let Err(bad) = crate::template::check(&raw) {
+            let used = format_setting(None, None, Scope::Process);
+            let value = used
+                .value
+                .as_deref()
+                .map_or("the built-in format".to_string(), |f| format!("{f:?}"));
+            out.push(format!(
+                "QUOTALINE_FORMAT: {bad}: {}",
+                shown(value, used.origin)
+            ));
+        }
+    }
+    if let Err(e) = target(None) {
+        out.push(e);
+    }
+    if let Some(raw) = var("QUOTALINE_BROWSER") {
+        if let Err(why) = crate::config::check_browser(raw.trim()) {
+            let used = browser_setting();
+            let value = used
+                .value
+                .clone()
+                .unwrap_or_else(|| "the most recent profile".into());
+            out.push(format!(
+                "QUOTALINE_BROWSER={raw:?}: {why}: {}",
+                shown(value, used.origin)
+            ));
+        }
+    }
+    if let Err(e) = sources_setting() {
+        out.push(format!("{e}: nothing is fetched until it is corrected"));
+    }
+    out
 }
 
 /// `$QUOTALINE_CACHE_DIR`, else `$XDG_CACHE_HOME/quotaline`, else `~/.cache/quotaline`.

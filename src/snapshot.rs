@@ -375,6 +375,28 @@ impl Org {
         }
     }
 
+    /// Every window's short name (`window::label`), for errors that list what exists:
+    /// `5h, 7d, opus, fable`.
+    pub fn window_names(&self) -> Vec<String> {
+        self.windows
+            .iter()
+            .map(|(k, w)| crate::window::label(k, w.display_name.as_deref()))
+            .collect()
+    }
+
+    /// A `--window` name that matches none of this org's windows, as (what, fix): the
+    /// name probably meant, and the windows there are.
+    pub fn no_window(&self, name: &str) -> (String, String) {
+        let names = self.window_names();
+        let meant = crate::suggest::closest(name, names.iter().map(String::as_str))
+            .map(|m| format!("did you mean `{m}`? "))
+            .unwrap_or_default();
+        (
+            format!("no window `{name}` for this org"),
+            format!("{meant}windows: {}", names.join(", ")),
+        )
+    }
+
     /// Per-model weekly windows, as (the key's model part, window), e.g. ("opus", ...).
     pub fn model_windows(&self) -> impl Iterator<Item = (&str, &Window)> {
         self.windows

@@ -3,6 +3,8 @@
 //! groups); `\` escapes the next char. Parsing and checking live here, below the settings
 //! that check a format and the renderer that fills one in (`render/template.rs`).
 
+use crate::window;
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Node {
     Text(String),
@@ -51,40 +53,135 @@ fn parse_until(chars: &mut std::iter::Peekable<std::str::Chars>, depth: usize) -
     nodes
 }
 
-/// Refuses a format nested deeper than [`MAX_DEPTH`] (for `--format`, which is otherwise
-/// taken as written: a stray `)` is text there).
-pub fn check_depth(format: &str) -> Result<(), String> {
-    let (mut depth, mut escaped) = (0usize, false);
-    for (i, c) in format.chars().enumerate() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '(' if depth == MAX_DEPTH => {
-                return Err(format!(
-                    "groups nested deeper than {MAX_DEPTH} (at character {})",
-                    i + 1
-                ))
-            }
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
+/// Why a format cannot be used: the message (with the character it is at) and, for an
+/// unknown placeholder, the one probably meant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bad {
+    pub message: String,
+    /// The character the problem is at, counted from 0.
+    pub at: usize,
+    /// `{5h}` for `{5hh}`.
+    pub suggestion: Option<String>,
 }
 
-/// Checks a format before it is saved as a setting: every `(` closed, every `{` closed, and
-/// every placeholder a name (lowercase letters, digits, `_`: `5h`, `opus`, `seven_day_eta`).
-/// Window names are open-ended (the server adds models), so a well-formed unknown name is
-/// not an error: it shows as missing.
-pub fn check(format: &str) -> Result<(), String> {
+impl Bad {
+    fn at(at: usize, message: String) -> Bad {
+        Bad {
+            message,
+            at,
+            suggestion: None,
+        }
+    }
+
+    /// The second line of the error: the placeholder meant, and what there is.
+    pub fn fix(&self) -> String {
+        let meant = self
+            .suggestion
+            .as_deref()
+            .map(|s| format!("did you mean {s}? "))
+            .unwrap_or_default();
+        format!(
+            "{meant}placeholders: a window ({{5h}}, {{7d}}, {{opus}}, any key the server \
+             sends), its {{…_reset}}, {{…_eta}}, {{…_pace}}, and {}",
+            PLACEHOLDERS
+                .iter()
+                .map(|p| format!("{{{p}}}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
+impl std::fmt::Display for Bad {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(s) = &self.suggestion {
+            write!(f, " (did you mean {s}?)")?;
+        }
+        Ok(())
+    }
+}
+
+/// The placeholders that are not about one window (`render::View::value` answers them).
+pub const PLACEHOLDERS: &[&str] = &[
+    "models", "reset", "extra", "plan", "email", "org", "age", "status",
+];
+/// What follows a window's name for its countdown, time to 100% and pace.
+pub const SUFFIXES: &[&str] = &["_reset", "_eta", "_pace"];
+
+/// Every placeholder quotaline knows without a reading: the fixed ones, and each window it
+/// has a name for, bare and with each suffix. Typos are measured against these.
+/// Built once: a long format has many placeholders.
+fn vocabulary() -> &'static [String] {
+    static VOCABULARY: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    VOCABULARY.get_or_init(|| {
+        let mut names: Vec<String> = PLACEHOLDERS.iter().map(|p| p.to_string()).collect();
+        for w in window::KNOWN_NAMES {
+            names.push(w.to_string());
+            names.extend(SUFFIXES.iter().map(|s| format!("{w}{s}")));
+        }
+        names
+    })
+}
+
+/// Whether `name` may stand in a template, and if not, the placeholder probably meant.
+///
+/// Windows are open-ended (the server adds models and codenames, and a template may name
+/// one before it first arrives), so the rule cannot be "a window in the cache": a config
+/// file would turn invalid the day a codename window goes away. It is: the fixed
+/// placeholders; a window quotaline knows (`5h`, `7d`, `opus`, `tangelo`, ...); any
+/// per-model weekly key (`seven_day_…`); a known model's version (`opus_4_5`); and any other
+/// name that is not one or two edits from a known placeholder (`{5hh}`, `{5h_rset}`,
+/// `{opsu}` are typos, `{daily_design}` is a window the server may send), each of the
+/// windows also with `_reset`, `_eta` or `_pace`. Only `5h` and `7d` start with a digit.
+fn placeholder(name: &str) -> Result<(), Option<String>> {
+    let vocabulary = vocabulary();
+    let meant = || {
+        crate::suggest::closest(name, vocabulary.iter().map(String::as_str))
+            .map(|s| format!("{{{s}}}"))
+    };
+    if !window::is_name(name) {
+        return Err(meant());
+    }
+    if PLACEHOLDERS.contains(&name) {
+        return Ok(());
+    }
+    let base = SUFFIXES
+        .iter()
+        .find_map(|s| name.strip_suffix(s))
+        .filter(|b| !b.is_empty())
+        .unwrap_or(name);
+    let window_ok = if window::KNOWN_NAMES.contains(&base) || base.starts_with("seven_day_") {
+        true
+    } else if base.starts_with(|c: char| c.is_ascii_digit()) {
+        false
+    } else if let Some(version) = window::MODELS
+        .iter()
+        .find_map(|m| base.strip_prefix(m)?.strip_prefix('_'))
+    {
+        // `opus_4_5` is a model; `opus_rest` is `opus_reset` mistyped.
+        let suffixes = SUFFIXES.iter().map(|s| &s[1..]);
+        crate::suggest::closest(version, suffixes).is_none()
+    } else {
+        crate::suggest::closest(base, vocabulary.iter().map(String::as_str)).is_none()
+    };
+    if window_ok {
+        Ok(())
+    } else {
+        Err(meant())
+    }
+}
+
+/// Checks a format before it is used: every `(` closed, every `{` closed, and every
+/// placeholder one quotaline can answer ([`placeholder`] says which).
+pub fn check(format: &str) -> Result<(), Bad> {
     check_chars(format.chars())
 }
 
 /// [`check`] over the characters as they come, each looked at once: a format of 240 KB in
 /// `config.toml` is checked on the prompt path after every edit, and it must cost nothing
 /// there (an earlier `chars().nth()` per placeholder made it quadratic: 5 s a prompt).
-fn check_chars(chars: impl Iterator<Item = char>) -> Result<(), String> {
+fn check_chars(chars: impl Iterator<Item = char>) -> Result<(), Bad> {
     let mut open_groups = Vec::new();
     let mut chars = chars.enumerate();
     while let Some((i, c)) = chars.next() {
@@ -104,39 +201,53 @@ fn check_chars(chars: impl Iterator<Item = char>) -> Result<(), String> {
                     name.push(c);
                 }
                 if !closed {
-                    return Err(format!(
-                        "unbalanced {{ }}: the placeholder at character {column} is never closed"
+                    return Err(Bad::at(
+                        i,
+                        format!(
+                            "unbalanced {{ }}: the placeholder at character {column} is never \
+                             closed"
+                        ),
                     ));
                 }
-                let name = name.trim();
-                let known = !name.is_empty()
-                    && name
-                        .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-                if !known {
-                    return Err(format!(
-                        "unknown placeholder {{{name}}} at character {column} (e.g. {{5h}}, {{7d}}, {{opus}}, {{reset}})"
-                    ));
+                if let Err(suggestion) = placeholder(name.trim()) {
+                    return Err(Bad {
+                        message: format!(
+                            "unknown placeholder {{{}}} at character {column}",
+                            name.trim()
+                        ),
+                        at: i,
+                        suggestion,
+                    });
                 }
             }
             '(' if open_groups.len() == MAX_DEPTH => {
-                return Err(format!(
-                    "groups nested deeper than {MAX_DEPTH} (at character {column})"
+                return Err(Bad::at(
+                    i,
+                    format!("groups nested deeper than {MAX_DEPTH} (at character {column})"),
                 ));
             }
-            '(' => open_groups.push(column),
+            '(' => open_groups.push(i),
             // Every `)` closes the innermost group; one with none open is the error.
             ')' if open_groups.pop().is_none() => {
-                return Err(format!(
-                    "unbalanced ( ): the `)` at character {column} closes no group (write \\) for a literal one)"
+                return Err(Bad::at(
+                    i,
+                    format!(
+                        "unbalanced ( ): the `)` at character {column} closes no group (write \
+                         \\) for a literal one)"
+                    ),
                 ));
             }
             _ => {}
         }
     }
     match open_groups.last() {
-        Some(column) => Err(format!(
-            "unbalanced ( ): the group opened at character {column} is never closed"
+        Some(&i) => Err(Bad::at(
+            i,
+            format!(
+                "unbalanced ( ): the group opened at character {} is never closed (write \\( \
+                 for a literal one)",
+                i + 1
+            ),
         )),
         None => Ok(()),
     }
@@ -161,7 +272,7 @@ mod tests {
         }
     }
 
-    fn asked(format: &str) -> (Result<(), String>, usize) {
+    fn asked(format: &str) -> (Result<(), Bad>, usize) {
         let asked = Cell::new(0);
         let result = check_chars(Counted {
             inner: format.chars(),
@@ -182,32 +293,55 @@ mod tests {
         // An unclosed placeholder that runs to the end: still one pass.
         let open = format!("{{{}", "a".repeat(1 << 20));
         let (result, calls) = asked(&open);
-        assert!(result.unwrap_err().contains("never closed"));
+        assert!(result.unwrap_err().message.contains("never closed"));
         assert_eq!(calls, open.chars().count() + 1);
     }
 
+    fn meant(format: &str) -> Option<String> {
+        check(format).unwrap_err().suggestion
+    }
+
     #[test]
-    fn formats_are_checked_as_before() {
-        assert_eq!(check("5h {5h}( · {opus})"), Ok(()));
-        assert_eq!(
-            check("{5h"),
-            Err("unbalanced { }: the placeholder at character 1 is never closed".into())
-        );
-        assert_eq!(
-            check("a {5 h}"),
-            Err(
-                "unknown placeholder {5 h} at character 3 (e.g. {5h}, {7d}, {opus}, {reset})"
-                    .into()
-            )
-        );
-        assert_eq!(
-            check("x)"),
-            Err("unbalanced ( ): the `)` at character 2 closes no group (write \\) for a literal one)".into())
-        );
-        assert_eq!(
-            check("(("),
-            Err("unbalanced ( ): the group opened at character 2 is never closed".into())
-        );
-        assert_eq!(check("\\{ \\( {7d}"), Ok(()));
+    fn known_and_open_ended_placeholders_pass() {
+        for ok in [
+            "5h {5h} · 7d {7d}( · {models})( · ↻{reset})",
+            "{opus} {fable} {haiku} {sonnet_eta} {7d_pace} {5h_reset}",
+            "{seven_day_oauth_apps} {tangelo} {routines} {daily_design} {mythos}",
+            "{opus_4_5} {seven_day_opus_4} {five_hour} {extra} {plan} {email} {org} {age} {status}",
+        ] {
+            assert_eq!(check(ok), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn typos_of_known_placeholders_are_errors_with_the_one_meant() {
+        assert_eq!(meant("{5hh}").as_deref(), Some("{5h}"));
+        assert_eq!(meant("5h {5h_rset}").as_deref(), Some("{5h_reset}"));
+        assert_eq!(meant("{opsu}").as_deref(), Some("{opus}"));
+        assert_eq!(meant("{orgs}").as_deref(), Some("{org}"));
+        assert_eq!(meant("{statsu}").as_deref(), Some("{status}"));
+        assert_eq!(meant("{opus_rest}").as_deref(), Some("{opus_reset}"));
+        assert_eq!(meant("{24h}"), None, "a digit, and nothing close");
+        let e = check("5h {5hh} · 7d {7d}").unwrap_err();
+        assert_eq!(e.message, "unknown placeholder {5hh} at character 4");
+        assert_eq!(e.at, 3);
+        assert!(e
+            .fix()
+            .starts_with("did you mean {5h}? placeholders: a window"));
+        assert_eq!(meant("{5 h}").as_deref(), Some("{5h}"));
+    }
+
+    #[test]
+    fn groups_and_braces_must_balance() {
+        assert!(check("5h {5h} (· {7d}")
+            .unwrap_err()
+            .message
+            .contains("never closed"));
+        assert!(check("a) b")
+            .unwrap_err()
+            .message
+            .contains("closes no group"));
+        assert!(check("{5h").unwrap_err().message.contains("never closed"));
+        assert_eq!(check(r"\(x\) \{5h\}"), Ok(()));
     }
 }

@@ -34,7 +34,7 @@ const WEEKLY_PREFIX: &str = "seven_day_";
 /// template names them.
 const NOT_MODELS: &[&str] = &["oauth_apps", "cowork", "omelette", "routines", "design"];
 
-/// The keys quotaline has a name for besides the per-model weekly windows (README "Known
+/// The keys quotaline has a name for besides the per-model weekly windows (doc/sources.md "Known
 /// payload shapes"). Any other key the server sends is kept under its own name, and
 /// `status` and `doctor` list it so that a new codename is noticed.
 const LABELLED: &[&str] = &[
@@ -43,6 +43,30 @@ const LABELLED: &[&str] = &[
     "seven_day_oauth_apps",
     "seven_day_cowork",
     "seven_day_omelette",
+];
+
+/// The models quotaline knows by name (the slugs of the display names the server sends):
+/// `{opus}`, `--window fable`. Others work the same once the server sends them.
+pub const MODELS: &[&str] = &["opus", "sonnet", "haiku", "fable"];
+
+/// Every window name quotaline knows without a reading, for typo suggestions and the
+/// template check: the short names, the server's general keys, the models, and the
+/// products and codenames seen so far.
+pub const KNOWN_NAMES: &[&str] = &[
+    "5h",
+    "7d",
+    FIVE_HOUR,
+    SEVEN_DAY,
+    "opus",
+    "sonnet",
+    "haiku",
+    "fable",
+    "oauth_apps",
+    "cowork",
+    "omelette",
+    "routines",
+    "design",
+    "tangelo",
 ];
 
 /// Whether the server's `key` names a rolling window quotaline knows how to read.
@@ -76,14 +100,18 @@ pub fn alias(name: &str) -> &str {
     }
 }
 
-/// Resolves a name as templates and `--window` use it (`5h`, `7d`, `opus`, or a key) to one
-/// of `keys`: the key itself, else the model's weekly window.
+/// Resolves a name as templates and `--window` use it to one of `keys`: the short name
+/// every command shows ([`label`]: `5h`, `7d`, `opus`, `opus 4.5`, `oauth_apps`), or the
+/// server's key (`seven_day_opus`), which stays an alias.
 pub fn resolve<'a>(keys: impl Iterator<Item = &'a String> + Clone, name: &str) -> Option<&'a str> {
-    let key = alias(name);
+    let key = alias(name.trim());
     let weekly = format!("{WEEKLY_PREFIX}{key}");
+    // A model's name as a line shows it ("opus 4.5") is its key's slug.
+    let slug = model_key(key);
     keys.clone()
         .find(|k| k.as_str() == key)
         .or_else(|| keys.clone().find(|k| **k == weekly))
+        .or_else(|| keys.clone().find(|k| Some(k.as_str()) == slug.as_deref()))
         .map(String::as_str)
 }
 
@@ -152,15 +180,20 @@ pub fn rate_span(key: &str) -> Duration {
     }
 }
 
-/// What a person calls the window: `5-hour`, `weekly`, `weekly opus`; a per-model window
-/// by its model's display name when the server sent one.
+/// The one short name a window goes by, the same in the segment, `status`, `check`,
+/// `history`, `verify`, `events` and the notifications, and accepted wherever a window is
+/// named ([`resolve`]; the server's key stays an alias, and `json` and the metrics keep
+/// keys): `5h`, `7d`, a per-model window by its model (`opus`, or the display name as the
+/// line shows it: `opus 4.5`), another weekly key without its prefix (`oauth_apps`), any
+/// other key as it is (`tangelo`).
 pub fn label(key: &str, display_name: Option<&str>) -> String {
     match key {
-        FIVE_HOUR => "5-hour".into(),
-        SEVEN_DAY => "weekly".into(),
+        FIVE_HOUR => "5h".into(),
+        SEVEN_DAY => "7d".into(),
         k => match k.strip_prefix(WEEKLY_PREFIX) {
-            Some(rest) => format!("weekly {}", model_label(rest, display_name)),
-            None => k.replace('_', " "),
+            Some(rest) if model(k).is_some() => model_label(rest, display_name),
+            Some(rest) => rest.to_string(),
+            None => k.to_string(),
         },
     }
 }
@@ -183,6 +216,9 @@ mod tests {
             Some("seven_day_opus")
         );
         assert_eq!(resolve(keys.iter(), "sonnet"), None);
+        let keys = ["seven_day_opus_4_5".to_string()];
+        assert_eq!(resolve(keys.iter(), "opus 4.5"), Some("seven_day_opus_4_5"));
+        assert_eq!(resolve(keys.iter(), "opus_4_5"), Some("seven_day_opus_4_5"));
     }
 
     #[test]
@@ -212,10 +248,7 @@ mod tests {
         assert_eq!(model_key("  "), None);
         assert_eq!(model_label("opus_4", Some(" Opus\n 4 ")), "opus 4");
         assert_eq!(model_label("opus_4", None), "opus 4");
-        assert_eq!(
-            label("seven_day_touch", Some("$(touch)")),
-            "weekly $(touch)"
-        );
+        assert_eq!(label("seven_day_touch", Some("$(touch)")), "$(touch)");
     }
 
     #[test]
@@ -245,8 +278,11 @@ mod tests {
         assert_eq!(rate_span("five_hour"), Duration::minutes(60));
         assert_eq!(rate_span("seven_day"), Duration::hours(24));
         assert_eq!(rate_span("tangelo"), Duration::minutes(60));
-        assert_eq!(label("five_hour", None), "5-hour");
-        assert_eq!(label("seven_day_opus", None), "weekly opus");
-        assert_eq!(label("oauth_apps", None), "oauth apps");
+        assert_eq!(label("five_hour", None), "5h");
+        assert_eq!(label("seven_day", None), "7d");
+        assert_eq!(label("seven_day_opus", None), "opus");
+        assert_eq!(label("seven_day_opus_4_5", Some("Opus 4.5")), "opus 4.5");
+        assert_eq!(label("seven_day_oauth_apps", None), "oauth_apps");
+        assert_eq!(label("tangelo", None), "tangelo");
     }
 }

@@ -79,6 +79,7 @@ impl OauthToken {
 }
 
 use crate::redact::fingerprint;
+use crate::render::text::clock;
 
 /// The credential files in the order Claude Code itself prefers them.
 fn credential_files() -> Vec<PathBuf> {
@@ -224,42 +225,31 @@ fn search() -> Vec<Found> {
 /// The token the OAuth source will use: `NoCredentials` when Claude Code is not logged in
 /// here, `Unauthorized` when its login expired (no request is made with an expired token).
 pub fn token(now: DateTime<Utc>) -> Result<OauthToken, FetchError> {
-    let mut no_login = Vec::new();
     let mut broken = None;
     for found in search() {
         match found {
             Found::Token(t) if t.expired(now) => {
                 return Err(FetchError::new(
                     ErrorKind::Unauthorized,
+                    // When it expired is `doctor`'s to say, in the reader's zone.
                     format!(
-                        "Claude Code login expired: run `claude` once (token from {} expired {})",
-                        t.origin,
-                        t.expires_at
-                            .map(|e| e.format("%Y-%m-%d %H:%M UTC").to_string())
-                            .unwrap_or_default()
+                        "Claude Code login expired: run `claude` once (token from {})",
+                        t.origin
                     ),
-                ))
+                ));
             }
             Found::Token(t) => return Ok(t),
-            Found::NoLogin(origin) => no_login.push(origin),
+            // Where it looked, and what each file held, is `doctor`'s to say (`describe`).
+            Found::NoLogin(_) => {}
             Found::Broken(e) => broken = broken.or(Some(e)),
         }
     }
     if let Some(e) = broken {
         return Err(e);
     }
-    let why = if no_login.is_empty() {
-        "no Claude Code login found (CLAUDE_CODE_OAUTH_TOKEN, ~/.claude/.credentials.json)"
-            .to_string()
-    } else {
-        format!(
-            "no Claude Code login: {} holds no claudeAiOauth entry (only MCP logins)",
-            no_login.join(", ")
-        )
-    };
     Err(FetchError::new(
         ErrorKind::NoCredentials,
-        format!("{why}: run `claude` and log in with your Claude subscription"),
+        "no Claude Code login",
     ))
 }
 
@@ -422,12 +412,9 @@ pub fn describe(now: DateTime<Utc>) -> Vec<String> {
             Found::Token(t) => {
                 let expiry = match t.expires_at {
                     Some(e) if e <= now => {
-                        format!(
-                            "EXPIRED {} (run `claude` once)",
-                            e.format("%Y-%m-%d %H:%M UTC")
-                        )
+                        format!("EXPIRED {} (run `claude` once)", clock(e))
                     }
-                    Some(e) => format!("expires {}", e.format("%Y-%m-%d %H:%M UTC")),
+                    Some(e) => format!("expires {}", clock(e)),
                     None => "expiry unknown".to_string(),
                 };
                 let scopes = match &t.scopes {
@@ -470,7 +457,7 @@ pub fn describe(now: DateTime<Utc>) -> Vec<String> {
                 lines.push(format!(
                     "Claude Code's cached usage (cachedUsageUtilization): fetched {} (a \
                      reading when newer than quotaline's)",
-                    c.fetched_at.format("%Y-%m-%d %H:%M:%S UTC")
+                    clock(c.fetched_at)
                 ));
             }
         }

@@ -122,34 +122,42 @@ pub fn pick_jar(found: &browser::Discovery) -> Option<&browser::Jar> {
         .or_else(|| browser::pick(found, None))
 }
 
-/// Why no browser session could be used, naming what was searched and what went wrong.
+/// Why no browser session could be used, in a few words: every error that repeats it
+/// (`refresh`, `status`, `json`, `check`) stays short, and what was searched, where, and
+/// why each profile could not be used is `doctor`'s to say (`ErrorKind::fix` sends people
+/// there).
 pub fn no_browser_session(found: &browser::Discovery) -> FetchError {
-    let mut message = match settings::browser_pin() {
-        Some(pin) => format!(
-            "QUOTALINE_BROWSER={pin} matches no browser profile logged in to claude.ai \
-             (searched {})",
-            browser::searched_summary(found)
+    let pin = settings::browser_setting();
+    let message = match &pin.value {
+        Some(p) => format!(
+            "no claude.ai session: the browser pin {p:?} ({}) matches no profile logged in to \
+             claude.ai",
+            match &pin.origin {
+                settings::Origin::Env(name) => name.to_string(),
+                other => other.to_string(),
+            }
         ),
-        None if found.probes.is_empty() => format!(
-            "no claude.ai session: no browser profile found (looked in {}); log in to claude.ai \
-             in a browser or set QUOTALINE_SESSION_KEY",
-            found.looked_in_summary(&settings::home().unwrap_or_default())
-        ),
-        None => format!(
-            "no claude.ai session found in {}; log in to claude.ai in a browser or set \
-             QUOTALINE_SESSION_KEY",
-            browser::searched_summary(found)
-        ),
-    };
-    for probe in &found.probes {
-        if let browser::Outcome::Undecryptable(why) | browser::Outcome::Locked(why) = &probe.outcome
-        {
-            message.push_str(&format!(
-                "; {} {}: {why}",
-                probe.browser_name, probe.profile
-            ));
+        None if found.probes.is_empty() => {
+            "no claude.ai session: no browser profile found".to_string()
         }
-    }
+        None => {
+            let troubled = found.probes.iter().any(|p| {
+                matches!(
+                    p.outcome,
+                    browser::Outcome::Undecryptable(_) | browser::Outcome::Locked(_)
+                )
+            });
+            format!(
+                "no claude.ai session in {}{}",
+                browser::searched_summary(found),
+                if troubled {
+                    " (some could not be read)"
+                } else {
+                    ""
+                }
+            )
+        }
+    };
     FetchError::new(ErrorKind::NoCredentials, message)
 }
 

@@ -17,7 +17,7 @@
 use crate::error::ErrorKind;
 use crate::refresh::load_fresh;
 use crate::render::sanitize::Lines;
-use crate::render::{text, View};
+use crate::render::{report, text};
 use crate::settings;
 use crate::window;
 use chrono::Utc;
@@ -53,27 +53,30 @@ pub fn run(o: Options) -> i32 {
     let max = o
         .max
         .or((o.eta.is_none() && o.max_spend.is_none()).then_some(90.0));
-    let no_data = |why: &str| {
+    let no_data_fixed = |why: &str, fix: Option<&str>| {
         if o.fail_open {
-            super::warn(&format!("cannot check: {why} (--fail-open: exit 0)"));
+            super::fail(&format!("cannot check: {why} (--fail-open: exit 0)"), fix);
             OK
         } else {
-            super::warn(&format!("cannot check: {why}"));
+            super::fail(&format!("cannot check: {why}"), fix);
             NO_DATA
         }
     };
+    let no_data = |why: &str| no_data_fixed(why, None);
     let cache = crate::settings::cache();
     let file = load_fresh(&cache);
     let now = crate::clock::now();
-    let org_id = settings::org(o.org);
+    let asked = settings::org_setting(o.org, settings::Scope::Process);
+    if let Some((what, fix)) = report::missing_org(&file, &asked) {
+        super::fail(&what, Some(&fix));
+        return if o.fail_open { OK } else { NO_DATA };
+    }
+    let org_id = asked.value;
     let Some(org) = file.org(org_id.as_deref()) else {
-        let why = file
-            .state
-            .error
-            .as_ref()
-            .map(|e| e.message.clone())
-            .unwrap_or_else(|| "no usage data yet".into());
-        return no_data(&why);
+        return match &file.state.error {
+            Some(e) => no_data_fixed(&e.message, Some(e.kind.fix())),
+            None => no_data("no usage data yet"),
+        };
     };
     let age = file.age(org_id.as_deref(), now).unwrap_or(0);
     let max_age = settings::check_max_age_setting(o.max_age).value;
@@ -111,24 +114,26 @@ pub fn run(o: Options) -> i32 {
             text::short_duration(age)
         ));
     }
-    let view = View {
-        org,
-        now,
-        age,
-        thresholds: Default::default(),
-        status: None,
-    };
     let mut over = false;
-    let mut missing: Option<String> = None;
+    // Why a limit asked about could not be judged, and the fix when there is one.
+    let mut missing: Option<(String, Option<String>)> = None;
     let windows: Vec<(String, &crate::snapshot::Window)> = match &o.window {
-        Some(name) => match view.window(name) {
-            Some(w) => vec![(name.clone(), w)],
+        Some(name) => match window::resolve(org.windows.keys(), name) {
+            Some(key) => {
+                let w = &org.windows[key];
+                vec![(window::label(key, w.display_name.as_deref()), w)]
+            }
             None => {
-                missing = Some(format!("no `{name}` window for this org"));
+                let (what, fix) = org.no_window(name);
+                missing = Some((what, Some(fix)));
                 Vec::new()
             }
         },
-        None => org.windows.iter().map(|(k, w)| (k.clone(), w)).collect(),
+        None => org
+            .windows
+            .iter()
+            .map(|(k, w)| (window::label(k, w.display_name.as_deref()), w))
+            .collect(),
     };
     let mut said = Lines::new();
     let mut any_rate = false;
@@ -160,7 +165,7 @@ pub fn run(o: Options) -> i32 {
                 Some(t) => format!(
                     ", resets in {} ({})",
                     text::short_duration((t - now).num_seconds()),
-                    t.format("%Y-%m-%d %H:%M UTC")
+                    text::clock(t)
                 ),
                 None => String::new(),
             };
@@ -172,7 +177,7 @@ pub fn run(o: Options) -> i32 {
         }
     }
     if windows_asked && judged == 0 && missing.is_none() {
-        missing = Some(match (&o.window, asked) {
+        let why = match (&o.window, asked) {
             (Some(name), _) => format!("`{name}` is past its reset; a new reading is due"),
             (None, 0) => "this org has no rolling windows (--max-spend checks its spend)".into(),
             (None, _) => format!(
@@ -184,7 +189,8 @@ pub fn run(o: Options) -> i32 {
                     "their"
                 }
             ),
-        });
+        };
+        missing = Some((why, None));
     }
     if o.eta.is_some() && !any_rate && missing.is_none() {
         // Not a failure (nothing is projected), but the guard could not look ahead.
@@ -205,21 +211,24 @@ pub fn run(o: Options) -> i32 {
                     ));
                 }
                 Some(_) => {}
-                None => missing = Some("extra usage is on, but its spend is unknown".into()),
+                None => {
+                    missing = Some(("extra usage is on, but its spend is unknown".into(), None))
+                }
             },
             None => {
-                missing = Some(
+                missing = Some((
                     "no extra-usage figures for this org (the oauth source and Claude Code's \
                      statusLine do not carry them)"
                         .into(),
-                )
+                    None,
+                ))
             }
         }
     }
     super::show(&said);
     match missing {
         _ if over => OVER,
-        Some(why) => no_data(&why),
+        Some((why, fix)) => no_data_fixed(&why, fix.as_deref()),
         None => OK,
     }
 }
@@ -246,7 +255,7 @@ fn looks_ahead(
         format!(
             "{name} projected to hit 100% in {} ({})",
             text::short_duration(secs),
-            eta.format("%Y-%m-%d %H:%M UTC")
+            text::clock(eta)
         )
     };
     let reset = match w.resets_at {

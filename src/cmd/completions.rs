@@ -5,9 +5,10 @@
 
 use crate::render::markup::Target;
 
-/// What a flag's value or a positional argument completes to.
-#[derive(Clone, Copy)]
-enum Arg {
+/// What a flag's value or a positional argument completes to (and what `args.rs` checks
+/// it against).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) enum Arg {
     /// Anything: nothing to offer.
     Text,
     Target,
@@ -20,18 +21,18 @@ enum Arg {
     File,
 }
 
-struct Flag {
-    name: &'static str,
+pub(super) struct Flag {
+    pub(super) name: &'static str,
     help: &'static str,
     /// `None` for a switch.
-    value: Option<Arg>,
+    pub(super) value: Option<Arg>,
 }
 
-struct Command {
-    name: &'static str,
+pub(super) struct Command {
+    pub(super) name: &'static str,
     help: &'static str,
-    flags: &'static [Flag],
-    positional: Option<Arg>,
+    pub(super) flags: &'static [Flag],
+    pub(super) positional: Option<Arg>,
 }
 
 const fn flag(name: &'static str, help: &'static str, value: Arg) -> Flag {
@@ -68,8 +69,8 @@ const ORG: Flag = flag("--org", "org uuid", Arg::Text);
 const WINDOW: Flag = flag("--window", "only this window", Arg::Window);
 
 /// Every subcommand and its flags. A new subcommand is one entry here (the test fails
-/// until it is).
-const COMMANDS: &[Command] = &[
+/// until it is). `args.rs` checks the command line against it too.
+pub(super) const COMMANDS: &[Command] = &[
     command(
         "segment",
         "print the one-line segment",
@@ -202,13 +203,10 @@ pub fn run(shell: &str, programs: &[&'static str], browsers: &[&'static str]) ->
             super::out(&text);
             0
         }
-        None => {
-            eprintln!(
-                "quotaline: no completions for {shell:?} (one of: {})",
-                SHELLS.join(", ")
-            );
-            2
-        }
+        None => super::usage(
+            &format!("unknown shell `{shell}`"),
+            Some(&format!("shells: {}", SHELLS.join(", "))),
+        ),
     }
 }
 

@@ -55,6 +55,9 @@ pub fn run(default: bool) -> i32 {
     if let Some(refusal) = config.refusal() {
         let _ = writeln!(out, "refused: {refusal}");
     }
+    for w in settings::env_warnings() {
+        let _ = writeln!(out, "warning: {w}");
+    }
     out.push('\n');
 
     let format = settings::format_setting(None, None, Scope::Process);

@@ -8,11 +8,11 @@ use crate::notify;
 use crate::redact::fingerprint;
 use crate::render::metrics::textfile_report;
 use crate::render::report::{
-    claude_status_lines, config_report, extension_report, hook_failure, read_cache, schedule_line,
-    window_notes,
+    claude_status_lines, config_report, extension_report, hook_failure, missing_org, origin_words,
+    read_cache, schedule_line, window_notes,
 };
 use crate::render::sanitize::Lines;
-use crate::render::text::short_duration;
+use crate::render::text::{clock, short_duration, when};
 use crate::settings::{self, Secret};
 use chrono::{DateTime, Duration, Utc};
 use std::os::unix::fs::PermissionsExt;
@@ -41,6 +41,17 @@ pub fn report() -> (Lines, bool) {
     };
     out.line(format!("config: {state}"));
     config_report(&mut out);
+    for w in settings::env_warnings() {
+        out.line(format!("environment: {w}"));
+    }
+    let asked = settings::org_setting(None, settings::Scope::Process);
+    if let Some(uuid) = &asked.value {
+        let by = origin_words(&asked.origin, "--org");
+        match missing_org(&file, &asked) {
+            Some((what, fix)) => out.line(format!("org: {what}; {fix}")),
+            None => out.line(format!("org: {uuid} ({by})")),
+        }
+    }
     out.blank();
     out.line("explicit credentials");
     secret_line(&mut out, Secret::Cookie);
@@ -60,12 +71,13 @@ pub fn report() -> (Lines, bool) {
         };
         out.line(format!("  {:<22} {shown}", path.display()));
     }
-    let pin = settings::browser_pin();
-    out.line(format!(
-        "  {:<22} {}",
-        "QUOTALINE_BROWSER",
-        pin.as_deref().unwrap_or("not set")
-    ));
+    // Where the pin really came from: config.toml's `browser` is no QUOTALINE_BROWSER.
+    let pin = settings::browser_setting();
+    let shown = match &pin.value {
+        Some(p) => format!("{p} ({})", origin_words(&pin.origin, "--browser")),
+        None => "not set (the most recently used profile)".into(),
+    };
+    out.line(format!("  {:<22} {shown}", "browser"));
 
     let env = browser::Env::from_process();
     let found = browser::discover(&env);
@@ -74,10 +86,11 @@ pub fn report() -> (Lines, bool) {
         "browsers searched ({})",
         browser::searched_summary(&found)
     ));
+    // The places are said here, not in the error every command repeats.
     if found.probes.is_empty() {
         out.line(format!(
-            "  no Chromium-family or Firefox profile found under {}",
-            env.home.display()
+            "  no Chromium-family or Firefox profile found; looked in {}",
+            found.looked_in_summary(&env.home)
         ));
     }
     for probe in &found.probes {
@@ -153,21 +166,13 @@ pub fn report() -> (Lines, bool) {
         Err(_) => {}
     }
     let last = match (&file.snapshot, &file.state.error) {
-        (_, Some(e)) => format!(
-            "failed {}: {}",
-            e.at.format("%Y-%m-%d %H:%M:%S UTC"),
-            e.message
-        ),
-        (Some(s), None) => format!(
-            "ok {} from {}",
-            s.fetched_at.format("%Y-%m-%d %H:%M:%S UTC"),
-            s.source
-        ),
+        (_, Some(e)) => format!("failed {}: {}", clock(e.at), e.message),
+        (Some(s), None) => format!("ok {} from {}", clock(s.fetched_at), s.source),
         (None, None) => "never fetched".to_string(),
     };
     out.line(format!("last fetch: {last}"));
     let backoff = match file.state.backoff_until(now) {
-        Some(t) => format!("until {}", t.format("%Y-%m-%d %H:%M:%S UTC")),
+        Some(t) => format!("until {}", when(t, now)),
         None => "none".to_string(),
     };
     out.line(format!("backoff: {backoff}"));

@@ -2,21 +2,21 @@
 //! oldest first: a line each, or the JSON object the hook got. Never fetches.
 
 use crate::history;
-use crate::render::text;
-use chrono::{Duration, Local};
+use crate::render::{notice, text};
+use chrono::Duration;
 
 pub fn run(since: i64, json: bool) -> i32 {
     let cache = crate::settings::cache();
     let conn = match history::open_existing(&cache.dir) {
         None => {
-            eprintln!("quotaline: no history yet (every refresh adds to it)");
+            super::warn("no history yet (every refresh adds to it)");
             return 1;
         }
         Some(Err(e)) => {
-            eprintln!(
-                "quotaline: cannot read {}: {e}",
+            super::warn(&format!(
+                "cannot read {}: {e}",
                 cache.dir.join(history::FILE).display()
-            );
+            ));
             return 1;
         }
         Some(Ok(c)) => c,
@@ -24,7 +24,7 @@ pub fn run(since: i64, json: bool) -> i32 {
     let events = match history::events(&conn, crate::clock::now() - Duration::seconds(since)) {
         Ok(events) => events,
         Err(e) => {
-            eprintln!("quotaline: cannot read the history: {e}");
+            super::warn(&format!("cannot read the history: {e}"));
             return 1;
         }
     };
@@ -37,15 +37,14 @@ pub fn run(since: i64, json: bool) -> i32 {
     } else if events.is_empty() {
         format!("no events in the last {}\n", text::short_duration(since))
     } else {
+        // Worded now, not as recorded: in this reader's zone and with today's names. The org
+        // is named when the cache holds more than one, as the notification did.
+        let several = cache.read().snapshot.is_some_and(|s| s.orgs.len() > 1);
         events
-            .iter()
-            .map(|e| {
-                format!(
-                    "{}  {:<7}  {}\n",
-                    e.at.with_timezone(&Local).format("%Y-%m-%d %H:%M"),
-                    e.name(),
-                    e.message
-                )
+            .into_iter()
+            .map(|mut e| {
+                notice::word(&mut e, several);
+                format!("{}  {:<7}  {}\n", text::clock(e.at), e.name(), e.message)
             })
             .collect()
     };

@@ -8,7 +8,7 @@ use crate::render::text;
 use crate::settings;
 use crate::snapshot::Snapshot;
 use crate::window;
-use chrono::{DateTime, Duration, Local, Utc};
+use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
 pub struct Options {
@@ -58,10 +58,28 @@ pub fn run(o: Options) -> i32 {
     if let Some(name) = &o.window {
         let keys: Vec<String> = rows.iter().map(|r| r.window.clone()).collect();
         let Some(key) = window::resolve(keys.iter(), name).map(str::to_string) else {
-            super::warn(&format!(
-                "no `{name}` readings in the last {}",
-                text::short_duration(o.since)
-            ));
+            // The windows there are readings of, by the names every command shows.
+            let names: Vec<String> = keys
+                .iter()
+                .map(|k| window::label(k, display_name(snapshot.as_ref(), org.as_deref(), k)))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let meant = crate::suggest::closest(name, names.iter().map(String::as_str))
+                .map(|m| format!("did you mean `{m}`? "))
+                .unwrap_or_default();
+            let there = if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            };
+            super::fail(
+                &format!(
+                    "no `{name}` readings in the last {}",
+                    text::short_duration(o.since)
+                ),
+                Some(&format!("{meant}windows with readings: {there}")),
+            );
             return 1;
         };
         rows.retain(|r| r.window == key);
@@ -83,6 +101,20 @@ pub fn run(o: Options) -> i32 {
         super::show(&table(&rows, hits.as_ref(), snapshot.as_ref(), since, now));
     }
     0
+}
+
+/// The server's display name of window `key` in `org`, for its short name.
+fn display_name<'a>(
+    snapshot: Option<&'a Snapshot>,
+    org: Option<&str>,
+    key: &str,
+) -> Option<&'a str> {
+    snapshot?
+        .org(org)?
+        .windows
+        .get(key)?
+        .display_name
+        .as_deref()
 }
 
 fn json_line(r: &Reading) -> serde_json::Value {
@@ -114,18 +146,17 @@ fn table(
             .or_default()
             .push(r);
     }
-    // Every sparkline shares one time scale, from the first reading shown.
-    let start = rows.iter().map(|r| r.at).min().unwrap_or(since).max(since);
+    // Every sparkline shares one time scale: the period asked for (`--since`), so a column
+    // is a slice of time (30 min of the default 24 h), and a few minutes of readings fill
+    // one column at the right, not the whole width.
+    let start = since;
     let mut out = Lines::new();
     for (uuid, windows) in by_org {
         let org = snapshot.and_then(|s| s.org(Some(uuid)));
         let name = org
             .and_then(|o| o.org_name.as_deref())
             .unwrap_or("(unknown org)");
-        out.line(format!(
-            "{name} [{uuid}] · {} to now",
-            start.with_timezone(&Local).format("%a %H:%M")
-        ));
+        out.line(format!("{name} [{uuid}] · {} to now", text::clock(start)));
         out.line(format!(
             "  {:<22} {:>8} {:>5} {:>5} {:>7} {:>4}  {}",
             "WINDOW", "READINGS", "FIRST", "LAST", "RATE", "HITS", "HISTORY"
@@ -143,8 +174,9 @@ fn table(
                     n.copied().unwrap_or(0).to_string()
                 })
                 .unwrap_or_else(|| "–".into());
+            let name = window::label(key, display_name(snapshot, Some(uuid), key));
             out.line(format!(
-                "  {key:<22} {:>8} {:>5} {:>5} {rate:>7} {hit:>4}  {}",
+                "  {name:<22} {:>8} {:>5} {:>5} {rate:>7} {hit:>4}  {}",
                 readings.len(),
                 text::percent(first.utilization),
                 text::percent(last.utilization),

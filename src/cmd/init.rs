@@ -54,12 +54,11 @@ pub fn run(program: &str, browser: Option<&str>) -> i32 {
             super::out(text);
             0
         }
-        None => {
-            super::warn(&format!(
-                "no snippet for {program:?} (one of: {})",
-                programs().join(", ")
-            ));
-            2
-        }
+        // `args.rs` refuses unknown programs before this runs; a library caller gets the
+        // same answer.
+        None => super::usage(
+            &format!("unknown program `{program}`"),
+            Some(&format!("programs: {}", programs().join(", "))),
+        ),
     }
 }

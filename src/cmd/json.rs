@@ -54,9 +54,16 @@ pub fn run(org: Option<String>) -> i32 {
             return 1;
         }
     }
+    // Asked for an org the cache does not hold (`--org`, QUOTALINE_ORG, config.toml): the
+    // JSON above has every other org, and the exit says the one asked for is not there.
+    let asked = settings::org_setting(org, settings::Scope::Process);
+    if let Some((what, fix)) = crate::render::report::missing_org(&file, &asked) {
+        super::fail(&what, Some(&fix));
+        return 1;
+    }
     if out.orgs.is_empty() {
         if let Some(e) = &file.state.error {
-            super::warn(&format!("no data: {}", e.message));
+            super::fail(&format!("no data: {}", e.message), Some(e.kind.fix()));
         }
         1
     } else {

@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub mod args;
 pub mod check;
 pub mod completions;
 pub mod config;
@@ -37,7 +38,24 @@ pub fn show(lines: &Lines) {
 }
 
 /// Prints `quotaline: <message>` to stderr, cleaned (`sanitize`): every error and warning a
-/// command prints goes through here, whatever server or file text it carries.
+/// command prints goes through here (or [`fail`]), whatever server or file text it carries.
 pub fn warn(message: &str) {
     let _ = writeln!(std::io::stderr().lock(), "quotaline: {}", clean(message));
+}
+
+/// The one error style: `quotaline: <what>` on stderr and, when there is one, the fix on
+/// the line below it; both cleaned, like [`warn`].
+pub fn fail(what: &str, fix: Option<&str>) {
+    let mut text = format!("quotaline: {}\n", clean(what));
+    if let Some(fix) = fix.filter(|f| !f.is_empty()) {
+        text.push_str(&clean(fix));
+        text.push('\n');
+    }
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+}
+
+/// A usage error ([`fail`]); returns [`EX_USAGE`] for the command to exit with.
+pub fn usage(what: &str, fix: Option<&str>) -> i32 {
+    fail(what, fix);
+    EX_USAGE
 }

@@ -1,4 +1,4 @@
-//! `quotaline verify FILE|-`: step two of the trust protocol (README "Checking quotaline
+//! `quotaline verify FILE|-`: step two of the trust protocol (doc/sources.md "Checking quotaline
 //! against the server"). Takes a `/usage` body saved from the browser's DevTools ("Copy
 //! response") and compares it, window by window, with what quotaline holds for that org.
 //! The capture goes through the same parser as quotaline's own readings, so both sides name
@@ -8,7 +8,7 @@
 //! is older or newer than the capture), 2 when the capture cannot be read. It reads the
 //! cache only and never fetches: it checks what quotaline shows, not what it could show.
 
-use crate::render::text::short_duration;
+use crate::render::text::{clock, short_duration};
 use crate::settings;
 use crate::snapshot::{parse_usage, Org, Problem, Usage, Window};
 use chrono::{DateTime, Utc};
@@ -26,7 +26,15 @@ pub fn run(file: &str, org: Option<String>) -> i32 {
     let (capture, captured_at) = match read(file) {
         Ok(read) => read,
         Err(why) => {
-            super::warn(&format!("cannot verify: {why}"));
+            // A file that was read but holds no `/usage` body: what to capture instead.
+            let read_but_not_usage = why.contains(": not JSON") || why.contains("usage payload");
+            super::fail(
+                &format!("cannot verify: {why}"),
+                read_but_not_usage.then_some(
+                    "in DevTools: Network, the `usage` request, Copy response; save it to a \
+                     file (doc/sources.md)",
+                ),
+            );
             return 2;
         }
     };
@@ -58,7 +66,7 @@ pub fn run(file: &str, org: Option<String>) -> i32 {
     if unreadable > 0 {
         let _ = writeln!(
             out,
-            "quotaline cannot use {unreadable} window(s) of the capture: compare with README \
+            "quotaline cannot use {unreadable} window(s) of the capture: compare with doc/sources.md \
              \"Known payload shapes\" and report the shape if it is new"
         );
     }
@@ -89,10 +97,6 @@ pub fn run(file: &str, org: Option<String>) -> i32 {
     }
     super::out(&out);
     1
-}
-
-fn clock(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
 /// The capture, parsed, and when it was taken: the file's modification time (when DevTools'
@@ -131,9 +135,8 @@ fn read(file: &str) -> Result<(Usage, DateTime<Utc>), String> {
     // Editors on Windows (and some "Save as") start UTF-8 with a byte order mark; JSON has
     // none, but the capture is still the server's body.
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
-    let body: Value = serde_json::from_slice(bytes).map_err(|e| {
-        format!("{name}: not JSON ({e}); save the response body of the `usage` request")
-    })?;
+    let body: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("{name}: not JSON ({e})"))?;
     let usage = parse_usage(&body, CAPTURE, None).map_err(|e| format!("{name}: {e}"))?;
     Ok((usage, at.min(crate::clock::now())))
 }
@@ -162,9 +165,18 @@ fn table(capture: &Usage, held: Option<&Org>) -> (String, usize) {
         .chain(capture.unusable.keys())
         .chain(held.into_iter().flat_map(|o| o.windows.keys()))
         .collect();
+    // Each window by the short name every command shows (`window::label`).
+    let name = |key: &str| {
+        let display = capture
+            .windows
+            .get(key)
+            .or_else(|| ours(key))
+            .and_then(|w| w.display_name.as_deref());
+        crate::window::label(key, display)
+    };
     let width = keys
         .iter()
-        .map(|k| k.chars().count())
+        .map(|k| name(k).chars().count())
         .chain(["window".len()])
         .max()
         .unwrap_or(0);
@@ -190,7 +202,8 @@ fn table(capture: &Usage, held: Option<&Org>) -> (String, usize) {
         };
         let _ = writeln!(
             out,
-            "{key:<width$}  {shown:>8}  {:>9}  {}",
+            "{:<width$}  {shown:>8}  {:>9}  {}",
+            name(key),
             number(ours(key)),
             if same { "yes" } else { "NO" }
         );

@@ -49,12 +49,16 @@ impl Severity {
         }
     }
 
+    /// A tmux style. Warn and crit set the background and the foreground together: text
+    /// alone in yellow or red is unreadable on tmux's stock green bar, and a block of
+    /// colour reads the same on dark and light themes. Stale is grey text (readable on green,
+    /// black and white), ok keeps the bar's own colours.
     fn tmux(self) -> &'static str {
         match self {
-            Severity::Ok => "default",
-            Severity::Warn => "yellow",
-            Severity::Critical | Severity::Error => "red",
-            Severity::Stale => "brightblack",
+            Severity::Ok => "fg=default",
+            Severity::Warn => "fg=black,bg=yellow",
+            Severity::Critical | Severity::Error => "fg=white,bg=red",
+            Severity::Stale => "fg=brightblack",
         }
     }
 
@@ -161,8 +165,12 @@ fn colour(severity: Severity, target: Target) -> Option<(String, &'static str)> 
         Target::Zsh => (format!("%F{{{}}}", severity.zsh()), "%f"),
         // tmux's stock status bar is green: "ok" keeps the bar's own colour to stay readable.
         Target::Tmux if severity == Severity::Ok => return None,
-        // `fg=default` rather than `default`: the user's status background stays.
-        Target::Tmux => (format!("#[fg={}]", severity.tmux()), "#[fg=default]"),
+        // `fg=default,bg=default` rather than `default`: back to the colours of the status
+        // line, whatever style the user's status-right had set before the segment.
+        Target::Tmux => (
+            format!("#[{}]", severity.tmux()),
+            "#[fg=default,bg=default]",
+        ),
         Target::Polybar => (format!("%{{F{}}}", severity.hex()), "%{F-}"),
         Target::Plain | Target::Starship | Target::Waybar | Target::Xbar | Target::I3blocks => {
             return None
@@ -200,27 +208,20 @@ pub fn markup(spans: &[Span], target: Target, color: bool) -> String {
 }
 
 /// What a bar shows, unescaped, and the severity it is classed as (the worst of its parts):
-/// the segment, or with no data the kind of the last failure, so the bar is not silently
-/// empty.
+/// the line as every surface shows it (`Line::spans`: with no numbers, what went wrong), and
+/// `stale` for a line with nothing in it yet.
 fn headline(line: &Line, spans: &[Span]) -> (String, Severity) {
-    match (line.cache.org(line.org), line.cache.state.error.as_ref()) {
-        (None, Some(e)) => (
-            serde_json::to_value(e.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-            Severity::Error,
-        ),
-        (None, None) => (String::new(), Severity::Stale),
-        (Some(_), _) => (
-            spans.iter().map(|s| s.text.as_str()).collect(),
-            spans
-                .iter()
-                .filter_map(|s| s.severity)
-                .max_by_key(|s| s.rank())
-                .unwrap_or(Severity::Ok),
-        ),
+    if line.cache.org(line.org).is_none() && spans.is_empty() {
+        return (String::new(), Severity::Stale);
     }
+    (
+        spans.iter().map(|s| s.text.as_str()).collect(),
+        spans
+            .iter()
+            .filter_map(|s| s.severity)
+            .max_by_key(|s| s.rank())
+            .unwrap_or(Severity::Ok),
+    )
 }
 
 /// The one JSON line waybar's custom module reads (`"return-type": "json"`): `text`, a
@@ -383,7 +384,7 @@ mod tests {
         );
         assert_eq!(
             markup(&s, Target::Tmux, true),
-            "5h 37% · #[fg=red]95%#[fg=default]"
+            "5h 37% · #[fg=white,bg=red]95%#[fg=default,bg=default]"
         );
         assert_eq!(
             markup(&s, Target::Polybar, true),

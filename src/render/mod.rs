@@ -45,8 +45,11 @@ impl Span {
 pub const DEFAULT_FORMAT: &str = "5h {5h} · 7d {7d}( · {models})( · ↻{reset})( · {status})";
 /// For orgs without rolling windows (Enterprise, credit-only): the money is the news.
 pub const CREDITS_FORMAT: &str = "extra {extra}";
-/// What a window past its reset shows in place of its percent.
-pub const RESET_MARK: &str = "↻";
+/// Two marks, never one for both: `↻` is "resets in" (the default format's `↻{reset}`:
+/// `↻1h12m`); `reset` is what a window past its reset shows in place of its percent (`5h
+/// reset · 7d 40%`): its old number is no longer the truth, the new one is not known yet,
+/// and a word cannot be read as a countdown or a number.
+pub const RESET_MARK: &str = "reset";
 
 /// Everything one line needs.
 pub struct Line<'a> {
@@ -58,10 +61,10 @@ pub struct Line<'a> {
 }
 
 impl Line<'_> {
-    /// The segment as spans; empty when there has never been data.
+    /// The segment as spans; [`Line::no_numbers`] when there are none to show.
     pub fn spans(&self) -> Vec<Span> {
         let Some(org) = self.cache.org(self.org) else {
-            return Vec::new();
+            return self.no_numbers();
         };
         // An org is as old as its newest reading (`CacheFile::age`): an org whose own fetch
         // failed keeps its old numbers and shows their age.
@@ -94,6 +97,24 @@ impl Line<'_> {
             spans.push(Span::colored(" · config error".into(), Severity::Error));
         }
         spans
+    }
+}
+
+impl Line<'_> {
+    /// The one rule for a line without numbers, the same on every surface (the prompts,
+    /// tmux, starship, the bars, Claude Code's status line): nothing at all before anything
+    /// happened (the first refresh is under way); after a failure, `quotaline: <what went
+    /// wrong>` (`no session`, `unauthorized`, ...) in the error colour, so an empty prompt is
+    /// never a mystery; with numbers for other orgs only, `quotaline: unknown org` (`status`
+    /// names the orgs there are). Numbers that exist are always shown, however old: their age
+    /// says the rest (`· stale 5m`).
+    fn no_numbers(&self) -> Vec<Span> {
+        let what = match (&self.cache.snapshot, &self.cache.state.error) {
+            (Some(s), _) if !s.orgs.is_empty() => "unknown org".to_string(),
+            (_, Some(e)) => e.kind.words(),
+            _ => return Vec::new(),
+        };
+        vec![Span::colored(format!("quotaline: {what}"), Severity::Error)]
     }
 }
 

@@ -3,10 +3,11 @@
 //! markup is escaped where it is sent (`markup::notification_body`).
 
 use super::markup::{self, Target};
-use super::text::{money, percent, rate_text, short_duration};
+use super::text::{money, percent, rate_text, short_duration, when};
+use crate::error::ErrorKind;
 use crate::event::{Event, Kind};
 use crate::window;
-use chrono::{DateTime, Local, Utc};
+use chrono::{DateTime, Utc};
 
 /// Text that came from the server (a model's name in a window key, an org name, a reason, an
 /// error), made safe to show: the one place it passes on its way into an event.
@@ -14,28 +15,13 @@ pub fn server_text(text: &str) -> String {
     markup::escape(text, Target::Plain)
 }
 
-/// `18:30 (in 1h12m)`, with the weekday when it is not today.
-fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let local = t.with_timezone(&Local);
-    let clock = if local.date_naive() == now.with_timezone(&Local).date_naive() {
-        local.format("%H:%M")
-    } else {
-        local.format("%a %H:%M")
-    };
-    format!("{clock} (in {})", short_duration((t - now).num_seconds()))
-}
-
-/// What to do about a failure of this kind (the error's own message says what happened).
+/// What to do about a failure whose kind is named `kind` (`ErrorKind::fix`).
 fn fix(kind: &str) -> &'static str {
-    match kind {
-        "cloudflare" => "open claude.ai in your browser, or let the browser extension read it",
-        "unauthorized" => "log in to claude.ai again (Claude Code's login: run `claude` once)",
-        "forbidden" => "check the account and org (`quotaline doctor`)",
-        "rate_limited" => "none needed: quotaline backs off and tries again",
-        "parse" => "the server changed its answers: update quotaline",
-        "config" => "correct the setting `quotaline doctor` names",
-        _ => "check the network: quotaline keeps trying, backing off",
-    }
+    ErrorKind::ALL
+        .into_iter()
+        .find(|k| k.name() == kind)
+        .unwrap_or(ErrorKind::Network)
+        .fix()
 }
 
 /// Fills `title`, `body` and `message`; `several_orgs` names the org in the body.

@@ -3,24 +3,14 @@
 //! waybar shows it as the tooltip, `doctor` borrows the extension's line.
 
 use super::sanitize::Lines;
-use super::text::{money, pace_text, percent, short_duration};
+use super::text::{clock, money, pace_text, percent, short_duration, when};
 use super::RESET_MARK;
 use crate::cache::{Cache, CacheFile, ExtensionReport};
 use crate::schedule::{self, Why};
-use crate::settings;
+use crate::settings::{self, Origin, Scope, Setting};
 use crate::snapshot::Org;
 use crate::window;
-use chrono::{DateTime, Local, Utc};
-
-fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let local = t.with_timezone(&Local).format("%a %b %-d %H:%M");
-    let secs = (t - now).num_seconds();
-    if secs >= 0 {
-        format!("{local} (in {})", short_duration(secs))
-    } else {
-        format!("{local} ({} ago)", short_duration(-secs))
-    }
-}
+use chrono::{DateTime, Utc};
 
 fn org_report(out: &mut Lines, org: &Org, active: bool, now: DateTime<Utc>) {
     let name = org.org_name.as_deref().unwrap_or("(unnamed org)");
@@ -53,10 +43,7 @@ fn org_report(out: &mut Lines, org: &Org, active: bool, now: DateTime<Utc>) {
             Some(t) if w.has_reset(now) => field(
                 out,
                 &window::label(key, w.display_name.as_deref()),
-                format!(
-                    "{RESET_MARK:>4}  reset {}; a new reading is due",
-                    when(t, now)
-                ),
+                format!("{RESET_MARK:>5}  {}; a new reading is due", when(t, now)),
             ),
             reset => {
                 let reset = reset
@@ -65,7 +52,7 @@ fn org_report(out: &mut Lines, org: &Org, active: bool, now: DateTime<Utc>) {
                 field(
                     out,
                     &window::label(key, w.display_name.as_deref()),
-                    format!("{:>4}  {reset}", percent(w.utilization)),
+                    format!("{:>5}  {reset}", percent(w.utilization)),
                 );
                 if let Some(pace) = org.pace.get(key) {
                     field(out, "", pace_text(pace, now));
@@ -118,33 +105,64 @@ fn org_report(out: &mut Lines, org: &Org, active: bool, now: DateTime<Utc>) {
         }
         field(out, "subscription", line);
     }
+    if let Some(asked) = org.sources.get(crate::snapshot::part::ASKED) {
+        if org.read_at().is_some_and(|r| r < asked.at) {
+            field(
+                out,
+                "last asked",
+                format!(
+                    "{} at {} ({} ago), no usable answer",
+                    asked.source,
+                    clock(asked.at),
+                    short_duration((now - asked.at).num_seconds())
+                ),
+            );
+        }
+    }
+    if let Some(line) = provenance(org, now) {
+        field(out, "from", line);
+    }
+}
+
+/// Where an org's numbers came from, on one line: each source with the age of its newest
+/// part (`claude.ai 20s ago`), and which parts, when more than one source is in play
+/// (`claude.ai 2m ago (usage, extra usage, subscription) · statusline 5s ago (5h, 7d)`).
+fn provenance(org: &Org, now: DateTime<Utc>) -> Option<String> {
+    // (source, newest, parts), in the order sources first appear.
+    let mut by_source: Vec<(&str, DateTime<Utc>, Vec<String>)> = Vec::new();
     for (part, p) in &org.sources {
+        // When a source was last asked is not where a number came from (said above).
         if part == crate::snapshot::part::ASKED {
-            if org.read_at().is_some_and(|r| r < p.at) {
-                field(
-                    out,
-                    "last asked",
-                    format!(
-                        "{} at {} ({} ago), no usable answer",
-                        p.source,
-                        p.at.format("%H:%M:%S UTC"),
-                        short_duration((now - p.at).num_seconds())
-                    ),
-                );
-            }
             continue;
         }
-        field(
-            out,
-            &format!("from ({part})"),
-            format!(
-                "{} at {} ({} ago)",
-                p.source,
-                p.at.format("%H:%M:%S UTC"),
-                short_duration((now - p.at).num_seconds())
+        let name = match part.strip_prefix("window.") {
+            Some(key) => window::label(
+                key,
+                org.windows.get(key).and_then(|w| w.display_name.as_deref()),
             ),
-        );
+            None => part.replace('_', " "),
+        };
+        match by_source.iter_mut().find(|(s, _, _)| *s == p.source) {
+            Some((_, at, parts)) => {
+                *at = (*at).max(p.at);
+                parts.push(name);
+            }
+            None => by_source.push((&p.source, p.at, vec![name])),
+        }
     }
+    let several = by_source.len() > 1;
+    let shown: Vec<String> = by_source
+        .iter()
+        .map(|(source, at, parts)| {
+            let ago = short_duration((now - *at).num_seconds());
+            if several {
+                format!("{source} {ago} ago ({})", parts.join(", "))
+            } else {
+                format!("{source} {ago} ago")
+            }
+        })
+        .collect();
+    (!shown.is_empty()).then(|| shown.join(" · "))
 }
 
 /// What an org's readings sent that is not shown as a number, as (label, line) pairs for
@@ -177,18 +195,85 @@ pub fn window_notes(org: &Org) -> Vec<(&'static str, String)> {
     notes
 }
 
+/// Where a setting came from, as a person would name it: `--org`, `QUOTALINE_ORG`,
+/// `config.toml:3`.
+pub fn origin_words(origin: &Origin, flag: &str) -> String {
+    match origin {
+        Origin::Flag => flag.to_string(),
+        Origin::Env(name) => name.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Every org the cache holds, for an error that names what exists: `Acme [a1…] (active),
+/// Personal [b2…]`.
+pub fn orgs_held(file: &CacheFile) -> String {
+    let Some(s) = &file.snapshot else {
+        return "none yet".into();
+    };
+    let active = s.org(None).map(|o| o.org_uuid.as_str());
+    let names: Vec<String> = s
+        .orgs
+        .iter()
+        .map(|o| {
+            format!(
+                "{} [{}]{}",
+                o.org_name.as_deref().unwrap_or("(unnamed org)"),
+                o.org_uuid,
+                if Some(o.org_uuid.as_str()) == active {
+                    " (active)"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// When the org asked for (`--org`, `QUOTALINE_ORG`, `org` in config.toml) is not among the
+/// orgs the cache holds while others are: what was asked, by whom, and what exists, as
+/// (what, fix). `None` when it is there, when none was asked for, or with no data at all.
+pub fn missing_org(file: &CacheFile, asked: &Setting<Option<String>>) -> Option<(String, String)> {
+    let uuid = asked.value.as_deref()?;
+    let snapshot = file.snapshot.as_ref()?;
+    if snapshot.orgs.is_empty() || snapshot.org(Some(uuid)).is_some() {
+        return None;
+    }
+    Some((
+        format!(
+            "no org {uuid:?} here (asked for by {})",
+            origin_words(&asked.origin, "--org")
+        ),
+        format!(
+            "the orgs quotaline holds: {}; name one of them, or none for the active org",
+            orgs_held(file)
+        ),
+    ))
+}
+
 /// The whole report, as `status` prints it and waybar shows it as a tooltip.
 pub fn report(file: &CacheFile, now: DateTime<Utc>) -> Lines {
     let mut out = Lines::new();
+    let asked = settings::org_setting(None, Scope::Process);
+    if let Some((what, fix)) = missing_org(file, &asked) {
+        out.line(what);
+        out.line(fix);
+        out.blank();
+    }
     match &file.snapshot {
         Some(s) => {
             // The shown org's age (`CacheFile::age`), as the segment and `json` tell it.
-            let org = settings::org(None);
+            let org = asked.value.clone();
             let age = file.age(org.as_deref(), now).unwrap_or(0);
             out.line(format!(
                 "source {} · fetched {} · updated {} ago{}",
                 s.source,
-                s.fetched_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                clock(s.fetched_at),
                 short_duration(age),
                 if crate::schedule::is_stale(file, org.as_deref(), now) {
                     " (stale)"
@@ -217,6 +302,7 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> Lines {
                 e.kind.name(),
                 short_duration((now - e.at).num_seconds())
             ));
+            out.line(format!("  fix: {}", e.kind.fix()));
             if let Some(t) = e.retry_at.filter(|&t| t > now) {
                 out.line(format!("next try: {}", when(t, now)));
             }
@@ -297,7 +383,7 @@ pub fn extension_report(file: &CacheFile, now: DateTime<Utc>) -> Option<String> 
     let r = file.extension.as_ref()?;
     let age = (now - r.fetched_at).num_seconds().max(0);
     let ago = short_duration(age);
-    let when = r.fetched_at.format("%H:%M:%S UTC");
+    let when = clock(r.fetched_at);
     Some(match &r.error {
         None if age < ExtensionReport::FRESH_FOR_SECS => {
             format!("reported {ago} ago ({when}); quotaline leaves the fetching to the browser")

@@ -2,7 +2,26 @@
 //! durations, printed and parsed, from `duration.rs`).
 
 use crate::snapshot::{minor_units, Pace};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Local, Utc};
+
+/// Every time a person reads, in one format and the local zone (`TZ`), rendered when it is
+/// shown (never stored as text): `Fri Dec 4 14:00`. `json`, the metrics and the history
+/// keep UTC (ISO 8601, Unix seconds).
+pub fn clock(t: DateTime<Utc>) -> String {
+    t.with_timezone(&Local)
+        .format("%a %b %-d %H:%M")
+        .to_string()
+}
+
+/// [`clock`] and how far from `now`: `Fri Dec 4 14:00 (in 1h12m)`, `… (7m ago)`.
+pub fn when(t: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let secs = (t - now).num_seconds();
+    if secs >= 0 {
+        format!("{} (in {})", clock(t), short_duration(secs))
+    } else {
+        format!("{} ({} ago)", clock(t), short_duration(-secs))
+    }
+}
 
 /// A percent as shown: whole numbers, rounded half away from zero (`24.68` -> `25%`).
 pub fn percent(utilization: f64) -> String {
@@ -90,6 +109,9 @@ mod tests {
         assert_eq!(short_duration(720), "12m");
         assert_eq!(short_duration(45), "45s");
         assert_eq!(short_duration(-5), "0s");
+        assert_eq!(short_duration(7 * 86_400), "7d");
+        assert_eq!(short_duration(3_600 + 59), "1h");
+        assert_eq!(short_duration(86_400 + 3_600), "1d1h");
         assert_eq!(percent(24.68), "25%");
         assert_eq!(percent(37.0), "37%");
         assert_eq!(percent(0.5), "1%");

@@ -259,11 +259,9 @@ pub fn judge(
         401 => {
             return Err(FetchError::new(
                 ErrorKind::Unauthorized,
-                format!(
-                    "{} session expired or invalid (HTTP 401): log in to claude.ai again",
-                    service
-                ),
-            ))
+                // What to do is `ErrorKind::fix`'s, said on the line below.
+                format!("{} session expired or invalid (HTTP 401)", service),
+            ));
         }
         403 => {
             let reason = server_message(&text).unwrap_or_else(|| "no reason given".into());
@@ -281,8 +279,11 @@ pub fn judge(
                     "{} rate limit (HTTP 429){}",
                     service,
                     match retry_at {
-                        Some(t) if t > now =>
-                            format!(": Retry-After until {}", t.format("%H:%M:%S UTC")),
+                        // The time itself is `retry_at`, shown in the reader's zone when shown.
+                        Some(t) if t > now => format!(
+                            ": Retry-After {}",
+                            crate::duration::short_duration((t - now).num_seconds())
+                        ),
                         _ => ": no Retry-After given".to_string(),
                     }
                 ),

@@ -65,15 +65,25 @@ pub fn fetch(
 
 /// One error for the whole refresh: the last one from a source that had credentials (its
 /// kind decides the backoff; a source with no login here is not why the refresh failed),
-/// else the first one. Its message comes first, then what the other sources said.
+/// then what the other sources that had credentials said. With credentials somewhere, a
+/// source without any is not mentioned (a session key that expired is the news, not that
+/// Claude Code is not logged in); with none anywhere, each says so in a few words.
 fn combined(mut failed: Vec<(String, FetchError)>) -> FetchError {
-    let primary = failed
+    let Some(primary) = failed
         .iter()
         .rposition(|(_, e)| e.kind != ErrorKind::NoCredentials)
-        .unwrap_or(0);
+    else {
+        let (_, mut error) = failed.remove(0);
+        for (_, e) in failed {
+            error.message = format!("{}, {}", error.message, e.message);
+        }
+        return error;
+    };
     let (_, mut error) = failed.remove(primary);
     for (name, e) in failed {
-        error.message = format!("{}; {name}: {}", error.message, e.message);
+        if e.kind != ErrorKind::NoCredentials {
+            error.message = format!("{}; {name}: {}", error.message, e.message);
+        }
     }
     error
 }

@@ -170,20 +170,19 @@ fn no_session_anywhere_names_what_was_searched() {
     write_chromium_db(&chrome_db(env.home.path(), "Profile 1"), 24, &[]);
     let (code, _, err) = ql(&env, &["refresh"]);
     assert_eq!(code, 1);
-    // The source chain then tries Claude Code's login, and says why that failed too.
-    assert!(
-        err.starts_with(
-            "quotaline: no claude.ai session found in Chrome (2 profiles); log in to claude.ai \
-             in a browser or set QUOTALINE_SESSION_KEY; oauth: no Claude Code login found"
-        ),
-        "{err}"
+    // The source chain then tries Claude Code's login, and says that failed too, in two
+    // short lines; where it looked is `doctor`'s.
+    assert_eq!(
+        err,
+        "quotaline: no claude.ai session in Chrome (2 profiles), no Claude Code login\n\
+         log in to claude.ai in a browser, or set QUOTALINE_SESSION_KEY; run `quotaline doctor`\n"
     );
     assert_eq!(read_cache(&env)["state"]["error"]["kind"], "no_credentials");
     assert!(server.requests().is_empty());
     let (code, out, _) = ql(&env, &["doctor"]);
     assert_eq!(code, 1);
     assert!(
-        out.contains("next refresh uses: nothing (claude.ai: no claude.ai session found in Chrome (2 profiles)"),
+        out.contains("next refresh uses: nothing (claude.ai: no claude.ai session in Chrome (2 profiles); oauth: no Claude Code login)"),
         "{out}"
     );
 }
@@ -200,8 +199,15 @@ fn undecryptable_cookies_name_browser_profile_and_reason() {
     let (code, _, err) = ql(&env, &["refresh"]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("Chrome Default: no keyring secret for Chrome"),
+        err.starts_with(
+            "quotaline: no claude.ai session in Chrome (1 profile) (some could not be read)"
+        ),
         "{err}"
+    );
+    let (_, doctor, _) = ql(&env, &["doctor"]);
+    assert!(
+        doctor.contains("cannot decrypt: no keyring secret for Chrome"),
+        "{doctor}"
     );
 }
 
@@ -236,13 +242,36 @@ fn doctor_reports_every_place_with_fingerprints_only() {
     }
 }
 
-/// Nothing anywhere: the error says where it looked, every browser's folders and Claude
-/// Code's login, so "no session" is something a user can check.
+/// Issue 22: nothing anywhere. Every command that repeats the error (`refresh`, `json`,
+/// `check`, `status`) says it in two short lines ending with the way to the details, and
+/// `doctor` says where it looked: every browser's folders and Claude Code's login.
 #[test]
-fn refresh_with_no_session_anywhere_says_where_it_looked() {
+fn no_session_anywhere_is_two_short_lines_and_doctor_says_where_it_looked() {
     let mut env = TestEnv::new();
     env.remove("QUOTALINE_SESSION_KEY");
+    let what = "no claude.ai session: no browser profile found, no Claude Code login";
+    let fix = "log in to claude.ai in a browser, or set QUOTALINE_SESSION_KEY; run `quotaline \
+               doctor`";
     let (code, _, err) = ql(&env, &["refresh"]);
+    assert_eq!((code, err), (1, format!("quotaline: {what}\n{fix}\n")));
+    let (code, _, err) = ql(&env, &["json"]);
+    assert_eq!(
+        (code, err),
+        (1, format!("quotaline: no data: {what}\n{fix}\n"))
+    );
+    let (code, _, err) = ql(&env, &["check"]);
+    assert_eq!(
+        (code, err),
+        (2, format!("quotaline: cannot check: {what}\n{fix}\n"))
+    );
+    let (_, status, _) = ql(&env, &["status"]);
+    assert!(
+        status.contains(&format!(
+            "last error: {what} (no_credentials, 0s ago)\n  fix: {fix}\n"
+        )),
+        "{status}"
+    );
+    let (code, doctor, _) = ql(&env, &["doctor"]);
     assert_eq!(code, 1);
     for place in [
         "looked in ~/.config/google-chrome",
@@ -250,8 +279,31 @@ fn refresh_with_no_session_anywhere_says_where_it_looked() {
         "~/.config/BraveSoftware/Brave-Browser",
         "~/snap/chromium/common/chromium",
         "~/.mozilla/firefox",
-        "oauth: no Claude Code login found (CLAUDE_CODE_OAUTH_TOKEN, ~/.claude/.credentials.json)",
+        "no Claude Code login (looked in CLAUDE_CODE_OAUTH_TOKEN, ",
+        "/.claude/.credentials.json",
     ] {
-        assert!(err.contains(place), "{place} not in: {err}");
+        assert!(doctor.contains(place), "{place} not in: {doctor}");
     }
+}
+
+/// Issue 22: with a session key set that the server refuses, the error is about that key,
+/// not also about Claude Code's login, which nobody asked for.
+#[test]
+fn a_refused_session_key_is_the_whole_error() {
+    let server = claude_ai("usage_flat_windows.json");
+    server.route(
+        "/api/account",
+        Reply::json(
+            401,
+            r#"{"type":"error","error":{"type":"authentication_error"}}"#,
+        ),
+    );
+    let env = TestEnv::with_server(&server);
+    let (code, _, err) = ql(&env, &["refresh"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err,
+        "quotaline: claude.ai session expired or invalid (HTTP 401)\n\
+         log in to claude.ai again (Claude Code's login: run `claude` once)\n"
+    );
 }

@@ -265,9 +265,11 @@ fn credentials_holding_only_mcp_logins_mean_no_claude_login() {
     let (code, _, err) = ql(&env, &["refresh"]);
     assert_eq!(code, 1);
     assert!(err.starts_with("quotaline: no claude.ai session"), "{err}");
+    assert!(err.contains("no Claude Code login"), "{err}");
+    let (_, doctor, _) = ql(&env, &["doctor"]);
     assert!(
-        err.contains(".claude/.credentials.json holds no claudeAiOauth entry (only MCP logins)"),
-        "{err}"
+        doctor.contains(".claude/.credentials.json: no Claude login (only MCP logins)"),
+        "{doctor}"
     );
     assert_eq!(server.requests().len(), 0);
     assert_eq!(json_of(&env)["error"]["kind"], "no_credentials");
@@ -484,7 +486,7 @@ fn statusline_stdin_reaches_json_in_another_process_with_no_request() {
     let stdin = limits(42.0, unix_in(2 * 3600 + 30), 15.0, unix_in(3 * 86_400 + 60));
     let (code, out, err, took) = statusline(&env, &stdin);
     assert_eq!((code, err.as_str()), (0, ""));
-    assert_eq!(out, "5h 42% · 7d 15% · ↻2h0m\n");
+    assert_eq!(out, "5h 42% · 7d 15% · ↻2h\n");
     assert!(took < Duration::from_secs(2), "{took:?}");
 
     let v = json_of(&env);
@@ -543,20 +545,26 @@ fn statusline_prints_and_exits_zero_whatever_it_is_fed() {
             stdin_with(Some(json!({"five_hour": "42%"}))),
         ),
     ];
-    // With nothing cached the line is empty.
+    // With nothing cached, and the refresh the statusline starts failing (no session in
+    // this HOME), the line says why it has no numbers (`Line::no_numbers`).
+    assert_eq!(ql(&env, &["refresh"]).0, 1);
     for (name, input) in &variants {
         let (code, out, err, took) = statusline(&env, input);
-        assert_eq!((code, out.as_str(), err.as_str()), (0, "\n", ""), "{name}");
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (0, "quotaline: no session\n", ""),
+            "{name}"
+        );
         assert!(took < Duration::from_secs(3), "{name}: {took:?}");
     }
     // With numbers cached, the line shows them, untouched by what stdin lacked.
     let good = limits(42.0, unix_in(2 * 3600 + 30), 15.0, unix_in(3 * 86_400 + 60));
-    assert_eq!(statusline(&env, &good).1, "5h 42% · 7d 15% · ↻2h0m\n");
+    assert_eq!(statusline(&env, &good).1, "5h 42% · 7d 15% · ↻2h\n");
     for (name, input) in &variants {
         let (code, out, _, _) = statusline(&env, input);
         assert_eq!(
             (code, out.as_str()),
-            (0, "5h 42% · 7d 15% · ↻2h0m\n"),
+            (0, "5h 42% · 7d 15% · ↻2h\n"),
             "{name}"
         );
     }
@@ -608,11 +616,11 @@ fn statusline_returns_promptly_when_the_pipe_stays_open() {
     // A whole object followed by no EOF is used (how fast is measured in benches/, not here).
     let good = limits(42.0, unix_in(2 * 3600 + 30), 15.0, unix_in(3 * 86_400 + 60));
     let (code, out, took) = run(&good);
-    assert_eq!((code, out.as_str()), (Some(0), "5h 42% · 7d 15% · ↻2h0m\n"));
+    assert_eq!((code, out.as_str()), (Some(0), "5h 42% · 7d 15% · ↻2h\n"));
     assert!(took < Duration::from_secs(2), "{took:?}");
     // Half an object and an open pipe: the deadline, then the cached line.
     let (code, out, took) = run(&good[..good.len() / 2]);
-    assert_eq!((code, out.as_str()), (Some(0), "5h 42% · 7d 15% · ↻2h0m\n"));
+    assert_eq!((code, out.as_str()), (Some(0), "5h 42% · 7d 15% · ↻2h\n"));
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
 
@@ -670,15 +678,15 @@ fn within_one_window_numbers_never_move_backwards() {
     claude_json(&env);
     let (five, seven) = (unix_in(2 * 3600 + 30), unix_in(3 * 86_400 + 60));
     let feed = |a: f64, b: f64, five: i64| statusline(&env, &limits(a, five, b, seven)).1;
-    assert_eq!(feed(42.0, 15.0, five), "5h 42% · 7d 15% · ↻2h0m\n");
+    assert_eq!(feed(42.0, 15.0, five), "5h 42% · 7d 15% · ↻2h\n");
     // A lagging reading of the same windows (resets_at equal to the second).
-    assert_eq!(feed(40.0, 14.0, five), "5h 42% · 7d 15% · ↻2h0m\n");
-    assert_eq!(feed(45.0, 15.0, five), "5h 45% · 7d 15% · ↻2h0m\n");
+    assert_eq!(feed(40.0, 14.0, five), "5h 42% · 7d 15% · ↻2h\n");
+    assert_eq!(feed(45.0, 15.0, five), "5h 45% · 7d 15% · ↻2h\n");
     // A new five-hour window starts afresh.
     let next = five + 5 * 3600;
-    assert_eq!(feed(3.0, 15.0, next), "5h 3% · 7d 15% · ↻7h0m\n");
+    assert_eq!(feed(3.0, 15.0, next), "5h 3% · 7d 15% · ↻7h\n");
     // And a late reading from the window before is not news.
-    assert_eq!(feed(46.0, 15.0, five), "5h 3% · 7d 15% · ↻7h0m\n");
+    assert_eq!(feed(46.0, 15.0, five), "5h 3% · 7d 15% · ↻7h\n");
 }
 
 #[test]
@@ -740,8 +748,11 @@ fn init_claude_code_prints_the_settings_fragment() {
         json!({"statusLine": {"type": "command", "command": "quotaline statusline", "padding": 0}})
     );
     let (code, _, err) = ql(&env, &["init", "emacs"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("no snippet for \"emacs\""), "{err}");
+    assert_eq!(code, 64);
+    assert!(
+        err.starts_with("quotaline: unknown program `emacs`\n"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -833,11 +844,11 @@ fn a_repeated_reading_does_not_rewrite_the_cache() {
     assert_eq!(statusline(&env, &stdin).0, 0);
     let first = inode();
     for _ in 0..3 {
-        assert_eq!(statusline(&env, &stdin).1, "5h 42% · 7d 15% · ↻2h0m\n");
+        assert_eq!(statusline(&env, &stdin).1, "5h 42% · 7d 15% · ↻2h\n");
     }
     assert_eq!(inode(), first, "an identical reading rewrote the cache");
     let higher = limits(43.0, unix_in(2 * 3600 + 30), 15.0, unix_in(3 * 86_400 + 60));
-    assert_eq!(statusline(&env, &higher).1, "5h 43% · 7d 15% · ↻2h0m\n");
+    assert_eq!(statusline(&env, &higher).1, "5h 43% · 7d 15% · ↻2h\n");
     assert_ne!(inode(), first);
 }
 

@@ -185,10 +185,10 @@ fn a_bad_file_names_file_line_column_and_key_everywhere_and_the_prompt_keeps_goi
     // A syntax error, an unbalanced group and an unknown placeholder are errors too.
     for (text, needle) in [
         ("warn = = 3\n", ":1:8: not valid TOML"),
-        ("format = \"(5h {5h}\"\n", ":1:10: format: unbalanced ( )"),
+        ("format = \"(5h {5h}\"\n", ":1:11: format: unbalanced ( )"),
         (
             "format = \"{5 h}\"\n",
-            ":1:10: format: unknown placeholder {5 h}",
+            ":1:11: format: unknown placeholder {5 h}",
         ),
         (
             "[target.tmux]\nformat = 3\n",
@@ -248,4 +248,158 @@ fn sources_ttl_and_browser_come_from_the_file() {
     let (code, _, err) = ql(&env, &["refresh", "--force"]);
     assert_eq!(code, 1);
     assert!(err.contains("firefox"), "the pinned browser: {err}");
+}
+
+/// Issue 22: a placeholder quotaline cannot answer is an error at its own line and column,
+/// with the one probably meant; the prompt keeps the last good settings.
+#[test]
+fn an_unknown_placeholder_in_the_file_is_an_error_with_the_one_meant() {
+    let (_server, env) = refreshed();
+    let path = env.config("format = \"{5h} good\"\n");
+    // The good settings reach the cache with the next ingest.
+    age_cache(&env, 3600);
+    assert_eq!(ql(&env, &["refresh"]).0, 0);
+    assert_eq!(plain(&env, &[]), "23% good\n");
+    for (text, at, meant) in [
+        ("format = \"{5h_rset}\"\n", "1:11", "{5h_reset}"),
+        (
+            "\n[target.plain]\nformat = \"5h {5hh} · 7d {7d}\"\n",
+            "3:14",
+            "{5h}",
+        ),
+    ] {
+        env.config(text);
+        let (code, out, _) = ql(&env, &["config"]);
+        assert_eq!(code, 1, "{text}");
+        let expected = format!(
+            "error: {}:{at}: {}format: unknown placeholder ",
+            path.display(),
+            if at.starts_with('3') {
+                "target.plain."
+            } else {
+                ""
+            },
+        );
+        assert!(out.contains(&expected), "{text}: {out}");
+        assert!(out.contains(&format!("(did you mean {meant}?)")), "{out}");
+        assert_eq!(plain(&env, &[]), "23% good · config error\n", "{text}");
+    }
+}
+
+/// Issue 22: an environment value quotaline cannot use is never ignored without a word:
+/// `config` and `doctor` say what was set and what is used instead. A duration as the config
+/// file writes it is a duration in the environment too.
+#[test]
+fn environment_values_that_do_not_parse_are_warned_with_what_is_used() {
+    let mut env = TestEnv::new();
+    env.config("warn = 70\n");
+    env.set("QUOTALINE_TTL", "2m")
+        .set("QUOTALINE_TIMEOUT", "soon")
+        .set("QUOTALINE_WARN", "abc")
+        .set("QUOTALINE_CRIT", "120")
+        .set("QUOTALINE_FORMAT", "{5hh}")
+        .set("QUOTALINE_BROWSER", "safari");
+    let (code, out, _) = ql(&env, &["config"]);
+    assert_eq!(code, 0, "{out}");
+    let warnings: Vec<&str> = out.lines().filter(|l| l.starts_with("warning: ")).collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: QUOTALINE_TIMEOUT=\"soon\" is not a duration (e.g. 90, 60s, 5m): using 10s \
+             (default)",
+            "warning: QUOTALINE_WARN=\"abc\" is not a percent (a number from 0 to 100): using 70 \
+             (config.toml:1)",
+            "warning: QUOTALINE_CRIT=\"120\" is not a percent (a number from 0 to 100): using 90 \
+             (default)",
+            "warning: QUOTALINE_FORMAT: unknown placeholder {5hh} at character 1 (did you mean \
+             {5h}?): using the built-in format (default)",
+            "warning: QUOTALINE_BROWSER=\"safari\": quotaline cannot read \"safari\"'s cookies \
+             (known: chrome, chromium, brave, edge, vivaldi, opera, arc, firefox; a profile as \
+             \"brave:Profile 2\"): using the most recent profile (default)",
+        ]
+    );
+    let ttl = out.lines().find(|l| l.starts_with("ttl ")).unwrap();
+    assert_eq!(
+        ttl.split_whitespace().collect::<Vec<_>>(),
+        ["ttl", "2m", "env", "QUOTALINE_TTL"]
+    );
+    let (_, doctor, _) = ql(&env, &["doctor"]);
+    for w in &warnings {
+        let line = w.replacen("warning: ", "environment: ", 1);
+        assert!(doctor.contains(&line), "{line}\n{doctor}");
+    }
+    env.set("QUOTALINE_TTL", "10");
+    let (_, out, _) = ql(&env, &["config"]);
+    assert!(
+        out.contains(
+            "warning: QUOTALINE_TTL=\"10\" is outside 30s to 1d: using 30s (env QUOTALINE_TTL)"
+        ),
+        "{out}"
+    );
+}
+
+/// Issue 22: `browser = "safari"` is refused, naming the browsers quotaline reads; a pin
+/// from the file is shown in `doctor` as the file's, not as QUOTALINE_BROWSER.
+#[test]
+fn an_unknown_browser_is_refused_and_doctor_names_where_a_pin_came_from() {
+    let env = TestEnv::new();
+    let path = env.config("ttl = 90\nbrowser = \"safari\"\n");
+    let (code, out, _) = ql(&env, &["config"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains(&format!(
+            "error: {}:2:11: browser: quotaline cannot read \"safari\"'s cookies (known: chrome,",
+            path.display()
+        )),
+        "{out}"
+    );
+    env.config("browser = \"firefox\"\n");
+    let (_, doctor, _) = ql(&env, &["doctor"]);
+    let line = doctor
+        .lines()
+        .find(|l| l.trim_start().starts_with("browser "))
+        .unwrap();
+    assert_eq!(
+        line.split_whitespace().collect::<Vec<_>>(),
+        ["browser", "firefox", "(config.toml:1)"]
+    );
+    assert!(!doctor.contains("QUOTALINE_BROWSER"), "{doctor}");
+}
+
+/// Issue 22: an org asked for that the cache does not hold is named, with who asked and the
+/// orgs there are, in `status`, `check`, `json` and `doctor`.
+#[test]
+fn an_org_that_is_not_there_is_named_with_the_ones_that_are() {
+    let (_server, mut env) = refreshed();
+    let held = format!(
+        "the orgs quotaline holds: dev@example.com's Organization [{}] (active), Example Team \
+         [{}]; name one of them, or none for the active org",
+        ORG_IDS[0], ORG_IDS[1]
+    );
+    env.set("QUOTALINE_ORG", "nope");
+    let what = "no org \"nope\" here (asked for by QUOTALINE_ORG)";
+    let (code, out, err) = ql(&env, &["check"]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(err, format!("quotaline: {what}\n{held}\n"));
+    let (code, out, err) = ql(&env, &["json"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("\"orgs\": ["), "{out}");
+    assert_eq!(err, format!("quotaline: {what}\n{held}\n"));
+    let (code, out, _) = ql(&env, &["status"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with(&format!("{what}\n{held}\n\n")), "{out}");
+    let (_, doctor, _) = ql(&env, &["doctor"]);
+    assert!(
+        doctor.contains(&format!("org: {what}; {held}\n")),
+        "{doctor}"
+    );
+    env.remove("QUOTALINE_ORG");
+    let (code, _, err) = ql(&env, &["check", "--org", "nope"]);
+    assert_eq!(
+        (code, err.lines().next()),
+        (
+            2,
+            Some("quotaline: no org \"nope\" here (asked for by --org)")
+        )
+    );
 }

@@ -187,10 +187,10 @@ fn status_reports_windows_billing_and_source() {
         "dev@example.com's Organization (active)",
         "account       dev@example.com",
         "plan          Max 20x",
-        "5-hour         37%  resets ",
+        "5h              37%  resets ",
         "(in 1h12m)",
-        "weekly opus    71%",
-        "weekly oauth apps  12%  no reset time",
+        "opus            71%",
+        "oauth_apps      12%  no reset time",
         "extra usage   $12.34 / $50 spent",
         "subscription  active, monthly · next charge 2026-12-04 · visa ••4242",
         "source claude.ai · fetched ",
@@ -342,8 +342,8 @@ fn unreachable_server_is_a_network_error() {
     let (code, out, _) = ql(&env, &["segment"]);
     assert_eq!(
         (code, out.as_str()),
-        (0, "\n"),
-        "never any data: nothing to show"
+        (0, "quotaline: network\n"),
+        "never any data, and a failure: the line says which"
     );
 }
 
@@ -596,7 +596,7 @@ fn check_exit_codes_guard_scripts() {
     let (code, out, _) = ql(&env, &["check", "--max", "80"]);
     assert_eq!(code, 1);
     assert!(
-        out.starts_with("seven_day_opus at 81% (limit 80%), resets in 3d15h"),
+        out.starts_with("opus at 81% (limit 80%), resets in 3d15h"),
         "{out}"
     );
     assert_eq!(ql(&env, &["check", "--max", "80", "--window", "5h"]).0, 0);

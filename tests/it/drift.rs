@@ -78,7 +78,7 @@ fn a_window_without_a_number_is_missing_and_the_rest_of_the_payload_counts() {
     assert_contains(
         &status(&env),
         &[
-            "weekly sonnet  12%  no reset time",
+            "sonnet          12%  no reset time",
             "not shown     seven_day_oauth_apps: sent without a number (no number, from claude.ai)",
             "no label      daily_design, seven_day_routines, tangelo (shown under these names)",
         ],
@@ -189,10 +189,7 @@ fn nonsense_numbers_from_claude_ai_are_rejected_and_the_rest_counts() {
     let (code, out, _) = ql(&env, &["check", "--max", "90"]);
     assert_eq!(code, 1);
     assert_eq!(out.lines().count(), 1, "{out}");
-    assert!(
-        out.starts_with("seven_day_oauth_apps at 105% (limit 90%)"),
-        "{out}"
-    );
+    assert!(out.starts_with("oauth_apps at 105% (limit 90%)"), "{out}");
 }
 
 #[test]
@@ -351,7 +348,7 @@ fn a_window_past_its_reset_is_shown_as_reset_not_checked_and_refreshed_at_once()
     // Twenty minutes later the five-hour window has reset, and the server is down.
     server.route(&usage_path(ORG1), Reply::json(503, "{}"));
     pass_time(&env, 20 * 60);
-    assert_eq!(segment(&env, &[]), "5h ↻ · 7d 40% · ↻4d14h\n");
+    assert_eq!(segment(&env, &[]), "5h reset · 7d 40% · ↻4d14h\n");
     assert!(
         server.wait_for(&usage_path(ORG1), 2, Duration::from_secs(20)),
         "the reset started a refresh at once"
@@ -361,23 +358,23 @@ fn a_window_past_its_reset_is_shown_as_reset_not_checked_and_refreshed_at_once()
     let (code, out, err) = ql(&env, &["check", "--max", "50"]);
     assert_eq!((code, out.as_str()), (0, ""), "{err}");
     assert!(
-        err.contains("five_hour reset 7m ago; a new reading is due (not checked)"),
+        err.contains("5h reset 7m ago; a new reading is due (not checked)"),
         "{err}"
     );
     let report = status(&env);
     assert_contains(
         &report,
-        &[
-            "5-hour           ↻  reset ",
-            "(7m ago); a new reading is due",
-        ],
+        &["5h            reset  ", "(7m ago); a new reading is due"],
     );
     let (_, bar, _) = ql(&env, &["segment", "--target", "waybar"]);
     let bar: Value = serde_json::from_str(&bar).unwrap();
     assert_eq!(bar["percentage"], 40);
     assert_eq!(bar["class"], "ok");
     assert!(
-        bar["text"].as_str().unwrap().starts_with("5h ↻ · 7d 40%"),
+        bar["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("5h reset · 7d 40%"),
         "{bar}"
     );
 }
@@ -397,7 +394,7 @@ fn the_extension_badge_does_not_show_a_window_past_its_reset() {
     let reply = send(&env, &message);
     assert_eq!(reply["percent"], 40.0, "{reply}");
     assert_eq!(reply["severity"], "ok");
-    assert_eq!(reply["line"], "5h ↻ · 7d 40% · ↻4d15h");
+    assert_eq!(reply["line"], "5h reset · 7d 40% · ↻4d15h");
 }
 
 /// A DevTools capture of `/usage` ("Copy response"), saved to a file in the test's home.
@@ -416,11 +413,11 @@ fn verify_matches_a_capture_of_the_same_reading() {
     assert_eq!(
         out.lines().take(5).collect::<Vec<_>>(),
         [
-            "window                DevTools  quotaline  match",
-            "five_hour                  37%        37%  yes",
-            "seven_day                  58%        58%  yes",
-            "seven_day_oauth_apps       12%        12%  yes",
-            "seven_day_opus             71%        71%  yes",
+            "window      DevTools  quotaline  match",
+            "5h               37%        37%  yes",
+            "7d               58%        58%  yes",
+            "oauth_apps       12%        12%  yes",
+            "opus             71%        71%  yes",
         ]
     );
     assert!(out.contains("\nevery number matches"), "{out}");
@@ -447,9 +444,9 @@ fn verify_shows_which_numbers_differ_and_that_quotaline_is_older() {
     assert_contains(
         &out,
         &[
-            "five_hour                45.5%        37%  NO",
-            "tangelo                     2%          –  NO",
-            "seven_day                  58%        58%  yes",
+            "5h             45.5%        37%  NO",
+            "tangelo           2%          –  NO",
+            "7d               58%        58%  yes",
             "quotaline's reading (claude.ai, ",
             ") is 10m older than the capture (",
             "run `quotaline refresh --force` and verify again",

@@ -122,7 +122,7 @@ fn segment_and_status_show_eta_and_pace_from_the_cache() {
     let (_, status, _) = ql(&env, &["status"]);
     assert!(
         status.contains(
-            "  5-hour         37%  resets "
+            "  5h              37%  resets "
         ) && status.contains(
             "\n                burning 59%/h · 100% in 1h4m, before the reset · pace -39% (steady: 76%)\n"
         ),
@@ -173,8 +173,8 @@ fn check_eta_fails_when_a_window_hits_the_wall_within_the_lookahead() {
     assert_eq!(
         out,
         format!(
-            "five_hour projected to hit 100% in 1h4m ({}), before its reset in 1h12m (at 59%/h, now 37%)\n",
-            eta.format("%Y-%m-%d %H:%M UTC")
+            "5h projected to hit 100% in 1h4m ({}), before its reset in 1h12m (at 59%/h, now 37%)\n",
+            eta.format("%a %b %-d %H:%M")
         )
     );
     // Only the named window; and --eta alone does not apply the default 90% limit.
@@ -184,7 +184,7 @@ fn check_eta_fails_when_a_window_hits_the_wall_within_the_lookahead() {
     assert_eq!(code, 1, "{out}");
     let (code, out, _) = ql(&env, &["check", "--eta", "1m", "--max", "50"]);
     assert_eq!(code, 1);
-    assert!(out.starts_with("seven_day at 58% (limit 50%)"), "{out}");
+    assert!(out.starts_with("7d at 58% (limit 50%)"), "{out}");
     let (fresh_server, fresh) = refreshed();
     let (code, out, err) = ql(&fresh, &["check", "--eta", "30m"]);
     assert_eq!(
@@ -238,7 +238,9 @@ fn history_json_prints_readings_oldest_first_for_scripts() {
     assert_eq!(out.lines().count(), FLAT_READINGS / 2);
     assert!(out.lines().all(|l| l.contains(ORG2)));
 
-    // The table: one row per window, one sparkline scale (2 hours, 2.5 minutes a column).
+    // The table: one row per window by its short name, one sparkline scale by time: the 24
+    // hours asked for, 30 minutes a column (the readings of the last half hour share the
+    // last one, the highest shown).
     let (code, table, _) = ql(&env, &["history"]);
     assert_eq!(code, 0);
     let rows: Vec<&str> = table.lines().collect();
@@ -248,15 +250,15 @@ fn history_json_prints_readings_oldest_first_for_scripts() {
         rows[1],
         "  WINDOW                 READINGS FIRST  LAST    RATE HITS  HISTORY"
     );
-    let spark = format!("▇{}▃{}▄", " ".repeat(42), " ".repeat(3));
+    let spark = format!("{}▇{}▄", " ".repeat(43), " ".repeat(3));
     assert_eq!(
         rows[2],
-        format!("  five_hour                     3   90%   37%       –    0  {spark}")
+        format!("  5h                            3   90%   37%       –    0  {spark}")
     );
     assert_eq!(
         rows[3],
         format!(
-            "  seven_day                     1   58%   58%       –    0  {}▅",
+            "  7d                            1   58%   58%       –    0  {}▅",
             " ".repeat(47)
         )
     );
@@ -264,7 +266,11 @@ fn history_json_prints_readings_oldest_first_for_scripts() {
     let (code, _, err) = ql(&env, &["history", "--window", "sonnet"]);
     assert_eq!(
         (code, err.as_str()),
-        (1, "quotaline: no `sonnet` readings in the last 1d0h\n")
+        (
+            1,
+            "quotaline: no `sonnet` readings in the last 1d\n\
+             windows with readings: 5h, 7d, oauth_apps, opus\n"
+        )
     );
 }
 

@@ -66,7 +66,7 @@ fn xbar_shows_the_line_coloured_and_the_report_and_actions_in_the_dropdown() {
     };
     has("source claude.ai · fetched ");
     has("  plan          Max 20x");
-    has("  weekly opus    81%  resets ");
+    has("  opus            81%  resets ");
     has("                burn rate: ");
     has("  extra usage   $12.34 / $50 spent");
     has("  subscription  active, monthly · next charge 2026-12-04");
@@ -112,7 +112,7 @@ fn xbar_says_why_when_there_is_no_data() {
     assert_plugin_shape(&out);
     assert_eq!(
         out.lines().next(),
-        Some(format!("unauthorized | color=#e06c75 {LITERAL}").as_str())
+        Some(format!("quotaline: unauthorized | color=#e06c75 {LITERAL}").as_str())
     );
     assert!(out.contains("\nno usage data yet | "), "{out}");
     assert!(out.contains("\nlast error: "), "{out}");
@@ -133,7 +133,7 @@ fn xbar_server_text_adds_no_attribute_line_or_menu_item() {
              $(touch pwned-sh) 18% | color=#e5c07b {LITERAL}"
         )
     );
-    assert!(out.contains("\n  weekly ---     14%  resets "), "{out}");
+    assert!(out.contains("\n  ---             14%  resets "), "{out}");
     assert_nothing_ran(&env);
 }
 

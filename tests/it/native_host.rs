@@ -280,7 +280,7 @@ fn a_logged_out_browser_is_reported_and_keeps_the_last_numbers() {
     });
     assert_eq!(
         send(&env, &logged_out),
-        json!({"ok": false, "error": "claude.ai (in the browser) session expired or invalid (HTTP 401): log in to claude.ai again"})
+        json!({"ok": false, "error": "claude.ai (in the browser) session expired or invalid (HTTP 401)"})
     );
     let v = json_of(&env);
     assert_eq!(v["orgs"][0]["windows"]["five_hour"]["utilization"], 37.0);
@@ -318,7 +318,14 @@ fn refresh_leaves_a_reading_younger_than_two_minutes_to_the_browser() {
     // Past the 60 s TTL, inside the two minutes: the browser is still polling.
     send(&env, &reading("usage_flat_windows.json", 70));
     let (code, _, err) = ql(&env, &["refresh"]);
-    assert_eq!((code, err.as_str()), (0, ""));
+    // Said, not silent.
+    assert_eq!(
+        (code, err.as_str()),
+        (
+            0,
+            "quotaline: fresh: the browser extension reported 1m ago; --force fetches now\n"
+        )
+    );
     let v = json_of(&env);
     assert!(server.requests().is_empty(), "{:?}", server.requests());
     assert_eq!(v["source"], "extension");
@@ -403,8 +410,11 @@ fn init_native_host_without_browser_covers_the_installed_ones_only() {
     assert!(out.starts_with("brave: wrote "), "{out}");
     assert_eq!(out.matches(": wrote ").count(), 1, "{out}");
     let (code, _, err) = ql(&env, &["init", "native-host", "--browser", "netscape"]);
-    assert_eq!(code, 2);
-    assert!(err.contains("unknown browser \"netscape\""), "{err}");
+    assert_eq!(code, 64);
+    assert!(
+        err.starts_with("quotaline: unknown browser `netscape`\n"),
+        "{err}"
+    );
 }
 
 fn base64_decode(text: &str) -> Vec<u8> {
@@ -487,4 +497,33 @@ fn the_popup_line_follows_config_toml_not_the_browsers_environment() {
     assert_eq!(reply["line"], "23% / 64%");
     // opus at 81%: a warning by default, critical under the file's crit = 80.
     assert_eq!(reply["severity"], "critical");
+}
+
+/// Issue 22: an installed quotaline names the extension folder the package installed
+/// (`<prefix>/share/quotaline/...`, `/usr/share/...` for the .deb), not a path of the source
+/// tree an installed copy does not have.
+#[test]
+fn init_native_host_names_the_installed_extension_folder() {
+    let env = TestEnv::new();
+    let prefix = env.home.path().join("prefix");
+    std::fs::create_dir_all(prefix.join("bin")).unwrap();
+    let exe = prefix.join("bin/quotaline");
+    std::fs::copy(&*BIN, &exe).unwrap();
+    let folder = prefix.join("share/quotaline/integrations/browser-extension");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("manifest.json"), "{}").unwrap();
+    let (code, out, err) = env.run(
+        exe.to_str().unwrap(),
+        &["init", "native-host", "--browser", "chrome"],
+        std::time::Duration::from_secs(30),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.ends_with(&format!(
+            "next: load {} in the browser (Load unpacked: doc/extension.md); it reports within \
+             a minute (`quotaline status`)\n",
+            folder.canonicalize().unwrap().display()
+        )),
+        "{out}"
+    );
 }

@@ -191,7 +191,8 @@ pub(crate) fn serve(server: &FakeServer, usage: &str) {
     server.route(&usage_path(ORG1), Reply::json(200, usage));
 }
 
-/// The five-hour reset of `usage` as a notification tells it: `19:00 (in 1h12m)`.
+/// The five-hour reset of `usage` as a notification tells it: `Fri Dec 4 19:00 (in 1h12m)`
+/// (the tests run in UTC).
 fn reset_text(usage: &str) -> String {
     let v: Value = serde_json::from_str(usage).unwrap();
     let reset: DateTime<Utc> = v["five_hour"]["resets_at"]
@@ -200,13 +201,24 @@ fn reset_text(usage: &str) -> String {
         .parse()
         .unwrap();
     let now = Utc::now();
-    let clock = if reset.date_naive() == now.date_naive() {
-        reset.format("%H:%M").to_string()
-    } else {
-        reset.format("%a %H:%M").to_string()
-    };
+    let clock = reset.format("%a %b %-d %H:%M");
     let mins = (reset - now).num_minutes();
-    format!("{clock} (in {}h{}m)", mins / 60, mins % 60)
+    match mins % 60 {
+        0 => format!("{clock} (in {}h)", mins / 60),
+        m => format!("{clock} (in {}h{m}m)", mins / 60),
+    }
+}
+
+/// `t` as quotaline shows every time (`Fri Dec 4 14:00`) in zone `tz`, told by `date`.
+pub fn clock_in(tz: &str, t: DateTime<Utc>) -> String {
+    let out = Command::new("date")
+        .env("TZ", tz)
+        .arg("-d")
+        .arg(format!("@{}", t.timestamp()))
+        .arg("+%a %b %-d %H:%M")
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
 pub(crate) fn refresh(env: &TestEnv) {
@@ -270,7 +282,7 @@ fn a_crossing_fires_once_even_with_twenty_concurrent_refreshes() {
     assert_eq!(
         desktop.shown(1),
         [format!(
-            "critical|Claude 5-hour limit at 92%|critical from 90% · resets {} · {ORG1_NAME}",
+            "critical|Claude 5h limit at 92%|critical from 90% · resets {} · {ORG1_NAME}",
             reset_text(&usage)
         )]
     );
@@ -306,7 +318,7 @@ fn nothing_fires_on_the_first_reading_and_the_reset_fires() {
     assert_eq!(
         desktop.shown(1),
         [format!(
-            "low|Claude 5-hour limit reset|now 3%: you can go again · resets {} · {ORG1_NAME}",
+            "low|Claude 5h limit reset|now 3%: you can go again · resets {} · {ORG1_NAME}",
             reset_text(&next)
         )]
     );
@@ -341,7 +353,7 @@ fn server_text_with_markup_and_escapes_shows_literally() {
     deliveries(&env, 1);
     let shown = desktop.shown(1);
     // The model's name is lowercased into its window key (`window::model_key`).
-    let label = "weekly <b>opus</b> &amp; \\n \\\\ $(x) <i>";
+    let label = "<b>opus</b> &amp; \\n \\\\ $(x) <i>";
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert!(
         shown[0].starts_with(&format!(
@@ -390,7 +402,7 @@ fn recorded(out: &Path) -> Vec<Value> {
 #[test]
 fn the_hook_gets_each_event_as_json_on_stdin() {
     let server = claude_ai("usage_flat_windows.json");
-    let env = TestEnv::with_server(&server);
+    let mut env = TestEnv::with_server(&server);
     let (hook, out) = recording_hook(&env);
     hook_config(
         &env,
@@ -430,7 +442,7 @@ fn the_hook_gets_each_event_as_json_on_stdin() {
     assert_eq!(
         warn["message"],
         format!(
-            "Claude 5-hour limit at 80%: warning from 75% · resets {} · {ORG1_NAME}",
+            "Claude 5h limit at 80%: warning from 75% · resets {} · {ORG1_NAME}",
             reset_text(&usage)
         )
     );
@@ -440,7 +452,7 @@ fn the_hook_gets_each_event_as_json_on_stdin() {
         got[1]["message"]
             .as_str()
             .unwrap()
-            .starts_with("Claude 5-hour limit reached (100%): resets "),
+            .starts_with("Claude 5h limit reached (100%): resets "),
         "{}",
         got[1]
     );
@@ -458,14 +470,28 @@ fn the_hook_gets_each_event_as_json_on_stdin() {
         "{text}"
     );
     assert!(
-        lines[1].contains("  limit    Claude 5-hour limit reached"),
+        lines[1].contains("  limit    Claude 5h limit reached"),
         "{text}"
+    );
+    // Issue 22: worded when shown, not frozen as recorded: read under New York's clock, the
+    // same events say their times in New York.
+    let at: DateTime<Utc> = got[0]["at"].as_str().unwrap().parse().unwrap();
+    let message = got[0]["message"].as_str().unwrap().replace(
+        &clock_in("UTC", reset),
+        &clock_in("America/New_York", reset),
+    );
+    assert_ne!(message, got[0]["message"].as_str().unwrap());
+    env.set("TZ", "America/New_York");
+    let (_, text, _) = ql(&env, &["events"]);
+    assert_eq!(
+        text.lines().next(),
+        Some(format!("{}  warn     {message}", clock_in("America/New_York", at)).as_str())
     );
     // `history` counts the hit.
     let (_, table, _) = ql(&env, &["history", "--org", ORG1]);
     let row = table
         .lines()
-        .find(|l| l.trim_start().starts_with("five_hour"))
+        .find(|l| l.trim_start().starts_with("5h "))
         .unwrap();
     assert_eq!(
         row.split_whitespace().nth(5),
@@ -474,7 +500,7 @@ fn the_hook_gets_each_event_as_json_on_stdin() {
     );
     let seven = table
         .lines()
-        .find(|l| l.trim_start().starts_with("seven_day "))
+        .find(|l| l.trim_start().starts_with("7d "))
         .unwrap();
     assert_eq!(seven.split_whitespace().nth(5), Some("0"), "{table}");
 }
@@ -600,7 +626,7 @@ fn eta_extra_and_failing_events_name_what_and_when() {
     assert_eq!(
         got[0]["message"],
         format!(
-            "Claude 5-hour limit in 1h4m: now 37% · at 59%/h · resets {} · {ORG1_NAME}",
+            "Claude 5h limit in 1h4m: now 37% · at 59%/h · resets {} · {ORG1_NAME}",
             reset_text(&usage)
         )
     );
@@ -610,7 +636,7 @@ fn eta_extra_and_failing_events_name_what_and_when() {
         format!(
             "Claude extra usage: out of credits: $202.14 of $200 spent · paused until {} (in 1d23h) \
              · <b>out</b>_of_credits · {ORG1_NAME}",
-            until.format("%a %H:%M")
+            until.format("%a %b %-d %H:%M")
         )
     );
     assert_eq!(got[1]["extra_usage"]["used"], 202.14);
@@ -628,10 +654,8 @@ fn eta_extra_and_failing_events_name_what_and_when() {
     assert_eq!(
         got[2]["message"],
         format!(
-            "quotaline: no fresh numbers for 31m: claude.ai session expired or invalid (HTTP 401): \
-             log in to claude.ai again; oauth: no Claude Code login found (CLAUDE_CODE_OAUTH_TOKEN, \
-             ~/.claude/.credentials.json): run `claude` and log in with your Claude subscription · \
-             fix: log in to claude.ai again (Claude Code's login: run `claude` once) · {ORG1_NAME}"
+            "quotaline: no fresh numbers for 31m: claude.ai session expired or invalid (HTTP 401) \
+             · fix: log in to claude.ai again (Claude Code's login: run `claude` once) · {ORG1_NAME}"
         )
     );
     assert_eq!(got[2]["error"]["kind"], "unauthorized");

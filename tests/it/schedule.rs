@@ -402,7 +402,8 @@ fn claude_codes_cached_reading_newer_than_the_cache_shows_without_a_request_for_
     assert!(
         doctor.contains(&format!(
             "Claude Code's cached usage (cachedUsageUtilization): fetched {}",
-            fetched_at.format("%Y-%m-%d %H:%M:%S UTC")
+            // The one clock format, in the local zone (the suite runs in UTC).
+            fetched_at.format("%a %b %-d %H:%M")
         )),
         "{doctor}"
     );

@@ -321,3 +321,82 @@ fn an_edited_config_shows_at_the_next_prompt_in_every_shell() {
     let out = fish(&env, "source $argv[1]; fish_right_prompt", &snip);
     assert_eq!(plain(&out), "23%/64%");
 }
+
+/// Issue 22: an rc file with the README's line, sourced again and again as people do after an
+/// edit (`source ~/.zshrc`), a prompt drawn after each: one line, the user's own right prompt
+/// after it, nothing on stderr. Both when the rc sets the user's prompt itself and when it
+/// was set once before.
+#[test]
+fn zsh_rc_sourced_two_and_three_times_shows_one_line_and_keeps_rprompt() {
+    let (_server, env) = refreshed();
+    let rc = env.home.path().join("zshrc");
+    for (rc_text, before) in [
+        ("RPROMPT='%~'\neval \"$(quotaline init zsh)\"\n", ""),
+        ("eval \"$(quotaline init zsh)\"\n", "RPROMPT='%~'; "),
+    ] {
+        std::fs::write(&rc, rc_text).unwrap();
+        for times in [2, 3] {
+            let script = format!(
+                "{before}for i in {{1..{times}}}; do source $1; __quotaline_precmd; done
+print -rn -- \"$RPROMPT\""
+            );
+            assert_eq!(
+                zsh(&env, &script, &rc),
+                format!("{ZSH_LINE} %~"),
+                "{rc_text:?} sourced {times} times"
+            );
+        }
+    }
+}
+
+/// The same in bash, the hook run as bash runs it (`PROMPT_COMMAND`).
+#[test]
+fn bash_rc_sourced_two_and_three_times_shows_one_line_and_keeps_ps1() {
+    let (_server, env) = refreshed();
+    let rc = env.home.path().join("bashrc");
+    for (rc_text, before) in [
+        ("PS1='> '\neval \"$(quotaline init bash)\"\n", ""),
+        ("eval \"$(quotaline init bash)\"\n", "PS1='> '; "),
+    ] {
+        std::fs::write(&rc, rc_text).unwrap();
+        for times in [2, 3] {
+            let script = format!(
+                "{before}for ((i = 0; i < {times}; i++)); do source \"$1\"; eval \"$PROMPT_COMMAND\"; done
+printf '%s|%s' \"$PROMPT_COMMAND\" \"${{PS1@P}}\""
+            );
+            assert_eq!(
+                bash(&env, &script, &rc),
+                format!("__quotaline_prompt|{} > ", bash_line()),
+                "{rc_text:?} sourced {times} times"
+            );
+        }
+    }
+}
+
+/// The same in fish, whose snippet once copied its own right prompt as the user's and then
+/// called itself until the stack ran out.
+#[test]
+fn fish_config_sourced_two_and_three_times_shows_one_line_and_keeps_the_users() {
+    let (_server, env) = refreshed();
+    let rc = env.home.path().join("config.fish");
+    for (rc_text, expected) in [
+        (
+            "function fish_right_prompt; printf mine; end\nquotaline init fish | source\n",
+            format!("{ANSI_LINE} mine"),
+        ),
+        ("quotaline init fish | source\n", ANSI_LINE.to_string()),
+    ] {
+        std::fs::write(&rc, rc_text).unwrap();
+        for times in [2, 3] {
+            let script = format!(
+                "for i in (seq {times}); source $argv[1]; fish_right_prompt >/dev/null; end
+fish_right_prompt"
+            );
+            assert_eq!(
+                fish(&env, &script, &rc),
+                expected,
+                "{rc_text:?} sourced {times} times"
+            );
+        }
+    }
+}

@@ -587,6 +587,13 @@ mod tests {
     use super::*;
     use std::ffi::OsString;
 
+    #[test]
+    fn the_config_knows_every_browser_read_here() {
+        let mut ids: Vec<&str> = BROWSERS.iter().map(|b| b.id).collect();
+        ids.push(super::super::firefox::BROWSER);
+        assert_eq!(crate::config::KNOWN_BROWSERS, ids.as_slice());
+    }
+
     const NOW: i64 = 1_750_000_000;
 
     /// A home directory and an empty bin dir that is the whole `PATH`.

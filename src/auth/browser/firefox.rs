@@ -12,7 +12,7 @@ use super::{
     Outcome, Place, Platform, ReadCookie,
 };
 
-const BROWSER: &str = "firefox";
+pub(super) const BROWSER: &str = "firefox";
 const BROWSER_NAME: &str = "Firefox";
 
 /// From schema version 16 on, `expiry` is in milliseconds rather than seconds.

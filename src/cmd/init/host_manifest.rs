@@ -175,11 +175,43 @@ pub fn install(browser: Option<&str>) -> i32 {
         }
     }
     if code == 0 {
-        said.line(
-            "next: load integrations/browser-extension in the browser (see the README); it \
-             reports within a minute (`quotaline status`)",
-        );
+        let folder = match extension_dir(&exe) {
+            Some(dir) => dir.display().to_string(),
+            None => format!(
+                "the browser-extension folder (integrations/browser-extension in quotaline's \
+                 source; {PACKAGED_EXTENSION} from the Debian package)"
+            ),
+        };
+        said.line(format!(
+            "next: load {folder} in the browser (Load unpacked: doc/extension.md); it reports \
+             within a minute (`quotaline status`)"
+        ));
     }
     show(&said);
     code
+}
+
+/// Where the Debian package puts the extension.
+const PACKAGED_EXTENSION: &str = "/usr/share/quotaline/integrations/browser-extension";
+
+/// The extension's folder on this machine, for the user to load: beside an installed binary
+/// (`<prefix>/bin/quotaline` -> `<prefix>/share/quotaline/...`, so `/usr/share/...` for the
+/// package), then the package's place, then the checkout it was built from (`cargo install
+/// --path .`), then the current directory's. `None` when none of them holds it.
+fn extension_dir(exe: &Path) -> Option<PathBuf> {
+    let relative = "integrations/browser-extension";
+    let beside = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|prefix| prefix.join("share/quotaline").join(relative));
+    let candidates = [
+        beside,
+        Some(PathBuf::from(PACKAGED_EXTENSION)),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)),
+        std::env::current_dir().ok().map(|d| d.join(relative)),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.join("manifest.json").is_file())
 }
