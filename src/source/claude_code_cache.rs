@@ -4,9 +4,8 @@
 //! that account's org, it is a full reading that cost no request.
 
 use crate::auth::claude_code::Account;
-use crate::snapshot::{parse_usage, part, Org, Provenance, Raw, Snapshot};
+use crate::snapshot::{parse_usage, part, Snapshot};
 use chrono::{DateTime, Utc};
-use std::collections::BTreeMap;
 
 pub const SOURCE: &str = "claude-code-cache";
 
@@ -37,37 +36,7 @@ pub fn reading(
             )))
         }
     };
-    let here = Provenance {
-        source: SOURCE.to_string(),
-        at,
-    };
-    let mut sources = BTreeMap::from([(part::USAGE.to_string(), here.clone())]);
-    // claude.ai's overage endpoint says more: its value is kept by the merge, with its own
-    // age, whenever there is one (as for the OAuth source).
-    let known_better = held.is_some_and(|o| o.sources.contains_key(part::EXTRA_USAGE));
-    let extra_usage = match usage.extra_usage {
-        Some(extra) if !known_better => {
-            sources.insert(part::EXTRA_USAGE.to_string(), here);
-            Some(extra)
-        }
-        _ => None,
-    };
-    let org = Org {
-        org_uuid: account.org_uuid.clone(),
-        org_name: account.org_name.clone(),
-        email: account.email.clone(),
-        plan: account.plan.clone(),
-        windows: usage.windows,
-        extra_usage,
-        subscription: None,
-        sources,
-        raw: Raw {
-            usage: body.clone(),
-            ..Raw::default()
-        },
-        pace: BTreeMap::new(),
-        unusable: usage.unusable,
-    };
+    let org = super::claude_code_org(account, usage, body.clone(), held, (SOURCE, at));
     Some(Ok(Snapshot {
         source: SOURCE.to_string(),
         fetched_at: at,

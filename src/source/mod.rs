@@ -10,13 +10,58 @@ pub mod status_page;
 pub mod statusline;
 
 use crate::error::{ErrorKind, FetchError};
-use crate::snapshot::{part, Provenance, Snapshot};
+use crate::snapshot::{part, Account, Org, Provenance, Raw, Snapshot, Usage};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// The sources to try, in order (`settings::sources_setting`), checked before any request.
 pub fn sources() -> Result<Vec<String>, FetchError> {
     crate::settings::sources_setting()
         .map(|s| s.value)
         .map_err(|e| FetchError::new(ErrorKind::Config, e))
+}
+
+/// The org a `/usage` body read on Claude Code's login stands for (its OAuth request, or the
+/// copy Claude Code keeps): named by Claude Code's account, read by `source` at `at`. Extra
+/// usage only when claude.ai's overage endpoint has not said more (out of credits, paused
+/// until): that value is kept by the merge, with its own age, whenever there is one.
+pub fn claude_code_org(
+    account: &Account,
+    usage: Usage,
+    body: Value,
+    held: Option<&Org>,
+    (source, at): (&str, DateTime<Utc>),
+) -> Org {
+    let here = Provenance {
+        source: source.to_string(),
+        at,
+    };
+    let mut sources = BTreeMap::from([(part::USAGE.to_string(), here.clone())]);
+    let known_better = held.is_some_and(|o| o.sources.contains_key(part::EXTRA_USAGE));
+    let extra_usage = match usage.extra_usage {
+        Some(extra) if !known_better => {
+            sources.insert(part::EXTRA_USAGE.to_string(), here);
+            Some(extra)
+        }
+        _ => None,
+    };
+    Org {
+        org_uuid: account.org_uuid.clone(),
+        org_name: account.org_name.clone(),
+        email: account.email.clone(),
+        plan: account.plan.clone(),
+        windows: usage.windows,
+        extra_usage,
+        subscription: None,
+        sources,
+        raw: Raw {
+            usage: body,
+            ..Raw::default()
+        },
+        pace: BTreeMap::new(),
+        unusable: usage.unusable,
+    }
 }
 
 /// Failures that say "this source cannot answer here", not "stop asking": the next source

@@ -5,10 +5,9 @@
 use super::http::{check_base_url, printable, Client};
 use crate::auth::claude_code::{self, Account, OauthToken, PROFILE_SCOPE};
 use crate::error::{ErrorKind, FetchError};
-use crate::snapshot::{parse_usage, part, Org, Provenance, Raw, Snapshot};
+use crate::snapshot::{parse_usage, Snapshot};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::Path;
 
 pub const SOURCE: &str = "oauth";
@@ -177,38 +176,9 @@ fn snapshot(
     previous: Option<&Snapshot>,
     now: DateTime<Utc>,
 ) -> Snapshot {
-    let here = Provenance {
-        source: SOURCE.to_string(),
-        at: now,
-    };
-    let mut sources = BTreeMap::from([(part::USAGE.to_string(), here.clone())]);
     let before = previous.and_then(|p| p.org(Some(&account.org_uuid)));
-    // claude.ai's overage endpoint says more (out of credits, paused until): its value is
-    // kept by the merge, with its own age, whenever there is one.
-    let known_better = before.is_some_and(|o| o.sources.contains_key(part::EXTRA_USAGE));
-    let extra_usage = match usage.extra_usage {
-        Some(extra) if !known_better => {
-            sources.insert(part::EXTRA_USAGE.to_string(), here);
-            Some(extra)
-        }
-        _ => None,
-    };
-    let org = Org {
-        org_uuid: account.org_uuid.clone(),
-        org_name: account.org_name,
-        email: account.email,
-        plan: account.plan.or_else(|| token.plan()),
-        windows: usage.windows,
-        extra_usage,
-        subscription: None,
-        sources,
-        raw: Raw {
-            usage: body,
-            ..Raw::default()
-        },
-        pace: BTreeMap::new(),
-        unusable: usage.unusable,
-    };
+    let mut org = super::claude_code_org(&account, usage, body, before, (SOURCE, now));
+    org.plan = org.plan.or_else(|| token.plan());
     Snapshot {
         source: SOURCE.to_string(),
         fetched_at: now,
