@@ -740,6 +740,14 @@ pub fn path_var() -> Option<OsString> {
     std::env::var_os("PATH")
 }
 
+/// Where OpenAI's Codex CLI keeps its session logs and login: `$CODEX_HOME` (as Codex reads
+/// it, when absolute), else `~/.codex`.
+pub fn codex_home() -> Option<PathBuf> {
+    var_path("CODEX_HOME")
+        .filter(|p| p.is_absolute())
+        .or_else(|| home().map(|h| h.join(".codex")))
+}
+
 /// `$CLAUDE_CONFIG_DIR`: where Claude Code keeps its login and `.claude.json` instead of
 /// the home folder.
 pub fn claude_config_dir() -> Option<String> {

@@ -257,6 +257,10 @@ fn raw_unless_skipped<'de, D: Deserializer<'de>>(d: D) -> Result<Raw, D::Error> 
     }
 }
 
+/// The org id of OpenAI Codex's windows (`source::codex::ORG`): not a uuid, so it never
+/// names one of Claude's orgs.
+pub const CODEX_ORG: &str = "codex";
+
 /// Everything one successful refresh produced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -275,7 +279,9 @@ impl Snapshot {
                 .active_org
                 .as_deref()
                 .and_then(|a| self.orgs.iter().find(|o| o.org_uuid == a))
-                .or_else(|| self.orgs.first()),
+                // Codex's windows (`source::codex`) are shown beside a Claude org's, never
+                // in its place.
+                .or_else(|| self.orgs.iter().find(|o| o.org_uuid != CODEX_ORG)),
         }
     }
 }

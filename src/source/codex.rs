@@ -1,0 +1,230 @@
+//! OpenAI's Codex CLI, read from its own session logs at no request. Codex writes every
+//! session to `$CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl`; each model response adds an
+//! `event_msg` of type `token_count` whose `rate_limits` carry the ChatGPT plan's 5-hour
+//! (`primary`) and weekly (`secondary`) windows. The newest such line of the newest log is
+//! the reading, as of the line's own `timestamp`.
+//!
+//! The Codex windows live in an org of their own ([`ORG`]), with keys that cannot clash with
+//! Claude's ([`FIVE_HOUR`], [`SEVEN_DAY`]), so history, pace and events treat them like any
+//! window. Only `refresh` reads the logs: the prompt path never opens them.
+
+use crate::file;
+use crate::snapshot::{part, Org, Provenance, Raw, Window};
+use chrono::{DateTime, Duration, SubsecRound, TimeZone, Utc};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The org id of Codex's windows: not a uuid, so never one of Claude's orgs.
+pub const ORG: &str = crate::snapshot::CODEX_ORG;
+/// The source of a reading from the session logs.
+pub const SOURCE_LOG: &str = "codex-log";
+pub const FIVE_HOUR: &str = crate::window::CODEX_5H;
+pub const SEVEN_DAY: &str = crate::window::CODEX_7D;
+/// How much of a log's end is read: a `token_count` line is about 1 KiB and comes after
+/// every response, so the newest one is always well within this; a log of any size costs
+/// the same.
+pub const TAIL: u64 = 256 << 10;
+/// How many of the newest logs are looked at for a `token_count` line (a session just started
+/// has none yet; the one before it does).
+const LOGS: usize = 3;
+
+/// Whether `org` holds Codex's windows rather than a Claude org's.
+pub fn is_codex(org: &Org) -> bool {
+    org.org_uuid == ORG
+}
+
+/// What the session logs said: the windows of the newest `token_count` line, and which log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reading {
+    pub log: PathBuf,
+    pub at: DateTime<Utc>,
+    pub windows: BTreeMap<String, Window>,
+    pub plan: Option<String>,
+}
+
+impl Reading {
+    /// The Codex org this reading makes, stamped with its own time and source.
+    pub fn org(&self) -> Org {
+        let provenance = Provenance {
+            source: SOURCE_LOG.to_string(),
+            at: self.at,
+        };
+        Org {
+            org_uuid: ORG.to_string(),
+            org_name: Some("Codex".to_string()),
+            email: None,
+            plan: self.plan.clone(),
+            windows: self.windows.clone(),
+            extra_usage: None,
+            subscription: None,
+            sources: BTreeMap::from([(part::USAGE.to_string(), provenance)]),
+            raw: Raw::default(),
+            pace: BTreeMap::new(),
+            unusable: BTreeMap::new(),
+        }
+    }
+}
+
+/// The newest session logs under `home`, newest first (at most [`LOGS`]): the newest day
+/// folder that has any, by name (Codex names folders and logs by date and time).
+pub fn newest_logs(home: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let sessions = home.join("sessions");
+    for year in sorted_desc(&sessions) {
+        for month in sorted_desc(&year) {
+            for day in sorted_desc(&month) {
+                let mut logs: Vec<PathBuf> = sorted_desc(&day)
+                    .into_iter()
+                    .filter(|p| {
+                        p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with("rollout-") && n.ends_with(".jsonl"))
+                    })
+                    .collect();
+                logs.truncate(LOGS - out.len());
+                out.extend(logs);
+                if out.len() == LOGS {
+                    return out;
+                }
+            }
+        }
+    }
+    out
+}
+
+fn sorted_desc(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    paths.sort();
+    paths.reverse();
+    paths
+}
+
+/// The reading of the newest logs under `home`, or why there is none (`None` when there are
+/// no logs at all: Codex is not on this machine, or never ran).
+pub fn read(home: &Path) -> Option<Result<Reading, String>> {
+    let logs = newest_logs(home);
+    let first = logs.first()?.clone();
+    for log in logs {
+        let Ok(bytes) = file::tail(&log, TAIL) else {
+            continue;
+        };
+        if let Some(reading) = newest_reading(&bytes) {
+            return Some(reading.map(|(at, windows, plan)| Reading {
+                log,
+                at,
+                windows,
+                plan,
+            }));
+        }
+    }
+    Some(Err(format!(
+        "no rate limits in the newest Codex session log {} yet",
+        first.display()
+    )))
+}
+
+type Parsed = (DateTime<Utc>, BTreeMap<String, Window>, Option<String>);
+
+/// The newest `token_count` line with rate limits in a log's tail. Lines that do not parse
+/// (the tail's cut first line, a last line Codex is still writing) are skipped.
+pub fn newest_reading(tail: &[u8]) -> Option<Result<Parsed, String>> {
+    let text = String::from_utf8_lossy(tail);
+    text.lines().rev().find_map(|line| {
+        let v: Value = serde_json::from_str(line).ok()?;
+        (v["type"] == "event_msg" && v["payload"]["type"] == "token_count").then_some(())?;
+        let limits = v["payload"].get("rate_limits").filter(|l| l.is_object())?;
+        Some(reading(&v, limits))
+    })
+}
+
+fn reading(line: &Value, limits: &Value) -> Result<Parsed, String> {
+    let at = line["timestamp"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or("a token_count line without a readable timestamp")?;
+    let mut windows = BTreeMap::new();
+    for (name, fallback) in [("primary", FIVE_HOUR), ("secondary", SEVEN_DAY)] {
+        let w = &limits[name];
+        if !w.is_object() {
+            continue;
+        }
+        let key = match w["window_minutes"].as_i64() {
+            // Codex has rounded its window lengths both ways (300 and 299 minutes).
+            Some(295..=305) => FIVE_HOUR.to_string(),
+            Some(10_000..=10_160) => SEVEN_DAY.to_string(),
+            Some(m) if m > 0 => format!("codex_{}", minutes_label(m)),
+            _ => fallback.to_string(),
+        };
+        let Some(used) = w["used_percent"].as_f64() else {
+            continue;
+        };
+        let resets_at = match (w["resets_at"].as_i64(), w["resets_in_seconds"].as_i64()) {
+            (Some(t), _) => Utc.timestamp_opt(t, 0).single(),
+            // Whole seconds, like `resets_at` (and the history's times).
+            (None, Some(s)) => Some((at + Duration::seconds(s)).trunc_subsecs(0)),
+            _ => None,
+        };
+        let window = Window::checked(used, resets_at).map_err(|e| format!("{name}: {e}"))?;
+        windows.insert(key, window);
+    }
+    if windows.is_empty() {
+        return Err("a token_count line with no window quotaline can read".to_string());
+    }
+    let plan = limits["plan_type"].as_str().map(str::to_string);
+    Ok((at, windows, plan))
+}
+
+/// A window length Codex may add as a key: `90m`, `2h`, `30d`.
+fn minutes_label(m: i64) -> String {
+    if m % 1440 == 0 {
+        format!("{}d", m / 1440)
+    } else if m % 60 == 0 {
+        format!("{}h", m / 60)
+    } else {
+        format!("{m}m")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AT: &str = r#"{"timestamp":"2025-11-18T21:55:56.513Z","type":"event_msg","payload":{"type":"token_count","info":null,"rate_limits":{"primary":{"used_percent":7.0,"window_minutes":300,"resets_at":1763483205},"secondary":{"used_percent":77.0,"window_minutes":10080,"resets_at":1763606387}}}}"#;
+    const IN: &str = r#"{"timestamp":"2025-10-01T10:00:00.000Z","type":"event_msg","payload":{"type":"token_count","info":null,"rate_limits":{"primary":{"used_percent":12.5,"window_minutes":299,"resets_in_seconds":600},"secondary":{"used_percent":40.0,"window_minutes":10079,"resets_in_seconds":86400}}}}"#;
+
+    #[test]
+    fn newest_token_count_line_wins_and_a_torn_last_line_is_skipped() {
+        let tail = format!("{{\"cut\n{IN}\n{AT}\n{{\"timestamp\":\"2025-11-18T22");
+        let (at, windows, _) = newest_reading(tail.as_bytes()).unwrap().unwrap();
+        assert_eq!(at.to_rfc3339(), "2025-11-18T21:55:56.513+00:00");
+        assert_eq!(windows[FIVE_HOUR].utilization, 7.0);
+        assert_eq!(
+            windows[FIVE_HOUR].resets_at.unwrap().timestamp(),
+            1763483205
+        );
+        assert_eq!(windows[SEVEN_DAY].utilization, 77.0);
+    }
+
+    #[test]
+    fn resets_in_seconds_counts_from_the_lines_timestamp() {
+        let (_, windows, _) = newest_reading(IN.as_bytes()).unwrap().unwrap();
+        // 299 and 10079 minutes are Codex's rounding of the 5-hour and weekly windows.
+        assert_eq!(
+            windows[FIVE_HOUR].resets_at.unwrap().to_rfc3339(),
+            "2025-10-01T10:10:00+00:00"
+        );
+        assert_eq!(windows[SEVEN_DAY].utilization, 40.0);
+        assert_eq!(minutes_label(90), "90m");
+    }
+
+    #[test]
+    fn no_rate_limits_is_no_reading() {
+        let line = r#"{"timestamp":"2025-11-18T21:55:56Z","type":"event_msg","payload":{"type":"token_count","info":null,"rate_limits":null}}"#;
+        assert_eq!(newest_reading(line.as_bytes()), None);
+    }
+}
