@@ -147,6 +147,9 @@ pub struct CacheFile {
     /// numbers (`None` when they did): a refresh reads them again only after Codex wrote.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codex_logs: Option<Memo<Option<String>>>,
+    /// Why the ChatGPT backend's last answer for Codex gave no numbers (`codex_api = true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codex_api_error: Option<String>,
 }
 
 /// What the schedule remembers about one org's full readings between processes. Kept per

@@ -50,6 +50,9 @@ pub enum Arrival<'a> {
         files: Vec<(std::path::PathBuf, Option<crate::file::FileId>)>,
         reading: Result<codex::Reading, String>,
     },
+    /// The ChatGPT backend's answer for Codex (`codex_api = true`), or why there is none: a
+    /// failure keeps the log's numbers with their age.
+    CodexApi(Result<codex::Reading, String>),
     /// No new reading (fresh already, backing off, or another process's refresh reused):
     /// only the prompt files are brought up to date, so a stale line's age keeps moving.
     Nothing,
@@ -217,6 +220,16 @@ fn fold(cache: &Cache, c: &mut CacheFile, arrival: Arrival, now: DateTime<Utc>) 
             c.codex_logs = Some(crate::file::Memo { files, value });
             verdict
         }
+        Arrival::CodexApi(result) => match result {
+            Ok(reading) => {
+                c.codex_api_error = None;
+                fold_codex(cache, c, reading.org(), now)
+            }
+            Err(why) => {
+                c.codex_api_error = Some(why.clone());
+                Verdict::Refused(why)
+            }
+        },
         Arrival::Statusline { reading, account } => {
             c.claude_account = Some(account.clone());
             let mut snapshot = c.snapshot.take();

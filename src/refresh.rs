@@ -112,19 +112,35 @@ fn take_codex_logs(cache: &Cache) {
     };
     let logs = codex::newest_logs(&home);
     let held = cache.read().codex_logs;
-    if logs.is_empty() && held.is_none() {
+    if logs.is_empty() && held.is_none() && !(settings::codex_api() && codex::has_login(&home)) {
         return;
     }
     let files = crate::file::Memo::<()>::identify(logs);
-    if held.is_some_and(|m| m.files == files) {
+    let now = crate::clock::now();
+    if held.is_none_or(|m| m.files != files) {
+        let reading = match codex::read(&home) {
+            Some(r) => r,
+            None => Err(format!("no Codex session logs under {}", home.display())),
+        };
+        let _ = ingest::ingest(cache, Arrival::CodexLog { files, reading }, now);
+    }
+    if settings::codex_api() {
+        take_codex_api(cache, &home, now);
+    }
+}
+
+/// The ChatGPT backend's numbers for Codex, at most once a TTL (`codex_api = true`).
+fn take_codex_api(cache: &Cache, home: &std::path::Path, now: DateTime<Utc>) {
+    let file = cache.read();
+    let asked = file
+        .org(Some(codex::ORG))
+        .and_then(|o| o.sources.get(crate::snapshot::part::USAGE))
+        .filter(|p| p.source == codex::SOURCE_API)
+        .map(|p| p.at);
+    if asked.is_some_and(|t| (now - t).num_seconds() < settings::ttl()) {
         return;
     }
-    let reading = match codex::read(&home) {
-        Some(r) => r,
-        None => Err(format!("no Codex session logs under {}", home.display())),
-    };
-    let now = crate::clock::now();
-    let _ = ingest::ingest(cache, Arrival::CodexLog { files, reading }, now);
+    let _ = ingest::ingest(cache, Arrival::CodexApi(codex::fetch(home, now)), now);
 }
 
 fn fetch_under_lock(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {

@@ -41,13 +41,15 @@ pub struct Reading {
     pub at: DateTime<Utc>,
     pub windows: BTreeMap<String, Window>,
     pub plan: Option<String>,
+    /// [`SOURCE_LOG`] or [`SOURCE_API`].
+    pub source: &'static str,
 }
 
 impl Reading {
     /// The Codex org this reading makes, stamped with its own time and source.
     pub fn org(&self) -> Org {
         let provenance = Provenance {
-            source: SOURCE_LOG.to_string(),
+            source: self.source.to_string(),
             at: self.at,
         };
         Org {
@@ -118,6 +120,7 @@ pub fn read(home: &Path) -> Option<Result<Reading, String>> {
                 at,
                 windows,
                 plan,
+                source: SOURCE_LOG,
             }));
         }
     }
@@ -125,6 +128,158 @@ pub fn read(home: &Path) -> Option<Result<Reading, String>> {
         "no rate limits in the newest Codex session log {} yet",
         first.display()
     )))
+}
+
+/// The source of a reading from the ChatGPT backend.
+pub const SOURCE_API: &str = "codex-api";
+/// Where the ChatGPT backend answers with the plan's windows.
+pub const USAGE_PATH: &str = "/backend-api/wham/usage";
+
+/// Codex's login (`auth.json`): what the usage endpoint needs. Never written, never refreshed
+/// by quotaline; never shown, logged or cached.
+struct Login {
+    access_token: String,
+    account_id: Option<String>,
+}
+
+fn login(home: &Path) -> Result<Login, String> {
+    let path = home.join("auth.json");
+    let bytes = file::read(&path, 1 << 20).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => format!("no Codex login ({} is missing)", path.display()),
+        _ => format!("Codex's login cannot be read: {e}"),
+    })?;
+    let v: Value = serde_json::from_slice(&bytes)
+        .map_err(|_| format!("{} is not JSON Codex wrote", path.display()))?;
+    let tokens = &v["tokens"];
+    let access_token = tokens["access_token"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            format!(
+                "{} holds no ChatGPT login (tokens.access_token)",
+                path.display()
+            )
+        })?
+        .to_string();
+    Ok(Login {
+        access_token,
+        account_id: tokens["account_id"].as_str().map(str::to_string),
+    })
+}
+
+/// Whether Codex's login file is there (for `doctor`; never read for it).
+pub fn has_login(home: &Path) -> bool {
+    home.join("auth.json").is_file()
+}
+
+/// Asks the ChatGPT backend for the plan's windows with Codex's own login (`codex_api = true`).
+/// Errors are worded without the token.
+pub fn fetch(home: &Path, now: DateTime<Utc>) -> Result<Reading, String> {
+    let login = login(home)?;
+    let (var, url) = crate::settings::codex_url();
+    let base = crate::source::http::check_base_url(var, &url).map_err(|e| e.message)?;
+    let mut headers = vec![("Authorization", format!("Bearer {}", login.access_token))];
+    if let Some(id) = login.account_id {
+        headers.push(("ChatGPT-Account-Id", id));
+    }
+    let client = crate::source::http::Client::new("chatgpt.com", base, headers);
+    let body = client.get_json(USAGE_PATH).map_err(|e| e.message)?;
+    let (windows, plan) = usage_body(&body, now)?;
+    Ok(Reading {
+        log: home.join("auth.json"),
+        at: now,
+        windows,
+        plan,
+        source: SOURCE_API,
+    })
+}
+
+/// The windows of a `/backend-api/wham/usage` body: `rate_limit.primary_window` and
+/// `secondary_window` by their length, each `additional_rate_limits[]` entry's window as
+/// `codex_<its name's slug>`.
+pub fn usage_body(
+    body: &Value,
+    now: DateTime<Utc>,
+) -> Result<(BTreeMap<String, Window>, Option<String>), String> {
+    let mut windows = BTreeMap::new();
+    let rate = &body["rate_limit"];
+    for (name, fallback) in [
+        ("primary_window", FIVE_HOUR),
+        ("secondary_window", SEVEN_DAY),
+    ] {
+        if let Some((key, w)) = api_window(&rate[name], now, None, fallback)? {
+            windows.insert(key, w);
+        }
+    }
+    for (i, extra) in body["additional_rate_limits"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let name = extra["limit_name"].as_str();
+        let slug = name
+            .or(extra["metered_feature"].as_str())
+            .map(slug)
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| format!("limit_{i}"));
+        let key = format!("codex_{slug}");
+        if let Some((_, mut w)) = api_window(
+            &extra["rate_limit"]["primary_window"],
+            now,
+            Some(&key),
+            &key,
+        )? {
+            w.display_name = name.map(|n| n.chars().take(crate::snapshot::MAX_NAME).collect());
+            windows.insert(key, w);
+        }
+    }
+    if windows.is_empty() {
+        return Err("the ChatGPT backend's usage answer holds no window".to_string());
+    }
+    Ok((windows, body["plan_type"].as_str().map(str::to_string)))
+}
+
+fn api_window(
+    w: &Value,
+    now: DateTime<Utc>,
+    key: Option<&str>,
+    fallback: &str,
+) -> Result<Option<(String, Window)>, String> {
+    if !w.is_object() {
+        return Ok(None);
+    }
+    let Some(used) = w["used_percent"].as_f64() else {
+        return Ok(None);
+    };
+    let key = key
+        .map(str::to_string)
+        .unwrap_or_else(|| match w["limit_window_seconds"].as_i64() {
+            Some(17_700..=18_300) => FIVE_HOUR.to_string(),
+            Some(600_000..=609_600) => SEVEN_DAY.to_string(),
+            Some(s) if s > 0 => format!("codex_{}", minutes_label(s / 60)),
+            _ => fallback.to_string(),
+        });
+    let resets_at = match (w["reset_at"].as_i64(), w["reset_after_seconds"].as_i64()) {
+        (Some(t), _) => Utc.timestamp_opt(t, 0).single(),
+        (None, Some(s)) => Some((now + Duration::seconds(s)).trunc_subsecs(0)),
+        _ => None,
+    };
+    let window = Window::checked(used, resets_at).map_err(|e| format!("{key}: {e}"))?;
+    Ok(Some((key, window)))
+}
+
+/// `GPT-5.3-Codex-Spark` -> `gpt_5_3_codex_spark`: a key part of `[a-z0-9_]` only.
+fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().take(crate::snapshot::MAX_NAME) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
 }
 
 type Parsed = (DateTime<Utc>, BTreeMap<String, Window>, Option<String>);
@@ -220,6 +375,36 @@ mod tests {
         );
         assert_eq!(windows[SEVEN_DAY].utilization, 40.0);
         assert_eq!(minutes_label(90), "90m");
+    }
+
+    #[test]
+    fn the_usage_body_has_both_windows_and_per_model_ones() {
+        let body: Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/codex/wham_usage.json"))
+                .unwrap();
+        let now = Utc.timestamp_opt(1_791_000_000, 0).unwrap();
+        let (windows, plan) = usage_body(&body, now).unwrap();
+        assert_eq!(plan.as_deref(), Some("plus"));
+        assert_eq!(
+            windows.keys().collect::<Vec<_>>(),
+            ["codex_5h", "codex_7d", "codex_gpt_5_3_codex_spark"]
+        );
+        assert_eq!(windows[FIVE_HOUR].utilization, 23.0);
+        assert_eq!(
+            windows[FIVE_HOUR].resets_at.unwrap().timestamp(),
+            1791374400
+        );
+        assert_eq!(windows[SEVEN_DAY].utilization, 41.0);
+        let spark = &windows["codex_gpt_5_3_codex_spark"];
+        assert_eq!(spark.display_name.as_deref(), Some("GPT-5.3-Codex-Spark"));
+        // Only a relative reset: counted from the answer's time.
+        let relative = serde_json::json!({"rate_limit": {"primary_window":
+            {"used_percent": 5, "limit_window_seconds": 18000, "reset_after_seconds": 600}}});
+        let (windows, _) = usage_body(&relative, now).unwrap();
+        assert_eq!(
+            windows[FIVE_HOUR].resets_at.unwrap().timestamp(),
+            1_791_000_600
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! OpenAI Codex on the same line: its 5-hour and weekly windows read from its own session
 //! logs by `refresh` (never by the segment), beside Claude's.
 
-use crate::common::{claude_ai, ql, read_cache, FakeServer, TestEnv};
+use crate::common::{claude_ai, ql, read_cache, FakeServer, Reply, TestEnv};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use std::io::Write;
@@ -316,4 +316,125 @@ fn a_codex_window_crossing_crit_fires_one_event() {
             Value::from("Codex 7d limit at 92%")
         )]
     );
+}
+
+/// The fixture's `/backend-api/wham/usage` body with its absolute resets moved `ahead` of now.
+fn wham_usage(ahead: Duration) -> String {
+    let path = format!(
+        "{}/tests/fixtures/codex/wham_usage.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let reset = (Utc::now() + ahead).timestamp();
+    v["rate_limit"]["primary_window"]["reset_at"] = Value::from(reset);
+    v["rate_limit"]["secondary_window"]["reset_at"] = Value::from(reset + 86_400);
+    v.to_string()
+}
+
+const ACCESS_TOKEN: &str = "eyJ-codex-access-token-SECRET";
+
+/// Codex logged in (`auth.json`), one log line 20 minutes old, the API enabled in config and
+/// pointed at `server`.
+fn with_codex_api(server: &FakeServer) -> (TestEnv, PathBuf, DateTime<Utc>) {
+    let mut env = TestEnv::with_server(server);
+    let home = env.home.path().join("codex-home");
+    env.set("CODEX_HOME", home.to_str().unwrap())
+        .set("QUOTALINE_CODEX_URL", &server.url());
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("auth.json"),
+        serde_json::json!({"OPENAI_API_KEY": null, "tokens": {"id_token": "x.y.z",
+            "access_token": ACCESS_TOKEN, "refresh_token": "rt-SECRET", "account_id": "acc-123"},
+            "last_refresh": "2026-12-01T00:00:00Z"})
+        .to_string(),
+    )
+    .unwrap();
+    let written = Utc::now() - Duration::minutes(20);
+    write_log(
+        &home,
+        "2026/12/04",
+        "rollout-2026-12-04T10-00-00-a.jsonl",
+        &lines(&[token_count(written, 20.0, 30.0)]),
+    );
+    env.config("codex_api = true\n");
+    (env, home, written)
+}
+
+#[test]
+fn with_the_api_enabled_the_numbers_come_from_the_endpoint() {
+    let server = claude_ai("usage_flat_windows.json");
+    server.route(
+        "/backend-api/wham/usage",
+        Reply::json(200, &wham_usage(Duration::hours(2))),
+    );
+    let (env, home, _) = with_codex_api(&server);
+    refresh(&env);
+    let asked: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path_only() == "/backend-api/wham/usage")
+        .collect();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(
+        asked[0].header("authorization"),
+        Some(&*format!("Bearer {ACCESS_TOKEN}"))
+    );
+    assert_eq!(asked[0].header("chatgpt-account-id"), Some("acc-123"));
+    let codex = codex_org(&json(&env));
+    assert_eq!(codex["sources"]["usage"]["source"], "codex-api");
+    assert_eq!(codex["windows"]["codex_5h"]["utilization"], 23.0);
+    assert_eq!(codex["windows"]["codex_7d"]["utilization"], 41.0);
+    assert_eq!(
+        codex["windows"]["codex_gpt_5_3_codex_spark"]["utilization"],
+        23.0
+    );
+    assert_eq!(
+        segment(&env),
+        format!("{CLAUDE_PART} · codex 5h 23% · 7d 41%")
+    );
+    // The login is Codex's: never written, and its token is in no file quotaline keeps.
+    let cache = std::fs::read_to_string(env.cache_dir.join("cache.json")).unwrap();
+    assert!(!cache.contains("SECRET"));
+    assert!(std::fs::read_to_string(home.join("auth.json"))
+        .unwrap()
+        .contains("rt-SECRET"));
+    // Within the TTL it is not asked again.
+    refresh(&env);
+    assert_eq!(server.count("/backend-api/wham/usage"), 1);
+}
+
+#[test]
+fn a_401_from_the_api_keeps_the_logs_numbers_with_their_age() {
+    let server = claude_ai("usage_flat_windows.json");
+    server.route(
+        "/backend-api/wham/usage",
+        Reply::json(
+            401,
+            r#"{"detail":"Could not parse your authentication token."}"#,
+        ),
+    );
+    let (env, _home, written) = with_codex_api(&server);
+    refresh(&env);
+    assert_eq!(server.count("/backend-api/wham/usage"), 1);
+    let codex = codex_org(&json(&env));
+    assert_eq!(codex["sources"]["usage"]["source"], "codex-log");
+    let at: DateTime<Utc> = codex["sources"]["usage"]["at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(at.timestamp_millis(), written.timestamp_millis());
+    assert_eq!(
+        segment(&env),
+        format!("{CLAUDE_PART} · codex 5h 20% · 7d 30%")
+    );
+    let (_, status, _) = ql(&env, &["status"]);
+    assert!(
+        status.contains("from          codex-log 20m ago"),
+        "{status}"
+    );
+    let cache = read_cache(&env);
+    let why = cache["codex_api_error"].as_str().unwrap();
+    assert!(why.contains("401"), "{why}");
+    assert!(!cache.to_string().contains("SECRET"));
 }
