@@ -422,6 +422,16 @@ impl Org {
 
     /// When this org's windows were last read, from whichever source (a refresh, Claude
     /// Code's statusLine stdin, the browser extension): the one definition of an org's age.
+    /// Whose plan the org's windows are: `codex` for OpenAI Codex's ([`CODEX_ORG`]), else
+    /// `claude`.
+    pub fn provider(&self) -> &'static str {
+        if self.org_uuid == CODEX_ORG {
+            "codex"
+        } else {
+            "claude"
+        }
+    }
+
     pub fn read_at(&self) -> Option<DateTime<Utc>> {
         self.newest_reading().map(|p| p.at)
     }

@@ -170,6 +170,14 @@ fn json_and_the_segment_show_the_newest_token_count_line_of_a_50_mb_log_with_a_t
         })
     );
     assert_eq!(codex["plan"], "plus");
+    assert_eq!(codex["provider"], "codex");
+    let providers: Vec<_> = json(&env)["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["provider"].clone())
+        .collect();
+    assert_eq!(providers, ["claude", "claude", "codex"]);
     assert_eq!(codex["sources"]["usage"]["source"], "codex-log");
     let at: DateTime<Utc> = codex["sources"]["usage"]["at"]
         .as_str()
@@ -437,4 +445,48 @@ fn a_401_from_the_api_keeps_the_logs_numbers_with_their_age() {
     let why = cache["codex_api_error"].as_str().unwrap();
     assert!(why.contains("401"), "{why}");
     assert!(!cache.to_string().contains("SECRET"));
+}
+
+#[test]
+fn doctor_says_where_codex_was_looked_for_and_what_was_found() {
+    let server = claude_ai("usage_flat_windows.json");
+    server.route(
+        "/backend-api/wham/usage",
+        Reply::json(
+            401,
+            r#"{"detail":"Could not parse your authentication token."}"#,
+        ),
+    );
+    let (env, home, written) = with_codex_api(&server);
+    let log = home.join("sessions/2026/12/04/rollout-2026-12-04T10-00-00-a.jsonl");
+    // The log was last written when its line was.
+    let touched = std::process::Command::new("touch")
+        .arg("-d")
+        .arg(format!("@{}", written.timestamp()))
+        .arg(&log)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    refresh(&env);
+    let (_, out, _) = ql(&env, &["doctor"]);
+    let section: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("codex ("))
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let h = home.display();
+    assert_eq!(
+        section,
+        [
+            "codex (OpenAI Codex's plan, from its session logs; read by refresh)".to_string(),
+            format!("  looked in      {h}/sessions (CODEX_HOME)"),
+            format!("  newest log     {} (written 20m ago)", log.display()),
+            "  login          present (auth.json; never written by quotaline)".to_string(),
+            "  api            on (codex_api = true); last answer: chatgpt.com session expired \
+             or invalid (HTTP 401)"
+                .to_string(),
+            "  reading        codex-log 20m ago".to_string(),
+        ]
+    );
+    assert!(!out.contains("SECRET"));
 }
