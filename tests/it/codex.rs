@@ -490,3 +490,45 @@ fn doctor_says_where_codex_was_looked_for_and_what_was_found() {
     );
     assert!(!out.contains("SECRET"));
 }
+
+#[test]
+fn check_judges_claude_codex_or_both_with_provider() {
+    let (_server, env, home) = with_codex();
+    write_log(
+        &home,
+        "2026/12/04",
+        "rollout-2026-12-04T10-00-00-a.jsonl",
+        &lines(&[token_count(Utc::now() - Duration::minutes(2), 20.0, 92.0)]),
+    );
+    refresh(&env);
+    let run = |args: &[&str]| {
+        let mut all = vec!["check"];
+        all.extend_from_slice(args);
+        ql(&env, &all)
+    };
+    // Codex's numbers are as old as its last log line: no "refresh failed" warning.
+    assert_eq!(
+        run(&["--provider", "codex", "--max", "99"]),
+        (0, String::new(), String::new())
+    );
+    let over = |out: &str| out.starts_with("codex 7d at 92% (limit 90%), resets in ");
+    // Claude's windows (37%, 58%, opus 71%) are under 90%.
+    assert_eq!(run(&[]), (0, String::new(), String::new()));
+    assert_eq!(
+        run(&["--provider", "claude"]),
+        (0, String::new(), String::new())
+    );
+    let (code, out, err) = run(&["--provider", "codex"]);
+    assert_eq!((code, over(&out), err.as_str()), (1, true, ""), "{out}");
+    let (code, out, err) = run(&["--provider", "all"]);
+    assert_eq!((code, over(&out), err.as_str()), (1, true, ""), "{out}");
+    assert_eq!(
+        run(&["--provider", "gpt"]),
+        (
+            64,
+            String::new(),
+            "quotaline: --provider must be claude, codex or all, not `gpt`\n".to_string()
+        )
+    );
+    assert_eq!(run(&["--provider", "codex", "--org", "x"]).0, 64);
+}
