@@ -215,7 +215,7 @@ const METRICS_KEYS: &[&str] = &["textfile", "labels"];
 /// The labels quotaline's own series carry: a constant label of the same name would make a
 /// series with a duplicate label, which Prometheus refuses.
 pub const METRIC_LABELS: &[&str] = &[
-    "org_uuid", "org_name", "window", "source", "currency", "kind", "version",
+    "org_uuid", "provider", "org_name", "window", "source", "currency", "kind", "version",
 ];
 /// Labels OpenMetrics gives a meaning of its own (histogram buckets, summary quantiles).
 const RESERVED_LABELS: &[&str] = &["le", "quantile"];

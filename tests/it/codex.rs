@@ -189,6 +189,18 @@ fn json_and_the_segment_show_the_newest_token_count_line_of_a_50_mb_log_with_a_t
         segment(&env),
         format!("{CLAUDE_PART} · codex 5h 7% · 7d 77%")
     );
+    let (code, metrics, err) = ql(&env, &["metrics"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    for (key, value) in [("codex_5h", "7"), ("codex_7d", "77")] {
+        let series = format!(
+            "quotaline_utilization_percent{{org_uuid=\"codex\",provider=\"codex\",\
+             org_name=\"Codex\",window=\"{key}\",source=\"codex-log\"}} {value}\n"
+        );
+        assert!(metrics.contains(&series), "{series} in {metrics}");
+    }
+    assert!(metrics.contains(",provider=\"claude\","));
+    let (ok, said) = crate::metrics::promtool_check(&metrics);
+    assert!(ok, "{said}");
     let (code, out, err) = ql(
         &env,
         &["segment", "--format", "{codex_5h} {codex_7d} {codex_reset}"],
