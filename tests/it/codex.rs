@@ -544,3 +544,38 @@ fn check_judges_claude_codex_or_both_with_provider() {
     );
     assert_eq!(run(&["--provider", "codex", "--org", "x"]).0, 64);
 }
+
+#[test]
+fn history_keeps_codexs_windows_under_their_own_names() {
+    let (_server, env, home) = with_codex();
+    write_log(
+        &home,
+        "2026/12/04",
+        "rollout-2026-12-04T10-00-00-a.jsonl",
+        &lines(&[token_count(Utc::now() - Duration::minutes(2), 20.0, 92.0)]),
+    );
+    refresh(&env);
+    let (code, out, err) = ql(&env, &["history", "--window", "codex_7d", "--json"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let rows: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1, "{out}");
+    assert_eq!(
+        (
+            &rows[0]["org_uuid"],
+            &rows[0]["window"],
+            &rows[0]["utilization"]
+        ),
+        (
+            &Value::from("codex"),
+            &Value::from("codex_7d"),
+            &Value::from(92.0)
+        )
+    );
+    let (code, out, _) = ql(&env, &["history", "--org", "codex"]);
+    assert_eq!(code, 0);
+    let names: Vec<&str> = out.lines().skip(2).filter_map(|l| l.get(2..10)).collect();
+    assert_eq!(names, ["codex 5h", "codex 7d"], "{out}");
+}
