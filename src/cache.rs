@@ -150,6 +150,10 @@ pub struct CacheFile {
     /// Why the ChatGPT backend's last answer for Codex gave no numbers (`codex_api = true`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codex_api_error: Option<String>,
+    /// When the ChatGPT backend was last asked for Codex's windows, answered or not: asked
+    /// again only a TTL later, so a login that expired is not asked at every refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codex_api_asked: Option<DateTime<Utc>>,
 }
 
 /// What the schedule remembers about one org's full readings between processes. Kept per

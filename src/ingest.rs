@@ -220,16 +220,19 @@ fn fold(cache: &Cache, c: &mut CacheFile, arrival: Arrival, now: DateTime<Utc>) 
             c.codex_logs = Some(crate::file::Memo { files, value });
             verdict
         }
-        Arrival::CodexApi(result) => match result {
-            Ok(reading) => {
-                c.codex_api_error = None;
-                fold_codex(cache, c, reading.org(), now)
+        Arrival::CodexApi(result) => {
+            c.codex_api_asked = Some(now);
+            match result {
+                Ok(reading) => {
+                    c.codex_api_error = None;
+                    fold_codex(cache, c, reading.org(), now)
+                }
+                Err(why) => {
+                    c.codex_api_error = Some(why.clone());
+                    Verdict::Refused(why)
+                }
             }
-            Err(why) => {
-                c.codex_api_error = Some(why.clone());
-                Verdict::Refused(why)
-            }
-        },
+        }
         Arrival::Statusline { reading, account } => {
             c.claude_account = Some(account.clone());
             let mut snapshot = c.snapshot.take();

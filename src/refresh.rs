@@ -129,14 +129,10 @@ fn take_codex_logs(cache: &Cache) {
     }
 }
 
-/// The ChatGPT backend's numbers for Codex, at most once a TTL (`codex_api = true`).
+/// The ChatGPT backend's numbers for Codex, asked at most once a TTL, whatever the last answer
+/// was (`codex_api = true`).
 fn take_codex_api(cache: &Cache, home: &std::path::Path, now: DateTime<Utc>) {
-    let file = cache.read();
-    let asked = file
-        .org(Some(codex::ORG))
-        .and_then(|o| o.sources.get(crate::snapshot::part::USAGE))
-        .filter(|p| p.source == codex::SOURCE_API)
-        .map(|p| p.at);
+    let asked = cache.read().codex_api_asked;
     if asked.is_some_and(|t| (now - t).num_seconds() < settings::ttl()) {
         return;
     }

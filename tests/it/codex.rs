@@ -435,6 +435,8 @@ fn a_401_from_the_api_keeps_the_logs_numbers_with_their_age() {
     );
     let (env, _home, written) = with_codex_api(&server);
     refresh(&env);
+    // An expired login is not asked again within the TTL.
+    refresh(&env);
     assert_eq!(server.count("/backend-api/wham/usage"), 1);
     let codex = codex_org(&json(&env));
     assert_eq!(codex["sources"]["usage"]["source"], "codex-log");
