@@ -9,7 +9,7 @@
 //! window. Only `refresh` reads the logs: the prompt path never opens them.
 
 use crate::file;
-use crate::snapshot::{part, Org, Provenance, Raw, Window};
+use crate::snapshot::{part, Org, Provenance, Window};
 use chrono::{DateTime, Duration, SubsecRound, TimeZone, Utc};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -52,19 +52,16 @@ impl Reading {
             source: self.source.to_string(),
             at: self.at,
         };
-        Org {
-            org_uuid: ORG.to_string(),
-            org_name: Some("Codex".to_string()),
-            email: None,
-            plan: self.plan.clone(),
-            windows: self.windows.clone(),
-            extra_usage: None,
-            subscription: None,
-            sources: BTreeMap::from([(part::USAGE.to_string(), provenance)]),
-            raw: Raw::default(),
-            pace: BTreeMap::new(),
-            unusable: BTreeMap::new(),
-        }
+        // Built from its serialized form, so that fields other branches add to `Org` (with
+        // their serde defaults) need no change here.
+        let org = serde_json::json!({
+            "org_uuid": ORG,
+            "org_name": "Codex",
+            "plan": self.plan,
+            "windows": self.windows,
+            "sources": {part::USAGE: provenance},
+        });
+        serde_json::from_value(org).expect("an Org from its own fields")
     }
 }
 
@@ -349,7 +346,7 @@ fn minutes_label(m: i64) -> String {
 mod tests {
     use super::*;
 
-    const AT: &str = r#"{"timestamp":"2025-11-18T21:55:56.513Z","type":"event_msg","payload":{"type":"token_count","info":null,"rate_limits":{"primary":{"used_percent":7.0,"window_minutes":300,"resets_at":1763483205},"secondary":{"used_percent":77.0,"window_minutes":10080,"resets_at":1763606387}}}}"#;
+    const AT: &str = r#"{"timestamp":"2025-11-18T21:55:56.513Z","type":"event_msg","payload":{"type":"token_count","info":null,"rate_limits":{"primary":{"used_percent":7.0,"window_minutes":300,"resets_at":1763483205},"secondary":{"used_percent":77.0,"window_minutes":10080,"resets_at":1763606387},"plan_type":"plus"}}}"#;
     const IN: &str = r#"{"timestamp":"2025-10-01T10:00:00.000Z","type":"event_msg","payload":{"type":"token_count","info":null,"rate_limits":{"primary":{"used_percent":12.5,"window_minutes":299,"resets_in_seconds":600},"secondary":{"used_percent":40.0,"window_minutes":10079,"resets_in_seconds":86400}}}}"#;
 
     #[test]
@@ -404,6 +401,29 @@ mod tests {
         assert_eq!(
             windows[FIVE_HOUR].resets_at.unwrap().timestamp(),
             1_791_000_600
+        );
+    }
+
+    #[test]
+    fn a_reading_makes_the_codex_org_stamped_with_its_time_and_source() {
+        let (at, windows, plan) = newest_reading(AT.as_bytes()).unwrap().unwrap();
+        let org = Reading {
+            log: PathBuf::from("log"),
+            at,
+            windows: windows.clone(),
+            plan,
+            source: SOURCE_LOG,
+        }
+        .org();
+        assert_eq!(org.org_uuid, ORG);
+        assert_eq!(org.provider(), "codex");
+        assert_eq!(org.plan.as_deref(), Some("plus"));
+        assert_eq!(org.windows, windows);
+        assert_eq!(org.sources[part::USAGE].source, SOURCE_LOG);
+        assert_eq!(org.read_at(), Some(at));
+        assert_eq!(
+            (org.email, org.extra_usage, org.subscription),
+            (None, None, None)
         );
     }
 
