@@ -143,6 +143,17 @@ pub struct CacheFile {
     /// Claude's own status page, as last read (`claude_status.rs`).
     #[serde(default, skip_serializing_if = "StatusBook::is_empty")]
     pub claude_status: StatusBook,
+    /// Codex's newest session logs as last read (`source::codex`), with why they gave no
+    /// numbers (`None` when they did): a refresh reads them again only after Codex wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codex_logs: Option<Memo<Option<String>>>,
+    /// Why the ChatGPT backend's last answer for Codex gave no numbers (`codex_api = true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codex_api_error: Option<String>,
+    /// When the ChatGPT backend was last asked for Codex's windows, answered or not: asked
+    /// again only a TTL later, so a login that expired is not asked at every refresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codex_api_asked: Option<DateTime<Utc>>,
 }
 
 /// What the schedule remembers about one org's full readings between processes. Kept per

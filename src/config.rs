@@ -37,6 +37,10 @@ pub struct FileSettings {
     /// Claude's Statuspage base URL, or `off`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_url: Option<At<String>>,
+    /// Whether Codex's windows are also asked of the ChatGPT backend with Codex's own login
+    /// (`source::codex`); off by default: the session logs need no request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codex_api: Option<At<bool>>,
     /// `[target.NAME]`: the display settings for one target, over the top level's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub target: BTreeMap<String, Display>,
@@ -196,6 +200,7 @@ const TOP_KEYS: &[&str] = &[
     "ttl",
     "timeout",
     "status_url",
+    "codex_api",
     "warn",
     "crit",
     "color",
@@ -210,7 +215,7 @@ const METRICS_KEYS: &[&str] = &["textfile", "labels"];
 /// The labels quotaline's own series carry: a constant label of the same name would make a
 /// series with a duplicate label, which Prometheus refuses.
 pub const METRIC_LABELS: &[&str] = &[
-    "org_uuid", "org_name", "window", "source", "currency", "kind", "version",
+    "org_uuid", "provider", "org_name", "window", "source", "currency", "kind", "version",
 ];
 /// Labels OpenMetrics gives a meaning of its own (histogram buckets, summary quantiles).
 const RESERVED_LABELS: &[&str] = &["le", "quantile"];
@@ -449,6 +454,7 @@ impl Reader<'_> {
                 "ttl" => s.ttl = Some(self.seconds(value, key, 30, 86_400)?),
                 "timeout" => s.timeout = Some(self.seconds(value, key, 1, 60)?),
                 "status_url" => s.status_url = Some(self.string(value, key)?),
+                "codex_api" => s.codex_api = Some(self.boolean(value, key)?),
                 "sources" => s.sources = Some(self.sources(value, key)?),
                 "target" => {
                     for (target, body) in self.table(value, key)? {

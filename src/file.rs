@@ -19,6 +19,16 @@ use std::path::{Path, PathBuf};
 /// is `ErrorKind::NotFound` (callers treat it as absent); anything else that cannot be read
 /// is an error that names the path and what was found there.
 pub fn read(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    read_bounded(path, cap, None)
+}
+
+/// The last `cap` bytes of the regular file at `path` (all of it when smaller), with the same
+/// guarantees as [`read`]: nothing at the path can make it wait, and no more is read.
+pub fn tail(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    read_bounded(path, cap, Some(cap))
+}
+
+fn read_bounded(path: &Path, cap: u64, tail_of: Option<u64>) -> io::Result<Vec<u8>> {
     let refused = |what: String| {
         io::Error::new(
             io::ErrorKind::InvalidData,
@@ -46,6 +56,16 @@ pub fn read(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
     let meta = file.metadata().map_err(failed)?;
     if !meta.is_file() {
         return Err(refused(kind(&meta.file_type())));
+    }
+    if let Some(tail) = tail_of {
+        // Only the last `cap` bytes of a file that may be of any size (Codex's session logs):
+        // the first line of the tail is usually cut, which is the caller's to skip.
+        let from = meta.len().saturating_sub(tail);
+        let mut file = file;
+        io::Seek::seek(&mut file, io::SeekFrom::Start(from)).map_err(failed)?;
+        let mut bytes = Vec::with_capacity(meta.len().min(tail) as usize);
+        file.take(tail).read_to_end(&mut bytes).map_err(failed)?;
+        return Ok(bytes);
     }
     if meta.len() > cap {
         return Err(refused(format!(

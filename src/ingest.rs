@@ -17,7 +17,7 @@ use crate::event::Event;
 use crate::events;
 use crate::render::notice;
 use crate::snapshot::{is_org_uuid, part, Org, Snapshot};
-use crate::source::{self, claude_code_cache, extension, statusline};
+use crate::source::{self, claude_code_cache, codex, extension, statusline};
 use crate::{history, outputs, pace, schedule, settings};
 use chrono::{DateTime, Utc};
 use std::io;
@@ -44,6 +44,15 @@ pub enum Arrival<'a> {
     /// What Claude's status page said (or why it could not be read): never a refresh's
     /// failure, and never quotaline's error.
     Status(Result<ClaudeStatus, String>),
+    /// Codex's session logs as read by a refresh (`source::codex`): their identities, and
+    /// the reading or why there is none.
+    CodexLog {
+        files: Vec<(std::path::PathBuf, Option<crate::file::FileId>)>,
+        reading: Result<codex::Reading, String>,
+    },
+    /// The ChatGPT backend's answer for Codex (`codex_api = true`), or why there is none: a
+    /// failure keeps the log's numbers with their age.
+    CodexApi(Result<codex::Reading, String>),
     /// No new reading (fresh already, backing off, or another process's refresh reused):
     /// only the prompt files are brought up to date, so a stale line's age keeps moving.
     Nothing,
@@ -125,7 +134,11 @@ pub fn fire(
     if news.is_empty() {
         return news;
     }
-    let several = c.snapshot.as_ref().is_some_and(|s| s.orgs.len() > 1);
+    // Codex's windows are not another Claude org: they do not make a body name its org.
+    let several = c
+        .snapshot
+        .as_ref()
+        .is_some_and(|s| s.orgs.iter().filter(|o| !codex::is_codex(o)).count() > 1);
     for e in &mut news {
         notice::word(e, several);
     }
@@ -199,6 +212,27 @@ fn fold(cache: &Cache, c: &mut CacheFile, arrival: Arrival, now: DateTime<Utc>) 
             c.extension = Some(report);
             verdict
         }
+        Arrival::CodexLog { files, reading } => {
+            let (value, verdict) = match reading {
+                Ok(reading) => (None, fold_codex(cache, c, reading.org(), now)),
+                Err(why) => (Some(why.clone()), Verdict::Refused(why)),
+            };
+            c.codex_logs = Some(crate::file::Memo { files, value });
+            verdict
+        }
+        Arrival::CodexApi(result) => {
+            c.codex_api_asked = Some(now);
+            match result {
+                Ok(reading) => {
+                    c.codex_api_error = None;
+                    fold_codex(cache, c, reading.org(), now)
+                }
+                Err(why) => {
+                    c.codex_api_error = Some(why.clone());
+                    Verdict::Refused(why)
+                }
+            }
+        }
         Arrival::Statusline { reading, account } => {
             c.claude_account = Some(account.clone());
             let mut snapshot = c.snapshot.take();
@@ -217,6 +251,32 @@ fn fold(cache: &Cache, c: &mut CacheFile, arrival: Arrival, now: DateTime<Utc>) 
             Verdict::Stored
         }
     }
+}
+
+/// Codex's windows, when newer than the ones held: its org is replaced whole (one source
+/// writes it), the Claude orgs and the snapshot's own source and fetch time stay.
+fn fold_codex(cache: &Cache, c: &mut CacheFile, org: Org, now: DateTime<Utc>) -> Verdict {
+    let at = org.read_at();
+    let mut snapshot = match c.snapshot.take() {
+        Some(s) => s,
+        None => Snapshot {
+            source: codex::SOURCE_LOG.to_string(),
+            fetched_at: at.unwrap_or(now),
+            active_org: None,
+            orgs: Vec::new(),
+        },
+    };
+    let held = snapshot.orgs.iter().position(codex::is_codex);
+    if let Some(i) = held {
+        if snapshot.orgs[i].read_at() >= at {
+            c.snapshot = Some(snapshot);
+            return Verdict::Older;
+        }
+        snapshot.orgs.remove(i);
+    }
+    snapshot.orgs.push(org);
+    store(cache, c, snapshot, now);
+    Verdict::Stored
 }
 
 /// Claude Code's cached `/usage` body for its org, when newer than the org's last full
@@ -256,7 +316,7 @@ fn keep_cadence(held: Option<&Snapshot>, c: &mut CacheFile) {
         return;
     };
     let usage_at = |o: &Org| o.sources.get(part::USAGE).map(|p| p.at);
-    for org in &after.orgs {
+    for org in after.orgs.iter().filter(|o| !codex::is_codex(o)) {
         let before = held.and_then(|s| s.orgs.iter().find(|o| o.org_uuid == org.org_uuid));
         if usage_at(org).is_none() || usage_at(org) == before.and_then(usage_at) {
             continue;

@@ -135,6 +135,10 @@ struct CheckArgs {
     /// org uuid (default: the active org)
     #[argh(option)]
     org: Option<String>,
+    /// whose plan: claude (default), codex (OpenAI Codex's windows) or all (both, the
+    /// worse exit wins)
+    #[argh(option)]
+    provider: Option<String>,
     /// numbers older than this are no data (exit 2), e.g. 10m (default 30m, or [check]
     /// max_age)
     #[argh(option, from_str_fn(render::text::parse_duration))]
@@ -320,6 +324,7 @@ fn main() {
             window: a.window,
             org: a.org,
             max_age: a.max_age,
+            provider: a.provider,
         }),
         Some(Command::History(a)) => cmd::history::run(cmd::history::Options {
             window: a.window,

@@ -10,7 +10,7 @@ use crate::error::FetchError;
 use crate::ingest::{self, Arrival};
 pub use crate::schedule::Asker;
 use crate::settings::{self, LOCK_ON_STDIN};
-use crate::source::{self, claude_code_cache, extension};
+use crate::source::{self, claude_code_cache, codex, extension};
 use chrono::{DateTime, Utc};
 use std::fs::File;
 use std::io;
@@ -79,6 +79,7 @@ fn inherited_lock() -> Option<File> {
 /// and a shell that asked for a refresh always sees its file change. `asker` decides what is
 /// asked for (`schedule::plan`): what is due, what is older than the TTL, or everything.
 pub fn refresh(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {
+    take_codex_logs(cache);
     let outcome = fetch_under_lock(cache, asker);
     if !matches!(outcome, Ok(Outcome::Fetched) | Err(Failure::Fetch(_))) {
         let _ = ingest::ingest(cache, Arrival::Nothing, crate::clock::now());
@@ -101,6 +102,41 @@ fn take_claude_code_cache(cache: &Cache, current: CacheFile, now: DateTime<Utc>)
         Ok((file, _)) => file,
         Err(_) => current,
     }
+}
+
+/// Codex's session logs, when Codex is on this machine and wrote since they were last read:
+/// read here (their tails only), never on the prompt path, and at no request.
+fn take_codex_logs(cache: &Cache) {
+    let Some(home) = settings::codex_home() else {
+        return;
+    };
+    let logs = codex::newest_logs(&home);
+    let held = cache.read().codex_logs;
+    if logs.is_empty() && held.is_none() && !(settings::codex_api() && codex::has_login(&home)) {
+        return;
+    }
+    let files = crate::file::Memo::<()>::identify(logs);
+    let now = crate::clock::now();
+    if held.is_none_or(|m| m.files != files) {
+        let reading = match codex::read(&home) {
+            Some(r) => r,
+            None => Err(format!("no Codex session logs under {}", home.display())),
+        };
+        let _ = ingest::ingest(cache, Arrival::CodexLog { files, reading }, now);
+    }
+    if settings::codex_api() {
+        take_codex_api(cache, &home, now);
+    }
+}
+
+/// The ChatGPT backend's numbers for Codex, asked at most once a TTL, whatever the last answer
+/// was (`codex_api = true`).
+fn take_codex_api(cache: &Cache, home: &std::path::Path, now: DateTime<Utc>) {
+    let asked = cache.read().codex_api_asked;
+    if asked.is_some_and(|t| (now - t).num_seconds() < settings::ttl()) {
+        return;
+    }
+    let _ = ingest::ingest(cache, Arrival::CodexApi(codex::fetch(home, now)), now);
 }
 
 fn fetch_under_lock(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {

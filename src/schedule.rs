@@ -13,7 +13,7 @@
 
 use crate::cache::{believable, CacheFile, Cadence};
 use crate::settings::{self, Scope};
-use crate::snapshot::{part, Org, Window};
+use crate::snapshot::{part, Org, Window, CODEX_ORG};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -241,7 +241,8 @@ fn scheduled(file: &CacheFile) -> impl Iterator<Item = &Org> {
     file.snapshot
         .iter()
         .flat_map(|s| &s.orgs)
-        .filter(|o| o.sources.contains_key(part::USAGE))
+        // Codex's windows come from its logs at every refresh: never asked of claude.ai.
+        .filter(|o| o.sources.contains_key(part::USAGE) && o.org_uuid != CODEX_ORG)
 }
 
 /// The org whose next reading comes first, with its due.

@@ -740,6 +740,28 @@ pub fn path_var() -> Option<OsString> {
     std::env::var_os("PATH")
 }
 
+/// Where OpenAI's Codex CLI keeps its session logs and login: `$CODEX_HOME` (as Codex reads
+/// it, when absolute), else `~/.codex`.
+pub fn codex_home() -> Option<PathBuf> {
+    var_path("CODEX_HOME")
+        .filter(|p| p.is_absolute())
+        .or_else(|| home().map(|h| h.join(".codex")))
+}
+
+/// Whether `codex_api = true` asks the ChatGPT backend for Codex's windows.
+pub fn codex_api() -> bool {
+    config().file.codex_api.as_ref().is_some_and(|a| a.value)
+}
+
+/// `QUOTALINE_CODEX_URL`, the ChatGPT backend's base URL (default `https://chatgpt.com`).
+pub fn codex_url() -> (&'static str, String) {
+    let name = "QUOTALINE_CODEX_URL";
+    (
+        name,
+        var(name).unwrap_or_else(|| "https://chatgpt.com".into()),
+    )
+}
+
 /// `$CLAUDE_CONFIG_DIR`: where Claude Code keeps its login and `.claude.json` instead of
 /// the home folder.
 pub fn claude_config_dir() -> Option<String> {

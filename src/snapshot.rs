@@ -257,6 +257,10 @@ fn raw_unless_skipped<'de, D: Deserializer<'de>>(d: D) -> Result<Raw, D::Error> 
     }
 }
 
+/// The org id of OpenAI Codex's windows (`source::codex::ORG`): not a uuid, so it never
+/// names one of Claude's orgs.
+pub const CODEX_ORG: &str = "codex";
+
 /// Everything one successful refresh produced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -275,7 +279,9 @@ impl Snapshot {
                 .active_org
                 .as_deref()
                 .and_then(|a| self.orgs.iter().find(|o| o.org_uuid == a))
-                .or_else(|| self.orgs.first()),
+                // Codex's windows (`source::codex`) are shown beside a Claude org's, never
+                // in its place.
+                .or_else(|| self.orgs.iter().find(|o| o.org_uuid != CODEX_ORG)),
         }
     }
 }
@@ -416,6 +422,16 @@ impl Org {
 
     /// When this org's windows were last read, from whichever source (a refresh, Claude
     /// Code's statusLine stdin, the browser extension): the one definition of an org's age.
+    /// Whose plan the org's windows are: `codex` for OpenAI Codex's ([`CODEX_ORG`]), else
+    /// `claude`.
+    pub fn provider(&self) -> &'static str {
+        if self.org_uuid == CODEX_ORG {
+            "codex"
+        } else {
+            "claude"
+        }
+    }
+
     pub fn read_at(&self) -> Option<DateTime<Utc>> {
         self.newest_reading().map(|p| p.at)
     }

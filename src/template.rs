@@ -104,7 +104,18 @@ impl std::fmt::Display for Bad {
 
 /// The placeholders that are not about one window (`render::View::value` answers them).
 pub const PLACEHOLDERS: &[&str] = &[
-    "models", "reset", "extra", "plan", "email", "org", "age", "status",
+    "models",
+    "reset",
+    "extra",
+    "plan",
+    "email",
+    "org",
+    "age",
+    "status",
+    "codex",
+    "codex_5h",
+    "codex_7d",
+    "codex_reset",
 ];
 /// What follows a window's name for its countdown, time to 100% and pace.
 pub const SUFFIXES: &[&str] = &["_reset", "_eta", "_pace"];

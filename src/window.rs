@@ -27,6 +27,10 @@ pub fn same_period(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> bool {
 
 pub const FIVE_HOUR: &str = "five_hour";
 pub const SEVEN_DAY: &str = "seven_day";
+/// OpenAI Codex's 5-hour and weekly windows (`source::codex`): keys of their own provider,
+/// which no Claude key can be.
+pub const CODEX_5H: &str = "codex_5h";
+pub const CODEX_7D: &str = "codex_7d";
 /// Prefix of the weekly windows scoped to one model or product.
 const WEEKLY_PREFIX: &str = "seven_day_";
 
@@ -43,6 +47,8 @@ const LABELLED: &[&str] = &[
     "seven_day_oauth_apps",
     "seven_day_cowork",
     "seven_day_omelette",
+    CODEX_5H,
+    CODEX_7D,
 ];
 
 /// The models quotaline knows by name (the slugs of the display names the server sends):
@@ -161,9 +167,9 @@ pub fn model_label(model: &str, display_name: Option<&str>) -> String {
 
 /// How long a window runs (for the pace); `None` for keys of unknown length.
 pub fn length(key: &str) -> Option<Duration> {
-    if key == FIVE_HOUR {
+    if key == FIVE_HOUR || key == CODEX_5H {
         Some(Duration::hours(5))
-    } else if key == SEVEN_DAY || key.starts_with(WEEKLY_PREFIX) {
+    } else if key == SEVEN_DAY || key == CODEX_7D || key.starts_with(WEEKLY_PREFIX) {
         Some(Duration::days(7))
     } else {
         None
@@ -190,6 +196,8 @@ pub fn label(key: &str, display_name: Option<&str>) -> String {
     match key {
         FIVE_HOUR => "5h".into(),
         SEVEN_DAY => "7d".into(),
+        CODEX_5H => "codex 5h".into(),
+        CODEX_7D => "codex 7d".into(),
         k => match k.strip_prefix(WEEKLY_PREFIX) {
             Some(rest) if model(k).is_some() => model_label(rest, display_name),
             Some(rest) => rest.to_string(),

@@ -19,6 +19,7 @@ use crate::refresh::load_fresh;
 use crate::render::sanitize::Lines;
 use crate::render::{report, text};
 use crate::settings;
+use crate::snapshot::CODEX_ORG;
 use crate::window;
 use chrono::Utc;
 
@@ -31,13 +32,62 @@ pub struct Options {
     pub org: Option<String>,
     /// Seconds (`--max-age`): older numbers are no data.
     pub max_age: Option<i64>,
+    /// `--provider`: `claude` (the default), `codex` or `all`.
+    pub provider: Option<String>,
 }
 
 pub const OK: i32 = 0;
 pub const OVER: i32 = 1;
 pub const NO_DATA: i32 = 2;
 
-pub fn run(o: Options) -> i32 {
+pub fn run(mut o: Options) -> i32 {
+    match o.provider.take().as_deref() {
+        None | Some("claude") => {}
+        Some(p @ ("codex" | "all")) if o.org.is_some() => {
+            super::warn(&format!(
+                "--org names a Claude org: it cannot go with --provider {p}"
+            ));
+            return super::EX_USAGE;
+        }
+        // Codex's windows are the org `codex` (`source::codex`).
+        Some("codex") => o.org = Some(CODEX_ORG.to_string()),
+        Some("all") => {
+            let claude = run(Options {
+                provider: None,
+                window: o.window.clone(),
+                ..o
+            });
+            // Codex not on this machine is not missing data: only Claude is judged.
+            let cache = crate::settings::cache();
+            if load_fresh(&cache).org(Some(CODEX_ORG)).is_none() {
+                return claude;
+            }
+            let codex = run(Options {
+                org: Some(CODEX_ORG.to_string()),
+                ..o
+            });
+            return worse(claude, codex);
+        }
+        Some(other) => {
+            super::warn(&format!(
+                "--provider must be claude, codex or all, not `{}`",
+                crate::source::http::printable(other)
+            ));
+            return super::EX_USAGE;
+        }
+    }
+    judge(o)
+}
+
+/// Of two guards' exits, the one a script must act on: over a limit, then no data.
+fn worse(a: i32, b: i32) -> i32 {
+    [OVER, NO_DATA, super::EX_USAGE]
+        .into_iter()
+        .find(|c| a == *c || b == *c)
+        .unwrap_or(OK)
+}
+
+fn judge(o: Options) -> i32 {
     for (flag, value) in [("--max", o.max), ("--max-spend", o.max_spend)] {
         if value.is_some_and(|v| !v.is_finite() || v < 0.0) {
             super::warn(&format!("{flag} must be a number, 0 or more"));
@@ -108,7 +158,9 @@ pub fn run(o: Options) -> i32 {
             text::short_duration(max_age)
         ));
     }
-    if crate::schedule::is_stale(&file, org_id.as_deref(), now) {
+    // Codex's numbers are as old as its last log line: the time Codex last heard from the
+    // server, not a refresh that failed.
+    if org.org_uuid != CODEX_ORG && crate::schedule::is_stale(&file, org_id.as_deref(), now) {
         super::warn(&format!(
             "checking numbers from {} ago (refresh failed or backing off)",
             text::short_duration(age)

@@ -201,6 +201,7 @@ pub fn report() -> (Lines, bool) {
     });
     out.line(format!("metrics textfile: {textfile}"));
     notifications(&mut out, &cache, &file, now);
+    codex(&mut out, &file, now);
 
     // What the server sent that quotaline could not show or has no label for: what a
     // maintainer needs to tell a new payload shape from a known one.
@@ -228,6 +229,88 @@ pub fn report() -> (Lines, bool) {
         });
     }
     (out, usable)
+}
+
+/// OpenAI Codex: where its logs were looked for and what was found. Said only when Codex is
+/// on this machine (its home exists) or the cache holds its windows: a machine without Codex
+/// hears nothing about it.
+fn codex(out: &mut Lines, file: &CacheFile, now: DateTime<Utc>) {
+    use crate::source::codex;
+    let home = settings::codex_home();
+    let present = home.as_ref().is_some_and(|h| h.is_dir());
+    let held = file.org(Some(codex::ORG));
+    if !present && held.is_none() {
+        return;
+    }
+    let line = |out: &mut Lines, label: &str, value: String| {
+        out.line(format!("  {label:<14} {value}"));
+    };
+    out.blank();
+    out.line("codex (OpenAI Codex's plan, from its session logs; read by refresh)");
+    let by = if std::env::var_os("CODEX_HOME").is_some() {
+        "CODEX_HOME"
+    } else {
+        "default ~/.codex"
+    };
+    match &home {
+        Some(h) => line(
+            out,
+            "looked in",
+            format!(
+                "{}/sessions ({by}{})",
+                h.display(),
+                if present { "" } else { ", absent" }
+            ),
+        ),
+        None => line(out, "looked in", "nowhere (no HOME)".to_string()),
+    }
+    if let Some(h) = home.as_ref().filter(|_| present) {
+        let newest = codex::newest_logs(h).into_iter().next();
+        let shown = match newest {
+            Some(log) => {
+                let age = std::fs::metadata(&log)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .map(DateTime::<Utc>::from)
+                    .map_or("age unknown".to_string(), |t| {
+                        format!(
+                            "written {} ago",
+                            short_duration((now - t).num_seconds().max(0))
+                        )
+                    });
+                format!("{} ({age})", log.display())
+            }
+            None => "none".to_string(),
+        };
+        line(out, "newest log", shown);
+        let login = if codex::has_login(h) {
+            "present (auth.json; never written by quotaline)"
+        } else {
+            "absent (no auth.json)"
+        };
+        line(out, "login", login.to_string());
+    }
+    if let Some(why) = file.codex_logs.as_ref().and_then(|m| m.value.as_ref()) {
+        line(out, "logs", why.clone());
+    }
+    let api = if settings::codex_api() {
+        match &file.codex_api_error {
+            Some(why) => format!("on (codex_api = true); last answer: {why}"),
+            None => "on (codex_api = true)".to_string(),
+        }
+    } else {
+        "off (codex_api = true in config.toml asks the ChatGPT backend)".to_string()
+    };
+    line(out, "api", api);
+    let reading = match held.and_then(|o| o.newest_reading()) {
+        Some(p) => format!(
+            "{} {} ago",
+            p.source,
+            short_duration((now - p.at).num_seconds().max(0))
+        ),
+        None => "none yet".to_string(),
+    };
+    line(out, "reading", reading);
 }
 
 /// `[notify]`: what is delivered, where, and how the last delivery went. A desktop that

@@ -27,7 +27,15 @@ pub fn run(o: Options) -> i32 {
     let now = crate::clock::now();
     let snapshot = cache.read().snapshot;
     // The org the segment shows, unless asked otherwise; every org when nothing is cached.
-    let org = settings::org(o.org).or_else(|| {
+    // Codex's windows (`--window codex_7d`) are in Codex's org whichever Claude org is shown.
+    let codex_window =
+        o.org.is_none() && o.window.as_deref().is_some_and(|w| w.starts_with("codex_"));
+    let asked = if codex_window {
+        Some(crate::snapshot::CODEX_ORG.to_string())
+    } else {
+        settings::org(o.org)
+    };
+    let org = asked.or_else(|| {
         snapshot
             .as_ref()
             .and_then(|s| s.org(None))

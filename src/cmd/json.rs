@@ -18,7 +18,15 @@ struct Output<'a> {
     age_seconds: Option<i64>,
     error: Option<&'a ErrorRecord>,
     active_org: Option<&'a str>,
-    orgs: Vec<&'a Org>,
+    orgs: Vec<OrgOut<'a>>,
+}
+
+/// One org, with whose plan it is: `claude`, or `codex` for OpenAI Codex's windows.
+#[derive(Serialize)]
+struct OrgOut<'a> {
+    provider: &'static str,
+    #[serde(flatten)]
+    org: &'a Org,
 }
 
 pub fn run(org: Option<String>) -> i32 {
@@ -26,11 +34,15 @@ pub fn run(org: Option<String>) -> i32 {
     let file = load_fresh(&cache);
     let now = crate::clock::now();
     let snapshot = file.snapshot.as_ref();
-    let orgs: Vec<&Org> = snapshot
+    let orgs: Vec<OrgOut> = snapshot
         .map(|s| {
             s.orgs
                 .iter()
                 .filter(|o| org.as_deref().is_none_or(|u| o.org_uuid == u))
+                .map(|o| OrgOut {
+                    provider: o.provider(),
+                    org: o,
+                })
                 .collect()
         })
         .unwrap_or_default();

@@ -151,7 +151,12 @@ impl Families {
 
     /// One org's series: its windows, its extra usage, its age.
     fn org(&mut self, file: &CacheFile, snapshot: &Snapshot, org: &Org, now: DateTime<Utc>) {
-        let mut org_labels: Labels = vec![("org_uuid", org.org_uuid.clone())];
+        // `provider`: whose plan (`claude`, or `codex` for OpenAI Codex's windows), so that
+        // a query can take one or the other.
+        let mut org_labels: Labels = vec![
+            ("org_uuid", org.org_uuid.clone()),
+            ("provider", org.provider().to_string()),
+        ];
         if let Some(name) = &org.org_name {
             org_labels.push(("org_name", without_email(name)));
         }
@@ -366,7 +371,7 @@ mod tests {
         let labels = BTreeMap::from([("host".to_string(), "laptop".to_string())]);
         let text = render(&file(vec![a]), &labels, at(0));
         let series: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
-        let org = r#"org_uuid="a1",org_name="Ana's \"Team\"\\\nline""#;
+        let org = r#"org_uuid="a1",provider="claude",org_name="Ana's \"Team\"\\\nline""#;
         assert_eq!(
             series[..7],
             [
@@ -434,10 +439,10 @@ mod tests {
         let text = render(&file(vec![a]), &BTreeMap::new(), at(0));
         assert!(!text.contains("window=\"five_hour\",source=\"claude.ai\"} 90"));
         assert!(text.contains(
-            "quotaline_window_resets_at_seconds{org_uuid=\"a1\",window=\"five_hour\",source=\"claude.ai\"} 1794999940\n"
+            "quotaline_window_resets_at_seconds{org_uuid=\"a1\",provider=\"claude\",window=\"five_hour\",source=\"claude.ai\"} 1794999940\n"
         ));
         assert!(!text.contains("quotaline_eta_seconds"), "{text}");
-        assert!(text.contains("quotaline_burn_rate_percent_per_hour{org_uuid=\"a1\",window=\"seven_day\",source=\"claude.ai\"} 1\n"));
+        assert!(text.contains("quotaline_burn_rate_percent_per_hour{org_uuid=\"a1\",provider=\"claude\",window=\"seven_day\",source=\"claude.ai\"} 1\n"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod text;
 
 use crate::cache::CacheFile;
 use crate::claude_status::ClaudeStatus;
-use crate::snapshot::{Org, Pace, Window};
+use crate::snapshot::{Org, Pace, Window, CODEX_ORG};
 pub use crate::thresholds::{Severity, Thresholds};
 use crate::window;
 use chrono::{DateTime, Utc};
@@ -42,7 +42,9 @@ impl Span {
 
 /// Five-hour and weekly always (a missing one shows `–`), every per-model weekly window, the
 /// countdown to the next reset, and Claude's own outage when its status page reports one.
-pub const DEFAULT_FORMAT: &str = "5h {5h} · 7d {7d}( · {models})( · ↻{reset})( · {status})";
+/// Codex's windows follow, only when Codex is on the machine (`{codex}` is empty otherwise).
+pub const DEFAULT_FORMAT: &str =
+    "5h {5h} · 7d {7d}( · {models})( · ↻{reset})( · {status})( · {codex})";
 /// For orgs without rolling windows (Enterprise, credit-only): the money is the news.
 pub const CREDITS_FORMAT: &str = "extra {extra}";
 /// Two marks, never one for both: `↻` is "resets in" (the default format's `↻{reset}`:
@@ -85,7 +87,12 @@ impl Line<'_> {
                 DEFAULT_FORMAT
             }
         });
-        let mut spans = template::render(format, &|name| view.value(name));
+        let codex = self.codex_view();
+        let mut spans = template::render(format, &|name| match &codex {
+            Some(codex) if name.starts_with("codex") => codex.codex_value(name),
+            None if name.starts_with("codex") => None,
+            _ => view.value(name),
+        });
         if crate::schedule::is_stale(self.cache, self.org, self.now) {
             spans.push(Span::colored(
                 format!(" · stale {}", text::short_duration(age)),
@@ -101,6 +108,22 @@ impl Line<'_> {
 }
 
 impl Line<'_> {
+    /// Codex's windows (`source::codex`), when the cache holds them: the `{codex…}`
+    /// placeholders are answered from them whichever Claude org the line shows.
+    fn codex_view(&self) -> Option<View<'_>> {
+        let org = self.cache.org(Some(CODEX_ORG))?;
+        let age = org
+            .read_at()
+            .map_or(0, |t| (self.now - t).num_seconds().max(0));
+        Some(View {
+            org,
+            now: self.now,
+            age,
+            thresholds: self.thresholds,
+            status: None,
+        })
+    }
+
     /// The one rule for a line without numbers, the same on every surface (the prompts,
     /// tmux, starship, the bars, Claude Code's status line): nothing at all before anything
     /// happened (the first refresh is under way); after a failure, `quotaline: <what went
@@ -110,7 +133,9 @@ impl Line<'_> {
     /// says the rest (`· stale 5m`).
     fn no_numbers(&self) -> Vec<Span> {
         let what = match (&self.cache.snapshot, &self.cache.state.error) {
-            (Some(s), _) if !s.orgs.is_empty() => "unknown org".to_string(),
+            (Some(s), _) if s.orgs.iter().any(|o| o.org_uuid != CODEX_ORG) => {
+                "unknown org".to_string()
+            }
             (_, Some(e)) => e.kind.words(),
             _ => return Vec::new(),
         };
@@ -196,6 +221,36 @@ impl View<'_> {
             severity
         };
         Some(vec![Span::colored(shown, severity)])
+    }
+
+    /// The `{codex…}` placeholders, on a view of Codex's org: `{codex}` is the whole part of
+    /// the default line (`codex 5h 12% · 7d 40%`), `{codex_5h}` `{codex_7d}` one window,
+    /// `{codex_reset}` the countdown to the sooner of their resets.
+    fn codex_value(&self, name: &str) -> Option<Vec<Span>> {
+        let five = self.org.windows.get(window::CODEX_5H);
+        let seven = self.org.windows.get(window::CODEX_7D);
+        match name {
+            "codex" => {
+                let mut spans = vec![Span::text("codex")];
+                for (label, w) in [("5h", five), ("7d", seven)] {
+                    let Some(w) = w else { continue };
+                    let sep = if spans.len() == 1 { " " } else { " · " };
+                    spans.push(Span::text(&format!("{sep}{label} ")));
+                    spans.push(self.pct_span(w));
+                }
+                (spans.len() > 1).then_some(spans)
+            }
+            "codex_reset" => {
+                let at = [five, seven]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|w| w.resets_at)
+                    .filter(|&t| t > self.now)
+                    .min()?;
+                Some(vec![Span::text(&self.countdown(at))])
+            }
+            _ => self.value(name),
+        }
     }
 
     pub fn value(&self, name: &str) -> Option<Vec<Span>> {

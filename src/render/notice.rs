@@ -32,6 +32,11 @@ pub fn word(e: &mut Event, several_orgs: bool) {
         .as_deref()
         .map(|k| server_text(&window::label(k, e.window_name.as_deref())));
     let label = label.as_deref().unwrap_or("");
+    // Codex's windows (`codex 5h`) are told as Codex's limits, not Claude's.
+    let (product, label) = match label.strip_prefix("codex ") {
+        Some(rest) => ("Codex", rest),
+        None => ("Claude", label),
+    };
     let pct = e.utilization.map(percent).unwrap_or_default();
     let resets = e
         .resets_at
@@ -49,7 +54,7 @@ pub fn word(e: &mut Event, several_orgs: bool) {
     };
     let (title, mut body): (String, Vec<String>) = match e.kind {
         Kind::Threshold => (
-            format!("Claude {label} limit at {pct}"),
+            format!("{product} {label} limit at {pct}"),
             [
                 e.threshold.map(|t| {
                     let level = if e.level.as_deref() == Some("warn") {
@@ -67,12 +72,12 @@ pub fn word(e: &mut Event, several_orgs: bool) {
             .collect(),
         ),
         Kind::Limit => (
-            format!("Claude {label} limit reached ({pct})"),
+            format!("{product} {label} limit reached ({pct})"),
             resets.into_iter().collect(),
         ),
         Kind::Eta => (
             format!(
-                "Claude {label} limit in {}",
+                "{product} {label} limit in {}",
                 e.eta
                     .map(|t| short_duration((t - at).num_seconds()))
                     .unwrap_or_default()
@@ -87,7 +92,7 @@ pub fn word(e: &mut Event, several_orgs: bool) {
             .collect(),
         ),
         Kind::Reset => (
-            format!("Claude {label} limit reset"),
+            format!("{product} {label} limit reset"),
             [Some(format!("now {pct}: you can go again")), resets]
                 .into_iter()
                 .flatten()

@@ -3,6 +3,7 @@
 
 pub mod claude_ai;
 pub mod claude_code_cache;
+pub mod codex;
 pub mod extension;
 pub mod http;
 pub mod oauth;

@@ -7,6 +7,7 @@ mod browsers;
 mod check;
 mod claude_code;
 mod cli;
+mod codex;
 mod common;
 mod completions;
 mod config;

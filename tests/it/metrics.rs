@@ -21,7 +21,7 @@ fn metrics(env: &TestEnv) -> String {
 }
 
 /// `promtool check metrics` on `text`: its verdict (exit 0) and what it said.
-fn promtool_check(text: &str) -> (bool, String) {
+pub(crate) fn promtool_check(text: &str) -> (bool, String) {
     let mut child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
