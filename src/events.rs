@@ -333,6 +333,7 @@ mod tests {
     fn cache(u: f64, reset_min: Option<i64>, read_min: i64) -> CacheFile {
         let org = Org {
             org_uuid: "org".into(),
+            account_uuid: None,
             org_name: Some("Org".into()),
             email: None,
             plan: None,

@@ -317,7 +317,7 @@ fn keep_cadence(held: Option<&Snapshot>, c: &mut CacheFile) {
     };
     let usage_at = |o: &Org| o.sources.get(part::USAGE).map(|p| p.at);
     for org in after.orgs.iter().filter(|o| !codex::is_codex(o)) {
-        let before = held.and_then(|s| s.orgs.iter().find(|o| o.org_uuid == org.org_uuid));
+        let before = held.and_then(|s| s.login_org(org.account_uuid.as_deref(), &org.org_uuid));
         if usage_at(org).is_none() || usage_at(org) == before.and_then(usage_at) {
             continue;
         }
