@@ -161,6 +161,35 @@ pub fn no_browser_session(found: &browser::Discovery) -> FetchError {
     FetchError::new(ErrorKind::NoCredentials, message)
 }
 
+/// Every other claude.ai session found besides the one [`claude_ai`] uses: each browser
+/// profile's jar with a session key of its own (one per distinct key), in the order the
+/// browsers were searched. Each is another login, refreshed on its own (`refresh`).
+pub fn other_sessions() -> Vec<Credentials> {
+    let first = explicit().ok().flatten();
+    let found = browser::discover(&browser::Env::from_process());
+    let mut seen: Vec<String> = match &first {
+        Some(c) => cookie_value(c.cookie_header(), "sessionKey"),
+        None => pick_jar(&found).and_then(|j| j.session_key().map(str::to_string)),
+    }
+    .into_iter()
+    .collect();
+    let mut others = Vec::new();
+    for jar in &found.jars {
+        let Some(key) = jar.session_key() else {
+            continue;
+        };
+        if seen.iter().any(|k| k == key) {
+            continue;
+        }
+        seen.push(key.to_string());
+        let origin = format!("{} ({})", jar.browser_name, jar.profile);
+        if let Ok(creds) = Credentials::new(jar.cookie_header(), origin) {
+            others.push(creds);
+        }
+    }
+    others
+}
+
 /// The credentials the next claude.ai refresh will use.
 pub fn claude_ai() -> Result<Credentials, FetchError> {
     if let Some(creds) = explicit()? {

@@ -76,20 +76,44 @@ fn try_next(kind: ErrorKind) -> bool {
     )
 }
 
+/// The part of `previous` that is one login's: the orgs `keep` says are its by their
+/// account. A claude.ai session's refresh goes by its own account's org list only (another
+/// account's orgs are not its to ask for); `None` when nothing is left.
+pub fn of_account(
+    previous: Option<&Snapshot>,
+    keep: impl Fn(Option<&str>) -> bool,
+) -> Option<Snapshot> {
+    let previous = previous?;
+    let orgs: Vec<Org> = previous
+        .orgs
+        .iter()
+        .filter(|o| keep(o.account_uuid.as_deref()))
+        .cloned()
+        .collect();
+    (!orgs.is_empty()).then(|| Snapshot {
+        orgs,
+        ..previous.clone()
+    })
+}
+
 /// One refresh: the configured sources in order, the first that answers wins, asking for
 /// what `plan` says is due. `seen_version` is the Claude Code version statusLine stdin last
-/// reported (for the OAuth User-Agent).
+/// reported (for the OAuth User-Agent); `others` are the accounts of the other sessions
+/// (refreshed on their own), whose orgs this refresh leaves alone.
 pub fn fetch(
     previous: Option<&Snapshot>,
     seen_version: Option<&str>,
     plan: &crate::schedule::Plan,
+    others: &[String],
 ) -> Result<Snapshot, FetchError> {
     let mut failed: Vec<(String, FetchError)> = Vec::new();
+    let own = of_account(previous, |a| {
+        a.is_none_or(|a| !others.iter().any(|o| o == a))
+    });
     for name in sources()? {
         let result = match name.as_str() {
-            claude_ai::SOURCE => {
-                crate::auth::claude_ai().and_then(|creds| claude_ai::fetch(&creds, previous, plan))
-            }
+            claude_ai::SOURCE => crate::auth::claude_ai()
+                .and_then(|creds| claude_ai::fetch(&creds, own.as_ref(), plan)),
             _ => oauth::fetch(previous, seen_version),
         };
         match result {
@@ -200,6 +224,7 @@ pub fn merge(previous: Option<&Snapshot>, mut new: Snapshot, complete_org_list: 
             }
         }
     }
+    let reported: Vec<Option<String>> = new.orgs.iter().map(|o| o.account_uuid.clone()).collect();
     for old in &previous.orgs {
         // A full membership list speaks only for the orgs that source reported: Claude
         // Code's org, known from OAuth or statusLine stdin, may belong to another account.
@@ -208,8 +233,7 @@ pub fn merge(previous: Option<&Snapshot>, mut new: Snapshot, complete_org_list: 
             .sources
             .get(part::USAGE)
             .is_some_and(|p| p.source == new.source)
-            && (old.account_uuid.is_none()
-                || new.orgs.iter().any(|o| o.account_uuid == old.account_uuid));
+            && (old.account_uuid.is_none() || reported.contains(&old.account_uuid));
         let held = new
             .login_org(old.account_uuid.as_deref(), &old.org_uuid)
             .is_some();

@@ -108,3 +108,183 @@ fn two_logins_in_one_team_org_keep_their_own_numbers_and_the_line_follows_login(
         [(json!("acc-a"), json!(50.0)), (json!("acc-b"), json!(7.0))]
     );
 }
+
+const PERSONAL_KEY: &str = "sk-ant-sid01-PERSONAL-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const WORK_KEY: &str = "sk-ant-sid01-WORKSEAT-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+const WORK_ID: &str = "0b0b0b0b-0000-4000-8000-00000000a0c2";
+const WORK_ORG: &str = "3c3c3c3c-3333-4a2b-9c3d-000000000003";
+
+/// One Chromium profile logged in to claude.ai with `key`, last used `ago` seconds ago.
+fn chrome_profile(env: &TestEnv, profile: &str, key: &str, ago: i64) {
+    use crate::common::browsers::*;
+    let at = chrono::Utc::now().timestamp() - ago;
+    write_chromium_db(
+        &env.home
+            .path()
+            .join(".config/google-chrome")
+            .join(profile)
+            .join("Cookies"),
+        24,
+        &[
+            ChromiumCookie::new(".claude.ai", "sessionKey", key, Stored::v10_linux())
+                .last_access(at),
+        ],
+    );
+}
+
+/// The fake claude.ai for two logins: the personal one (the fake's usual account, both
+/// usual orgs, 37%/58%) and a work one in an org of its own (12%/64%).
+fn two_logins() -> FakeServer {
+    let server = claude_ai("usage_flat_windows.json");
+    let work = json!({
+        "uuid": WORK_ID,
+        "email_address": "me@work.example",
+        "memberships": [{"organization": {
+            "uuid": WORK_ORG, "name": "Work Team",
+            "rate_limit_tier": "default_claude_max_5x", "capabilities": ["chat"]
+        }}]
+    });
+    server.route_for_cookie(
+        "/api/account",
+        WORK_KEY,
+        vec![Reply::json(200, &work.to_string())],
+    );
+    let usage = json!({
+        "five_hour": {"utilization": 12.0, "resets_at": (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339()},
+        "seven_day": {"utilization": 64.0, "resets_at": (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339()}
+    });
+    let base = format!("/api/organizations/{WORK_ORG}");
+    server.route(
+        &format!("{base}/usage"),
+        Reply::json(200, &usage.to_string()),
+    );
+    server.route(
+        &format!("{base}/overage_spend_limit"),
+        Reply::json(200, &payload("overage_spend_limit.json")),
+    );
+    server.route(
+        &format!("{base}/subscription_details"),
+        Reply::json(200, &payload("subscription_details.json")),
+    );
+    server
+}
+
+fn two_profiles(server: &FakeServer) -> TestEnv {
+    let mut env = TestEnv::with_server(server);
+    env.remove("QUOTALINE_SESSION_KEY");
+    env.set("NO_COLOR", "1");
+    chrome_profile(&env, "Default", PERSONAL_KEY, 10);
+    chrome_profile(&env, "Profile 1", WORK_KEY, 3600);
+    env
+}
+
+fn json_of(env: &TestEnv) -> Value {
+    let (_, out, err) = ql(env, &["json"]);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"))
+}
+
+/// Each org in `json` as (account, org, five-hour percent).
+fn readings(v: &Value) -> Vec<(String, String, f64)> {
+    v["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["account_uuid"].as_str().unwrap_or("-").to_string(),
+                o["org_uuid"].as_str().unwrap().to_string(),
+                o["windows"]["five_hour"]["utilization"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn two_browser_profiles_logged_in_to_two_accounts_each_keep_their_numbers() {
+    let server = two_logins();
+    let env = two_profiles(&server);
+    let (code, _, err) = ql(&env, &["refresh"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+
+    let v = json_of(&env);
+    let mine = |org: &str| (ACCOUNT_ID.to_string(), org.to_string(), 37.0);
+    assert_eq!(
+        readings(&v),
+        [
+            mine(ORG_IDS[0]),
+            mine(ORG_IDS[1]),
+            (WORK_ID.to_string(), WORK_ORG.to_string(), 12.0)
+        ]
+    );
+    assert_eq!(v["accounts"][1]["account_uuid"], WORK_ID);
+    assert_eq!(v["accounts"][1]["email"], "me@work.example");
+    assert_eq!(v["accounts"][1]["orgs"], json!([WORK_ORG]));
+    assert_eq!(v["accounts"][1]["session"], "Chrome (Profile 1)");
+    // The most recently used profile's account is the one the line shows.
+    let (_, line, _) = ql(&env, &["segment"]);
+    assert!(line.starts_with("5h 37% · 7d 58%"), "{line:?}");
+    // Each org was asked for with its own login's key only.
+    for r in server.requests() {
+        let cookie = r.header("cookie").unwrap_or_default();
+        if r.path.contains(WORK_ORG) {
+            assert!(
+                cookie.contains(WORK_KEY) && !cookie.contains(PERSONAL_KEY),
+                "{}",
+                r.path
+            );
+        } else if r.path.contains("/api/organizations/") {
+            assert!(
+                cookie.contains(PERSONAL_KEY) && !cookie.contains(WORK_KEY),
+                "{}",
+                r.path
+            );
+        }
+    }
+
+    // The work session expires: its numbers stay, with their age and its own error; the
+    // personal account refreshes as usual.
+    server.route_for_cookie(
+        "/api/account",
+        WORK_KEY,
+        vec![Reply::json(
+            401,
+            r#"{"type":"error","error":{"type":"authentication_error"}}"#,
+        )],
+    );
+    server.route(
+        &usage_path(ORG_IDS[0]),
+        Reply::json(200, &shifted("usage_limits_array.json")),
+    );
+    server.route(
+        &usage_path(ORG_IDS[1]),
+        Reply::json(200, &shifted("usage_limits_array.json")),
+    );
+    let (code, _, err) = ql(&env, &["refresh", "--force"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let v = json_of(&env);
+    let work = v["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["org_uuid"] == WORK_ORG)
+        .unwrap();
+    assert_eq!(work["windows"]["five_hour"]["utilization"], 12.0);
+    assert_eq!(work["account_uuid"], WORK_ID);
+    assert_eq!(
+        v["error"],
+        Value::Null,
+        "the personal account's refresh is clean"
+    );
+    let error = &v["accounts"][1]["error"];
+    assert_eq!(error["kind"], "unauthorized", "{v}");
+    assert!(!error.to_string().contains("WORKSEAT") && !error.to_string().contains("PERSONAL"));
+    let personal = v["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["org_uuid"] == ORG_IDS[0])
+        .unwrap();
+    assert_eq!(personal["windows"]["five_hour"]["utilization"], 23.0);
+    let (_, line, _) = ql(&env, &["segment"]);
+    assert!(line.starts_with("5h 23% · 7d 64%"), "{line:?}");
+}
