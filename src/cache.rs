@@ -123,6 +123,10 @@ pub struct CacheFile {
     /// browser profile's name, never a secret). `state` stays the first session's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sessions: BTreeMap<String, Session>,
+    /// Where the first session was found (`QUOTALINE_SESSION_KEY`, a browser profile), as of
+    /// the last refresh: what `quotaline accounts` says its account came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_session: Option<String>,
     /// The browser extension's last report (`quotaline native-host`), kept apart from
     /// `state`: the browser's failures never drive quotaline's own backoff.
     #[serde(default, skip_serializing_if = "Option::is_none")]

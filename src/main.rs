@@ -28,6 +28,7 @@ enum Command {
     Json(JsonArgs),
     Metrics(MetricsArgs),
     Status(StatusArgs),
+    Accounts(AccountsArgs),
     Check(CheckArgs),
     Init(InitArgs),
     Doctor(DoctorArgs),
@@ -108,6 +109,12 @@ struct MetricsArgs {}
 #[derive(FromArgs)]
 #[argh(subcommand, name = "status", help_triggers("-h", "--help"))]
 struct StatusArgs {}
+
+/// Every Claude account found: the name each goes by ({5h@NAME}), where its login came
+/// from, its orgs, and its own last error.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "accounts", help_triggers("-h", "--help"))]
+struct AccountsArgs {}
 
 /// A guard for scripts and CI: exit 0 ok (judged on current numbers), 1 over a limit (a
 /// window at or over --max, due to hit 100% within --eta, or extra-usage spend at or over
@@ -316,6 +323,7 @@ fn main() {
         Some(Command::Json(a)) => cmd::json::run(a.org),
         Some(Command::Metrics(_)) => cmd::metrics::run(),
         Some(Command::Status(_)) => cmd::status::run(),
+        Some(Command::Accounts(_)) => cmd::accounts::run(),
         Some(Command::Check(a)) => cmd::check::run(cmd::check::Options {
             max: a.max,
             eta: a.eta,

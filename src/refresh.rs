@@ -243,7 +243,11 @@ fn other_sessions(cache: &Cache, asker: Asker, now: DateTime<Utc>) {
     if !sources.iter().any(|s| s == source::claude_ai::SOURCE) {
         return;
     }
-    for creds in crate::auth::other_sessions() {
+    let (first, others) = crate::auth::other_sessions();
+    if cache.read().first_session != first {
+        let _ = cache.update(|c| c.first_session = first);
+    }
+    for creds in others {
         let current = cache.read();
         let book = current
             .sessions

@@ -305,6 +305,54 @@ impl Snapshot {
         self.orgs.iter().position(|o| std::ptr::eq(o, found))
     }
 
+    /// Every account the orgs name, in the order they first appear, with the name it goes
+    /// by: its email's local part (`ana` for ana@example.com: what a person calls the login,
+    /// short enough for `{5h@ana}`), else the account uuid's first eight characters; a name
+    /// taken already gives way to the whole email, then the uuid.
+    pub fn account_names(&self) -> Vec<(String, &str)> {
+        let mut names: Vec<(String, &str)> = Vec::new();
+        for org in &self.orgs {
+            let Some(uuid) = org.account_uuid.as_deref() else {
+                continue;
+            };
+            if names.iter().any(|(_, u)| *u == uuid) {
+                continue;
+            }
+            let email = self
+                .orgs
+                .iter()
+                .filter(|o| o.account_uuid.as_deref() == Some(uuid))
+                .find_map(|o| o.email.as_deref());
+            let short: String = uuid.chars().take(8).collect();
+            let candidates = [
+                email.and_then(|e| e.split('@').next()).map(str::to_string),
+                email.map(str::to_string),
+                Some(short),
+                Some(uuid.to_string()),
+            ];
+            let name = candidates
+                .into_iter()
+                .flatten()
+                .filter(|n| !n.is_empty())
+                .find(|n| !names.iter().any(|(taken, _)| taken == n))
+                .unwrap_or_else(|| uuid.to_string());
+            names.push((name, uuid));
+        }
+        names
+    }
+
+    /// The org shown for the account named `name` (see [`Snapshot::account_names`]): the
+    /// active org when it is that account's, else its first.
+    pub fn account_org(&self, name: &str) -> Option<&Org> {
+        let names = self.account_names();
+        let uuid = names.iter().find(|(n, _)| n == name).map(|(_, u)| *u)?;
+        let mine = |o: &&Org| o.account_uuid.as_deref() == Some(uuid);
+        self.active_org
+            .as_deref()
+            .and_then(|a| self.orgs.iter().filter(mine).find(|o| o.org_uuid == a))
+            .or_else(|| self.orgs.iter().find(mine))
+    }
+
     /// The org a segment shows: the one asked for (an org uuid, or one account's entry for
     /// it as [`login_key`] spells it), else the active one, else the first.
     pub fn org(&self, wanted: Option<&str>) -> Option<&Org> {

@@ -5,6 +5,7 @@ complete -c quotaline -n '__fish_use_subcommand' -a refresh -d 'fetch from the s
 complete -c quotaline -n '__fish_use_subcommand' -a json -d 'print the snapshot as JSON'
 complete -c quotaline -n '__fish_use_subcommand' -a metrics -d 'the snapshot as OpenMetrics text'
 complete -c quotaline -n '__fish_use_subcommand' -a status -d 'human-readable report'
+complete -c quotaline -n '__fish_use_subcommand' -a accounts -d 'every Claude account found'
 complete -c quotaline -n '__fish_use_subcommand' -a check -d 'exit 1 when a window is over the limit'
 complete -c quotaline -n '__fish_use_subcommand' -a events -d 'the events fired, from the history'
 complete -c quotaline -n '__fish_use_subcommand' -a init -d 'print the snippet for a program'

@@ -161,15 +161,21 @@ pub fn no_browser_session(found: &browser::Discovery) -> FetchError {
     FetchError::new(ErrorKind::NoCredentials, message)
 }
 
-/// Every other claude.ai session found besides the one [`claude_ai`] uses: each browser
-/// profile's jar with a session key of its own (one per distinct key), in the order the
-/// browsers were searched. Each is another login, refreshed on its own (`refresh`).
-pub fn other_sessions() -> Vec<Credentials> {
+/// Where the session [`claude_ai`] uses was found, and every other claude.ai session found
+/// besides it: each browser profile's jar with a session key of its own (one per distinct
+/// key), in the order the browsers were searched. Each is another login, refreshed on its
+/// own (`refresh`).
+pub fn other_sessions() -> (Option<String>, Vec<Credentials>) {
     let first = explicit().ok().flatten();
     let found = browser::discover(&browser::Env::from_process());
+    let picked = pick_jar(&found);
+    let first_origin = match &first {
+        Some(c) => Some(c.origin.clone()),
+        None => picked.map(|j| format!("{} ({})", j.browser_name, j.profile)),
+    };
     let mut seen: Vec<String> = match &first {
         Some(c) => cookie_value(c.cookie_header(), "sessionKey"),
-        None => pick_jar(&found).and_then(|j| j.session_key().map(str::to_string)),
+        None => picked.and_then(|j| j.session_key().map(str::to_string)),
     }
     .into_iter()
     .collect();
@@ -187,7 +193,7 @@ pub fn other_sessions() -> Vec<Credentials> {
             others.push(creds);
         }
     }
-    others
+    (first_origin, others)
 }
 
 /// The credentials the next claude.ai refresh will use.

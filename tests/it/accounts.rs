@@ -223,6 +223,19 @@ fn two_browser_profiles_logged_in_to_two_accounts_each_keep_their_numbers() {
     // The most recently used profile's account is the one the line shows.
     let (_, line, _) = ql(&env, &["segment"]);
     assert!(line.starts_with("5h 37% · 7d 58%"), "{line:?}");
+    // `{5h@NAME}` reaches the other account; each goes by its email's local part.
+    let (_, line, err) = ql(
+        &env,
+        &[
+            "segment",
+            "--format",
+            "{5h} {7d} · work {5h@me} {7d@me} · {5h@dev}",
+        ],
+    );
+    assert_eq!(
+        (line.as_str(), err.as_str()),
+        ("37% 58% · work 12% 64% · 37%\n", "")
+    );
     // Each org was asked for with its own login's key only.
     for r in server.requests() {
         let cookie = r.header("cookie").unwrap_or_default();
@@ -240,6 +253,14 @@ fn two_browser_profiles_logged_in_to_two_accounts_each_keep_their_numbers() {
             );
         }
     }
+
+    let (code, out, err) = ql(&env, &["accounts"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(
+        out,
+        "* dev: dev@example.com, from Chrome (Default); orgs: dev@example.com's Organization, \
+         Example Team\n  me: me@work.example, from Chrome (Profile 1); orgs: Work Team\n"
+    );
 
     // The work session expires: its numbers stay, with their age and its own error; the
     // personal account refreshes as usual.
@@ -287,4 +308,10 @@ fn two_browser_profiles_logged_in_to_two_accounts_each_keep_their_numbers() {
     assert_eq!(personal["windows"]["five_hour"]["utilization"], 23.0);
     let (_, line, _) = ql(&env, &["segment"]);
     assert!(line.starts_with("5h 23% · 7d 64%"), "{line:?}");
+    let (_, out, _) = ql(&env, &["accounts"]);
+    assert_eq!(
+        out.lines().nth(2).unwrap_or_default(),
+        "    last error: claude.ai session expired or invalid (HTTP 401)",
+        "{out}"
+    );
 }
