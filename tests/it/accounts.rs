@@ -254,6 +254,22 @@ fn two_browser_profiles_logged_in_to_two_accounts_each_keep_their_numbers() {
         }
     }
 
+    // Both accounts in the metrics, told apart by their `account` label.
+    let (_, metrics, _) = ql(&env, &["metrics"]);
+    crate::metrics::assert_promtool_accepts(&metrics);
+    for (account, org, pct) in [(ACCOUNT_ID, ORG_IDS[0], 37), (WORK_ID, WORK_ORG, 12)] {
+        let series = format!(
+            "quotaline_utilization_percent{{org_uuid=\"{org}\",account=\"{account}\","
+        );
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(&series) && l.contains("five_hour"));
+        assert!(
+            line.is_some_and(|l| l.ends_with(&format!(" {pct}"))),
+            "{series}\n{metrics}"
+        );
+    }
+
     let (code, out, err) = ql(&env, &["accounts"]);
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(
