@@ -309,8 +309,15 @@ impl Snapshot {
     /// by: its email's local part (`ana` for ana@example.com: what a person calls the login,
     /// short enough for `{5h@ana}`), else the account uuid's first eight characters; a name
     /// taken already gives way to the whole email, then the uuid.
-    pub fn account_names(&self) -> Vec<(String, &str)> {
+    pub fn account_names(&self, named: &[(String, String)]) -> Vec<(String, &str)> {
         let mut names: Vec<(String, &str)> = Vec::new();
+        // The names the config gives come first, and are never taken by another.
+        let given = |uuid: &str| {
+            named
+                .iter()
+                .find(|(u, _)| u == uuid)
+                .map(|(_, n)| n.clone())
+        };
         for org in &self.orgs {
             let Some(uuid) = org.account_uuid.as_deref() else {
                 continue;
@@ -324,6 +331,10 @@ impl Snapshot {
                 .filter(|o| o.account_uuid.as_deref() == Some(uuid))
                 .find_map(|o| o.email.as_deref());
             let short: String = uuid.chars().take(8).collect();
+            if let Some(name) = given(uuid) {
+                names.push((name, uuid));
+                continue;
+            }
             let candidates = [
                 email.and_then(|e| e.split('@').next()).map(str::to_string),
                 email.map(str::to_string),
@@ -334,7 +345,10 @@ impl Snapshot {
                 .into_iter()
                 .flatten()
                 .filter(|n| !n.is_empty())
-                .find(|n| !names.iter().any(|(taken, _)| taken == n))
+                .find(|n| {
+                    !names.iter().any(|(taken, _)| taken == n)
+                        && !named.iter().any(|(_, given)| given == n)
+                })
                 .unwrap_or_else(|| uuid.to_string());
             names.push((name, uuid));
         }
@@ -343,8 +357,8 @@ impl Snapshot {
 
     /// The org shown for the account named `name` (see [`Snapshot::account_names`]): the
     /// active org when it is that account's, else its first.
-    pub fn account_org(&self, name: &str) -> Option<&Org> {
-        let names = self.account_names();
+    pub fn account_org(&self, name: &str, named: &[(String, String)]) -> Option<&Org> {
+        let names = self.account_names(named);
         let uuid = names.iter().find(|(n, _)| n == name).map(|(_, u)| *u)?;
         let mine = |o: &&Org| o.account_uuid.as_deref() == Some(uuid);
         self.active_org

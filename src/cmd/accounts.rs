@@ -18,10 +18,14 @@ pub fn run() -> i32 {
         return 1;
     };
     let shown = file
-        .org(crate::settings::org(None).as_deref())
+        .org(
+            crate::settings::org(None)
+                .or_else(|| crate::settings::shown_account(&file))
+                .as_deref(),
+        )
         .and_then(|o| o.account_uuid.as_deref());
     let mut lines = Lines::new();
-    for (name, uuid) in snapshot.account_names() {
+    for (name, uuid) in snapshot.account_names(&crate::settings::named_accounts(&file).0) {
         let orgs: Vec<&str> = snapshot
             .orgs
             .iter()

@@ -87,7 +87,7 @@ pub fn run(org: Option<String>) -> i32 {
         })
         .unwrap_or_default();
     // The age of the org `--org` names, else of the one a segment shows (`CacheFile::age`).
-    let shown = settings::org(org.clone());
+    let shown = settings::org(org.clone()).or_else(|| settings::shown_account(&file));
     let age = file.age(shown.as_deref(), now);
     let out = Output {
         schema: SCHEMA,

@@ -90,7 +90,8 @@ impl Line<'_> {
         let codex = self.codex_view();
         let other = |name: &str| {
             let (base, account) = name.split_once('@')?;
-            let org = self.cache.snapshot.as_ref()?.account_org(account)?;
+            let named = crate::settings::named_accounts(self.cache).0;
+            let org = self.cache.snapshot.as_ref()?.account_org(account, &named)?;
             let read_at = org.read_at().unwrap_or(self.now);
             View {
                 org,

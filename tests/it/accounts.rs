@@ -258,9 +258,8 @@ fn two_browser_profiles_logged_in_to_two_accounts_each_keep_their_numbers() {
     let (_, metrics, _) = ql(&env, &["metrics"]);
     crate::metrics::assert_promtool_accepts(&metrics);
     for (account, org, pct) in [(ACCOUNT_ID, ORG_IDS[0], 37), (WORK_ID, WORK_ORG, 12)] {
-        let series = format!(
-            "quotaline_utilization_percent{{org_uuid=\"{org}\",account=\"{account}\","
-        );
+        let series =
+            format!("quotaline_utilization_percent{{org_uuid=\"{org}\",account=\"{account}\",");
         let line = metrics
             .lines()
             .find(|l| l.starts_with(&series) && l.contains("five_hour"));
@@ -329,5 +328,40 @@ fn two_browser_profiles_logged_in_to_two_accounts_each_keep_their_numbers() {
         out.lines().nth(2).unwrap_or_default(),
         "    last error: claude.ai session expired or invalid (HTTP 401)",
         "{out}"
+    );
+}
+
+#[test]
+fn config_names_accounts_picks_the_shown_one_and_doctor_names_one_not_found() {
+    let server = two_logins();
+    let env = two_profiles(&server);
+    env.config(
+        "[account.work]\nbrowser = \"Profile 1\"\ndefault = true\n\
+         [account.old]\nclaude_config_dir = \"/nowhere/claude\"\n",
+    );
+    let (code, _, err) = ql(&env, &["refresh"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    // The configured name, and the line shows that account.
+    let (_, out, _) = ql(&env, &["accounts"]);
+    assert_eq!(
+        out,
+        "  dev: dev@example.com, from Chrome (Default); orgs: dev@example.com's Organization, \
+         Example Team\n* work: me@work.example, from Chrome (Profile 1); orgs: Work Team\n"
+    );
+    let (_, line, _) = ql(&env, &["segment"]);
+    assert!(line.starts_with("5h 12% · 7d 64%"), "{line:?}");
+    let (_, line, _) = ql(&env, &["segment", "--format", "{5h@dev} {5h@work}"]);
+    assert_eq!(line, "37% 12%\n");
+    let (_, doctor, _) = ql(&env, &["doctor"]);
+    let said: Vec<&str> = doctor
+        .lines()
+        .filter(|l| l.starts_with("account:"))
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "account: [account.old] names no account found: no session or Claude Code login \
+          where it says has been read (see `quotaline accounts`)"
+        ]
     );
 }
