@@ -146,6 +146,10 @@ struct CheckArgs {
     /// worse exit wins)
     #[argh(option)]
     provider: Option<String>,
+    /// the account to judge, by the name `quotaline accounts` gives it, or `all` (default:
+    /// the one the line shows)
+    #[argh(option)]
+    account: Option<String>,
     /// numbers older than this are no data (exit 2), e.g. 10m (default 30m, or [check]
     /// max_age)
     #[argh(option, from_str_fn(render::text::parse_duration))]
@@ -331,6 +335,7 @@ fn main() {
             fail_open: a.fail_open,
             window: a.window,
             org: a.org,
+            account: a.account,
             max_age: a.max_age,
             provider: a.provider,
         }),

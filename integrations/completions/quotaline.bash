@@ -10,7 +10,7 @@ _quotaline() {
       --target) mapfile -t COMPREPLY < <(compgen -W 'plain ansi zsh bash fish tmux polybar waybar starship xbar i3blocks' -- "$cur"); return ;;
       --window) mapfile -t COMPREPLY < <(compgen -W '5h 7d opus sonnet' -- "$cur"); return ;;
       --browser) mapfile -t COMPREPLY < <(compgen -W 'chrome chromium brave edge vivaldi firefox' -- "$cur"); return ;;
-      --format|--org|--warn|--crit|--max|--eta|--max-spend|--max-age|--provider|--since) return ;;
+      --format|--org|--warn|--crit|--max|--eta|--max-spend|--max-age|--provider|--account|--since) return ;;
     esac
     case "${COMP_WORDS[1]}" in
       segment) words='--format --org --wait --target --warn --crit --help' ;;
@@ -19,7 +19,7 @@ _quotaline() {
       metrics) words='--help' ;;
       status) words='--help' ;;
       accounts) words='--help' ;;
-      check) words='--max --eta --max-spend --fail-open --max-age --provider --window --org --help' ;;
+      check) words='--max --eta --max-spend --fail-open --max-age --provider --account --window --org --help' ;;
       events) words='--since --json --help' ;;
       init) words='--browser zsh bash fish tmux starship waybar waybar-css polybar i3blocks xbar swiftbar argos claude-code node-exporter native-host --help' ;;
       doctor) words='--help' ;;

@@ -31,6 +31,7 @@ complete -c quotaline -n '__fish_seen_subcommand_from check' -l max-spend -x -d 
 complete -c quotaline -n '__fish_seen_subcommand_from check' -l fail-open -d 'exit 0 when there is no data'
 complete -c quotaline -n '__fish_seen_subcommand_from check' -l max-age -x -d 'older numbers are no data'
 complete -c quotaline -n '__fish_seen_subcommand_from check' -l provider -x -d 'claude, codex or all'
+complete -c quotaline -n '__fish_seen_subcommand_from check' -l account -x -d 'an account name, or all'
 complete -c quotaline -n '__fish_seen_subcommand_from check' -l window -x -a '5h 7d opus sonnet' -d 'only this window'
 complete -c quotaline -n '__fish_seen_subcommand_from check' -l org -x -d 'org uuid'
 complete -c quotaline -n '__fish_seen_subcommand_from events' -l since -x -d 'how far back, e.g. 7d'

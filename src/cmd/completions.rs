@@ -115,6 +115,7 @@ pub(super) const COMMANDS: &[Command] = &[
             switch("--fail-open", "exit 0 when there is no data"),
             flag("--max-age", "older numbers are no data", Arg::Text),
             flag("--provider", "claude, codex or all", Arg::Text),
+            flag("--account", "an account name, or all", Arg::Text),
             WINDOW,
             ORG,
         ],

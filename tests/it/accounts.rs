@@ -269,6 +269,32 @@ fn two_browser_profiles_logged_in_to_two_accounts_each_keep_their_numbers() {
         );
     }
 
+    // `check` judges the shown account, the one named, or every one.
+    let code = |args: &[&str]| {
+        ql(
+            &env,
+            &[&["check", "--max", "30", "--window", "5h"][..], args].concat(),
+        )
+        .0
+    };
+    assert_eq!(code(&[]), 1, "dev is at 37%");
+    assert_eq!(code(&["--account", "me"]), 0, "me is at 12%");
+    assert_eq!(code(&["--account", "dev"]), 1);
+    assert_eq!(code(&["--account", "all"]), 1);
+    let (_, out, _) = ql(&env, &["check", "--max", "50", "--account", "all"]);
+    assert!(
+        out.starts_with("dev:\n") && out.contains("\nme:\n"),
+        "{out}"
+    );
+    let (no, _, err) = ql(&env, &["check", "--account", "mee"]);
+    assert_eq!(
+        (no, err.as_str()),
+        (
+            2,
+            "quotaline: no account `mee` here\ndid you mean `me`? accounts: dev, me\n"
+        )
+    );
+
     let (code, out, err) = ql(&env, &["accounts"]);
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(
