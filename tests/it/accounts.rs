@@ -107,6 +107,18 @@ fn two_logins_in_one_team_org_keep_their_own_numbers_and_the_line_follows_login(
         team_entries(&env),
         [(json!("acc-a"), json!(50.0)), (json!("acc-b"), json!(7.0))]
     );
+
+    // The second login crosses 90% in the shared org: the event (and the hook's JSON) names
+    // its account, and the first login's 50% fires nothing.
+    assert_eq!(line_in(&mut env, &b, Some((95.0, 3.0))), "5h 95% · 7d 3%");
+    let (code, out, err) = ql(&env, &["events", "--json"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let fired: Vec<(Value, Value, Value)> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|e| (e["kind"].clone(), e["level"].clone(), e["account"].clone()))
+        .collect();
+    assert_eq!(fired, [(json!("threshold"), json!("crit"), json!("acc-b"))]);
 }
 
 const PERSONAL_KEY: &str = "sk-ant-sid01-PERSONAL-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
