@@ -361,6 +361,22 @@ fn two_browser_profiles_logged_in_to_two_accounts_each_keep_their_numbers() {
     assert_eq!(personal["windows"]["five_hour"]["utilization"], 23.0);
     let (_, line, _) = ql(&env, &["segment"]);
     assert!(line.starts_with("5h 23% · 7d 64%"), "{line:?}");
+    // `status` names each org's account, and the expired one's own error under its org.
+    let (_, status, _) = ql(&env, &["status"]);
+    let work = &status[status.find("Work Team").unwrap()..];
+    assert!(
+        work.contains("\n  account       me@work.example (me)\n"),
+        "{status}"
+    );
+    assert!(
+        work.contains("\n  its error     claude.ai session expired or invalid (HTTP 401) ("),
+        "{status}"
+    );
+    assert!(
+        status.contains("account       dev@example.com (dev)\n"),
+        "{status}"
+    );
+    assert_eq!(status.matches("its error").count(), 1, "{status}");
     let (_, out, _) = ql(&env, &["accounts"]);
     assert_eq!(
         out.lines().nth(2).unwrap_or_default(),
