@@ -36,6 +36,18 @@ pub fn believable(t: DateTime<Utc>, now: DateTime<Utc>) -> Option<DateTime<Utc>>
     (t <= now + Duration::seconds(MAX_SKEW_SECS)).then_some(t)
 }
 
+/// One more claude.ai session than the one a refresh uses first (another browser profile's
+/// jar): which account it turned out to be, and its own failures and backoff, so that one
+/// account's expired session never holds back or blanks another's numbers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// `/api/account`'s `uuid`, once a reading through this session said it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub state: State,
+}
+
 /// What the refresh loop remembers between processes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
@@ -107,6 +119,14 @@ pub struct CacheFile {
     pub snapshot: Option<Snapshot>,
     #[serde(default)]
     pub state: State,
+    /// The other sessions found (`auth::other_sessions`), by where each was found (a
+    /// browser profile's name, never a secret). `state` stays the first session's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sessions: BTreeMap<String, Session>,
+    /// Where the first session was found (`QUOTALINE_SESSION_KEY`, a browser profile), as of
+    /// the last refresh: what `quotaline accounts` says its account came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_session: Option<String>,
     /// The browser extension's last report (`quotaline native-host`), kept apart from
     /// `state`: the browser's failures never drive quotaline's own backoff.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -24,6 +24,13 @@ pub struct FileSettings {
     pub display: Display,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub org: Option<At<String>>,
+    /// `account = "NAME"`: the account the line shows (else the one `[account.NAME]` marks
+    /// `default = true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<At<String>>,
+    /// `[account.NAME]`: a name for the account whose login comes from here.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub accounts: BTreeMap<String, AccountSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sources: Option<At<Vec<String>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,6 +61,26 @@ pub struct FileSettings {
     #[serde(default, skip_serializing_if = "CheckSettings::is_empty")]
     pub check: CheckSettings,
 }
+
+/// `[account.NAME]`: where the named account's login comes from (one of them), and whether
+/// the line shows it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountSettings {
+    /// A browser profile, as `quotaline accounts` names it (`Chrome (Profile 1)`), or a part
+    /// of that name (`Profile 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<At<String>>,
+    /// The session file or variable the session key is in (`QUOTALINE_SESSION_KEY`, a path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<At<String>>,
+    /// A Claude Code config dir (`CLAUDE_CONFIG_DIR`) whose `.claude.json` names the login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claude_config_dir: Option<At<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<At<bool>>,
+}
+
+const ACCOUNT_KEYS: &[&str] = &["browser", "session", "claude_config_dir", "default"];
 
 /// `[check]`: what `quotaline check` takes for current.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -195,6 +222,7 @@ const SECRET_KEYS: &[&str] = &[
 const TOP_KEYS: &[&str] = &[
     "format",
     "org",
+    "account",
     "sources",
     "browser",
     "ttl",
@@ -215,7 +243,8 @@ const METRICS_KEYS: &[&str] = &["textfile", "labels"];
 /// The labels quotaline's own series carry: a constant label of the same name would make a
 /// series with a duplicate label, which Prometheus refuses.
 pub const METRIC_LABELS: &[&str] = &[
-    "org_uuid", "provider", "org_name", "window", "source", "currency", "kind", "version",
+    "org_uuid", "account", "provider", "org_name", "window", "source", "currency", "kind",
+    "version",
 ];
 /// Labels OpenMetrics gives a meaning of its own (histogram buckets, summary quantiles).
 const RESERVED_LABELS: &[&str] = &["le", "quantile"];
@@ -446,6 +475,29 @@ impl Reader<'_> {
             }
             match key {
                 "org" => s.org = Some(self.string(value, key)?),
+                // `account = "NAME"` picks the shown one; `[account.NAME]` tables name them.
+                "account" if value.get_ref().as_str().is_some() => {
+                    s.account = Some(self.string(value, key)?)
+                }
+                "account" => {
+                    for (account, body) in self.table(value, key)? {
+                        let path = format!("account.{}", account.get_ref());
+                        let mut a = AccountSettings::default();
+                        for (name, value) in self.table(body, &path)? {
+                            let key = format!("{path}.{}", name.get_ref());
+                            match name.get_ref().as_ref() {
+                                "browser" => a.browser = Some(self.string(value, &key)?),
+                                "session" => a.session = Some(self.string(value, &key)?),
+                                "claude_config_dir" => {
+                                    a.claude_config_dir = Some(self.string(value, &key)?)
+                                }
+                                "default" => a.default = Some(self.boolean(value, &key)?),
+                                _ => self.unknown(name, &format!("{path}."), ACCOUNT_KEYS),
+                            }
+                        }
+                        s.accounts.insert(account.get_ref().to_string(), a);
+                    }
+                }
                 "browser" => {
                     let at = self.string(value, key)?;
                     check_browser(&at.value).map_err(|why| self.problem(value.span(), key, why))?;

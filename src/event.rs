@@ -83,6 +83,10 @@ pub struct Event {
     pub level: Option<String>,
     /// The org's uuid.
     pub org: String,
+    /// The Claude account whose numbers these are (`Org::account_uuid`), when known: two
+    /// logins in one Team org are two subjects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub org_name: Option<String>,
     /// The window key (`five_hour`, `seven_day_opus`...), for the window events.
     pub window: Option<String>,
@@ -129,13 +133,16 @@ impl Event {
 
     /// An event of `kind` about `org` at `at`; the rest is filled in by who knows it.
     pub fn about(kind: Kind, urgency: Urgency, org: &Org, at: DateTime<Utc>) -> Event {
-        Event::new(
-            kind,
-            urgency,
-            org.org_uuid.clone(),
-            org.org_name.clone(),
-            at,
-        )
+        Event {
+            account: org.account_uuid.clone(),
+            ..Event::new(
+                kind,
+                urgency,
+                org.org_uuid.clone(),
+                org.org_name.clone(),
+                at,
+            )
+        }
     }
 
     /// An event of `kind` about the org `org` (empty for Claude itself, an incident).
@@ -150,6 +157,7 @@ impl Event {
             kind,
             level: None,
             org,
+            account: None,
             org_name,
             window: None,
             window_name: None,
@@ -175,6 +183,7 @@ impl Event {
             kind: self.kind,
             level: self.level.clone(),
             org: self.org.clone(),
+            account: self.account.clone(),
             window: self.window.clone(),
             period: self.period,
             at: self.at,
@@ -195,6 +204,8 @@ pub struct Mark {
     pub kind: Kind,
     pub level: Option<String>,
     pub org: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     pub window: Option<String>,
     pub period: Option<DateTime<Utc>>,
     pub at: DateTime<Utc>,
@@ -217,6 +228,7 @@ impl Mark {
     /// See [`Event::repeats`]: `self` is the new one.
     pub fn repeats(&self, fired: &Mark) -> bool {
         let same_subject = self.org == fired.org
+            && self.account == fired.account
             && self.window == fired.window
             && self.incident == fired.incident
             && same_period(self.period, fired.period);

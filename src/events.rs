@@ -30,7 +30,9 @@ use std::collections::BTreeMap;
 
 /// What the cache held before an arrival, as far as events care.
 pub struct Before {
-    orgs: BTreeMap<String, (BTreeMap<String, Window>, Option<ExtraUsage>)>,
+    /// By (account, org): two logins in one Team org each have their own crossings.
+    #[allow(clippy::type_complexity)]
+    orgs: BTreeMap<(Option<String>, String), (BTreeMap<String, Window>, Option<ExtraUsage>)>,
     error_at: Option<DateTime<Utc>>,
     /// Claude's status page as last read.
     status: Option<ClaudeStatus>,
@@ -44,7 +46,7 @@ impl Before {
             .flat_map(|s| &s.orgs)
             .map(|o| {
                 (
-                    o.org_uuid.clone(),
+                    (o.account_uuid.clone(), o.org_uuid.clone()),
                     (o.windows.clone(), o.extra_usage.clone()),
                 )
             })
@@ -86,7 +88,12 @@ fn candidates(before: &Before, c: &CacheFile, now: DateTime<Utc>) -> Vec<Event> 
     let notify = settings::notify();
     for org in &snapshot.orgs {
         // A new org is a first reading.
-        let Some((windows, extra)) = before.orgs.get(&org.org_uuid) else {
+        // An entry no account had claimed yet (a cache from before accounts) is the same one.
+        let held = before
+            .orgs
+            .get(&(org.account_uuid.clone(), org.org_uuid.clone()))
+            .or_else(|| before.orgs.get(&(None, org.org_uuid.clone())));
+        let Some((windows, extra)) = held else {
             continue;
         };
         for (key, w) in &org.windows {
@@ -333,6 +340,7 @@ mod tests {
     fn cache(u: f64, reset_min: Option<i64>, read_min: i64) -> CacheFile {
         let org = Org {
             org_uuid: "org".into(),
+            account_uuid: None,
             org_name: Some("Org".into()),
             email: None,
             plan: None,

@@ -30,6 +30,12 @@ pub enum Arrival<'a> {
     /// A refresh that produced no numbers: the failure is recorded (and drives the backoff),
     /// the last good numbers stay.
     Failed(&'a FetchError),
+    /// Another session's refresh (`refresh::other_sessions`), by where it was found: its
+    /// account's orgs merged in, its success or failure kept in its own books.
+    Session {
+        origin: &'a str,
+        result: Result<&'a Snapshot, &'a FetchError>,
+    },
     /// The browser extension's answers (`quotaline native-host`).
     Extension(&'a extension::Message),
     /// Claude Code's statusLine stdin, for the org of Claude Code's account (as read from
@@ -161,6 +167,36 @@ fn fold(cache: &Cache, c: &mut CacheFile, arrival: Arrival, now: DateTime<Utc>) 
             // The refresh that asked for the org list has read it (or has tried, with the
             // source that answered): the next check is the hourly one.
             c.org_list_check = None;
+            Verdict::Stored
+        }
+        Arrival::Session { origin, result } => {
+            let book = c.sessions.entry(origin.to_string()).or_default();
+            let snapshot = match result {
+                Ok(snapshot) => snapshot.clone(),
+                Err(e) => {
+                    book.state.record_failure(e, now);
+                    return Verdict::Refused(e.message.clone());
+                }
+            };
+            book.state.record_success(now);
+            book.account = snapshot.orgs.iter().find_map(|o| o.account_uuid.clone());
+            // Its account's full list, but not the refresh: the shown org, the snapshot's
+            // source and time stay the first session's.
+            let mut merged = source::merge(c.snapshot.as_ref(), snapshot, true);
+            if let Some(held) = &c.snapshot {
+                merged.source = held.source.clone();
+                merged.fetched_at = held.fetched_at;
+                merged.active_org = held.active_org.clone();
+                // The held orgs keep their places (the first session's first); its own
+                // new ones come after.
+                let place = |o: &Org| {
+                    held.orgs
+                        .iter()
+                        .position(|h| h.org_uuid == o.org_uuid && h.account_uuid == o.account_uuid)
+                };
+                merged.orgs.sort_by_key(|o| place(o).unwrap_or(usize::MAX));
+            }
+            store(cache, c, merged, now);
             Verdict::Stored
         }
         Arrival::ClaudeCodeCache(memo) => {
@@ -317,7 +353,7 @@ fn keep_cadence(held: Option<&Snapshot>, c: &mut CacheFile) {
     };
     let usage_at = |o: &Org| o.sources.get(part::USAGE).map(|p| p.at);
     for org in after.orgs.iter().filter(|o| !codex::is_codex(o)) {
-        let before = held.and_then(|s| s.orgs.iter().find(|o| o.org_uuid == org.org_uuid));
+        let before = held.and_then(|s| s.login_org(org.account_uuid.as_deref(), &org.org_uuid));
         if usage_at(org).is_none() || usage_at(org) == before.and_then(usage_at) {
             continue;
         }

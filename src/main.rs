@@ -28,6 +28,7 @@ enum Command {
     Json(JsonArgs),
     Metrics(MetricsArgs),
     Status(StatusArgs),
+    Accounts(AccountsArgs),
     Check(CheckArgs),
     Init(InitArgs),
     Doctor(DoctorArgs),
@@ -109,6 +110,12 @@ struct MetricsArgs {}
 #[argh(subcommand, name = "status", help_triggers("-h", "--help"))]
 struct StatusArgs {}
 
+/// Every Claude account found: the name each goes by ({5h@NAME}), where its login came
+/// from, its orgs, and its own last error.
+#[derive(FromArgs)]
+#[argh(subcommand, name = "accounts", help_triggers("-h", "--help"))]
+struct AccountsArgs {}
+
 /// A guard for scripts and CI: exit 0 ok (judged on current numbers), 1 over a limit (a
 /// window at or over --max, due to hit 100% within --eta, or extra-usage spend at or over
 /// --max-spend), 2 no data: none, older than --max-age, superseded by an unreadable payload,
@@ -139,6 +146,10 @@ struct CheckArgs {
     /// worse exit wins)
     #[argh(option)]
     provider: Option<String>,
+    /// the account to judge, by the name `quotaline accounts` gives it, or `all` (default:
+    /// the one the line shows)
+    #[argh(option)]
+    account: Option<String>,
     /// numbers older than this are no data (exit 2), e.g. 10m (default 30m, or [check]
     /// max_age)
     #[argh(option, from_str_fn(render::text::parse_duration))]
@@ -316,6 +327,7 @@ fn main() {
         Some(Command::Json(a)) => cmd::json::run(a.org),
         Some(Command::Metrics(_)) => cmd::metrics::run(),
         Some(Command::Status(_)) => cmd::status::run(),
+        Some(Command::Accounts(_)) => cmd::accounts::run(),
         Some(Command::Check(a)) => cmd::check::run(cmd::check::Options {
             max: a.max,
             eta: a.eta,
@@ -323,6 +335,7 @@ fn main() {
             fail_open: a.fail_open,
             window: a.window,
             org: a.org,
+            account: a.account,
             max_age: a.max_age,
             provider: a.provider,
         }),

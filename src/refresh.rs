@@ -140,7 +140,6 @@ fn take_codex_api(cache: &Cache, home: &std::path::Path, now: DateTime<Utc>) {
 }
 
 fn fetch_under_lock(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {
-    let force = asker == Asker::Force;
     let _lock = match inherited_lock() {
         Some(lock) => lock,
         None => match cache.try_refresh_lock().map_err(Failure::Cache)? {
@@ -162,6 +161,20 @@ fn fetch_under_lock(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {
     };
 
     let now = crate::clock::now();
+    let outcome = fetch_first(cache, asker, &_lock, now);
+    other_sessions(cache, asker, now);
+    outcome
+}
+
+/// The first session's refresh (the configured sources in order): its own backoff, schedule
+/// and outcome, which are the refresh's.
+fn fetch_first(
+    cache: &Cache,
+    asker: Asker,
+    lock: &File,
+    now: DateTime<Utc>,
+) -> Result<Outcome, Failure> {
+    let force = asker == Asker::Force;
     let current = take_claude_code_cache(cache, cache.read(), now);
     // `--force` is a person asking: it always fetches.
     if let Some(until) = current.state.backoff_until(now).filter(|_| !force) {
@@ -188,18 +201,24 @@ fn fetch_under_lock(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {
         return Ok(Outcome::LeftToBrowser((now - at).num_seconds().max(0)));
     }
 
-    if !force && cache.attempt_unrecorded(&_lock, now, settings::ttl()) {
+    if !force && cache.attempt_unrecorded(lock, now, settings::ttl()) {
         return Err(Failure::Skipped(
             "the last try within the TTL could not be recorded (is the cache writable?): \
              waiting before asking again"
                 .into(),
         ));
     }
-    Cache::mark_attempt(&_lock);
+    Cache::mark_attempt(lock);
+    let others: Vec<String> = current
+        .sessions
+        .values()
+        .filter_map(|s| s.account.clone())
+        .collect();
     let fetched = source::fetch(
         current.snapshot.as_ref(),
         current.claude_code_version.as_deref(),
         &plan,
+        &others,
     );
     let outcome = match fetched {
         Ok(snapshot) => {
@@ -213,6 +232,48 @@ fn fetch_under_lock(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {
     };
     claude_status(cache, &current, now);
     outcome
+}
+
+/// Every other claude.ai session found (another browser profile's login): each asked for
+/// what its own account's schedule says is due, unless its own backoff is in force (`--force`
+/// asks anyway), and taken in with its own success or failure. Its failures are its own: they
+/// never touch the first session's backoff or error, nor another account's numbers.
+fn other_sessions(cache: &Cache, asker: Asker, now: DateTime<Utc>) {
+    let sources = source::sources().unwrap_or_default();
+    if !sources.iter().any(|s| s == source::claude_ai::SOURCE) {
+        return;
+    }
+    let (first, others) = crate::auth::other_sessions();
+    if cache.read().first_session != first {
+        let _ = cache.update(|c| c.first_session = first);
+    }
+    for creds in others {
+        let current = cache.read();
+        let book = current
+            .sessions
+            .get(&creds.origin)
+            .cloned()
+            .unwrap_or_default();
+        if asker != Asker::Force && book.state.backoff_until(now).is_some() {
+            continue;
+        }
+        // Its own account's orgs only: unknown until its first reading, when all is asked.
+        let mut view = current.clone();
+        view.snapshot = book.account.as_deref().and_then(|account| {
+            source::of_account(current.snapshot.as_ref(), |a| a == Some(account))
+        });
+        view.state = book.state.clone();
+        let plan = crate::schedule::plan(&view, now, asker);
+        if plan.is_empty() {
+            continue;
+        }
+        let result = source::claude_ai::fetch(&creds, view.snapshot.as_ref(), &plan);
+        let arrival = Arrival::Session {
+            origin: &creds.origin,
+            result: result.as_ref(),
+        };
+        let _ = ingest::ingest(cache, arrival, now);
+    }
 }
 
 /// Claude's status page, when it is due (every five minutes at most), within a refresh that

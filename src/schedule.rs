@@ -452,6 +452,7 @@ mod tests {
     fn org(uuid: &str, pct: f64, read: i64, reset: Option<i64>) -> Org {
         Org {
             org_uuid: uuid.into(),
+            account_uuid: None,
             org_name: None,
             email: None,
             plan: None,

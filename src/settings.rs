@@ -219,6 +219,76 @@ pub fn org(flag: Option<String>) -> Option<String> {
     org_setting(flag, Scope::Process).value
 }
 
+/// The names `[account.NAME]` gives, as (account uuid, name), for each account found where
+/// its table says (a browser profile's session, the session key, a Claude Code config dir);
+/// and the names whose account was not found (`doctor` says so).
+pub fn named_accounts(file: &crate::cache::CacheFile) -> (Vec<(String, String)>, Vec<String>) {
+    let (mut named, mut missing) = (Vec::new(), Vec::new());
+    let first_account = || {
+        file.org(None)
+            .filter(|o| file.first_session.is_some() && o.sources.contains_key("account"))
+            .and_then(|o| o.account_uuid.clone())
+    };
+    for (name, a) in &config().file.accounts {
+        let by_origin = |wanted: &str| {
+            file.sessions
+                .iter()
+                .find(|(origin, s)| origin.contains(wanted) && s.account.is_some())
+                .and_then(|(_, s)| s.account.clone())
+                .or_else(|| {
+                    file.first_session
+                        .as_deref()
+                        .filter(|f| f.contains(wanted))
+                        .and_then(|_| first_account())
+                })
+        };
+        let by_dir = |dir: &str| {
+            let memo = file.claude_account.as_ref()?;
+            let json = PathBuf::from(dir).join(".claude.json");
+            memo.files
+                .iter()
+                .any(|(p, id)| *p == json && id.is_some())
+                .then(|| memo.value.as_ref()?.account_uuid.clone())?
+        };
+        let found = a
+            .browser
+            .as_ref()
+            .and_then(|b| by_origin(&b.value))
+            .or_else(|| a.session.as_ref().and_then(|s| by_origin(&s.value)))
+            .or_else(|| a.claude_config_dir.as_ref().and_then(|d| by_dir(&d.value)));
+        match found {
+            Some(uuid) => named.push((uuid, name.clone())),
+            None => missing.push(name.clone()),
+        }
+    }
+    (named, missing)
+}
+
+/// The org a line shows when no org is pinned: the account `account = NAME` (or `[account.NAME]
+/// default = true`) names, else the one Claude Code is logged in with when the cache holds it,
+/// else `None` (the active org of the most recently used session). As a `snapshot::login_key`.
+pub fn shown_account(file: &crate::cache::CacheFile) -> Option<String> {
+    let snapshot = file.snapshot.as_ref()?;
+    let conf = &config().file;
+    let wanted = conf.account.as_ref().map(|a| a.value.clone()).or_else(|| {
+        conf.accounts
+            .iter()
+            .find(|(_, a)| a.default.as_ref().is_some_and(|d| d.value))
+            .map(|(n, _)| n.clone())
+    });
+    let org = match wanted {
+        Some(name) => snapshot.account_org(&name, &named_accounts(file).0)?,
+        None => {
+            let login = file.claude_account.as_ref()?.value.as_ref()?;
+            snapshot.login_org(Some(login.account_uuid.as_deref()?), &login.org_uuid)?
+        }
+    };
+    Some(crate::snapshot::login_key(
+        org.account_uuid.as_deref()?,
+        &org.org_uuid,
+    ))
+}
+
 /// A percent from the environment: a number from 0 to 100, as the config file wants it.
 fn percent(value: &str) -> Option<f64> {
     value

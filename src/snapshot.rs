@@ -184,6 +184,13 @@ pub struct Raw {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Org {
     pub org_uuid: String,
+    /// The Claude account whose reading this is (`/api/account`'s `uuid`, Claude Code's
+    /// `oauthAccount.accountUuid`): an entry is one account's view of one org, so two logins
+    /// in one Team org keep their own numbers. Missing in caches written before accounts, and
+    /// when no source named it: such an entry is taken over by the first account that reads
+    /// its org.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_uuid: Option<String>,
     pub org_name: Option<String>,
     pub email: Option<String>,
     pub plan: Option<String>,
@@ -261,6 +268,12 @@ fn raw_unless_skipped<'de, D: Deserializer<'de>>(d: D) -> Result<Raw, D::Error> 
 /// names one of Claude's orgs.
 pub const CODEX_ORG: &str = "codex";
 
+/// How one account's entry for an org is asked for where an org uuid is (`Snapshot::org`,
+/// a line's org): `ACCOUNT/ORG`. A uuid holds no `/`, so the two never mix.
+pub fn login_key(account: &str, org: &str) -> String {
+    format!("{account}/{org}")
+}
+
 /// Everything one successful refresh produced.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -271,9 +284,97 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// The org a segment shows: the one asked for, else the active one, else the first.
+    /// One account's entry for `org`: the entry of that account, else one no account has
+    /// claimed yet (a cache from before accounts); with no account named, the first entry
+    /// for the org.
+    pub fn login_org(&self, account: Option<&str>, org: &str) -> Option<&Org> {
+        let mut same_org = self.orgs.iter().filter(|o| o.org_uuid == org);
+        match account {
+            None => same_org.next(),
+            Some(a) => self
+                .orgs
+                .iter()
+                .find(|o| o.org_uuid == org && o.account_uuid.as_deref() == Some(a))
+                .or_else(|| same_org.find(|o| o.account_uuid.is_none())),
+        }
+    }
+
+    /// Where [`Snapshot::login_org`] is, for changing it in place.
+    pub fn login_org_index(&self, account: Option<&str>, org: &str) -> Option<usize> {
+        let found = self.login_org(account, org)?;
+        self.orgs.iter().position(|o| std::ptr::eq(o, found))
+    }
+
+    /// Every account the orgs name, in the order they first appear, with the name it goes
+    /// by: its email's local part (`ana` for ana@example.com: what a person calls the login,
+    /// short enough for `{5h@ana}`), else the account uuid's first eight characters; a name
+    /// taken already gives way to the whole email, then the uuid.
+    pub fn account_names(&self, named: &[(String, String)]) -> Vec<(String, &str)> {
+        let mut names: Vec<(String, &str)> = Vec::new();
+        // The names the config gives come first, and are never taken by another.
+        let given = |uuid: &str| {
+            named
+                .iter()
+                .find(|(u, _)| u == uuid)
+                .map(|(_, n)| n.clone())
+        };
+        for org in &self.orgs {
+            let Some(uuid) = org.account_uuid.as_deref() else {
+                continue;
+            };
+            if names.iter().any(|(_, u)| *u == uuid) {
+                continue;
+            }
+            let email = self
+                .orgs
+                .iter()
+                .filter(|o| o.account_uuid.as_deref() == Some(uuid))
+                .find_map(|o| o.email.as_deref());
+            let short: String = uuid.chars().take(8).collect();
+            if let Some(name) = given(uuid) {
+                names.push((name, uuid));
+                continue;
+            }
+            let candidates = [
+                email.and_then(|e| e.split('@').next()).map(str::to_string),
+                email.map(str::to_string),
+                Some(short),
+                Some(uuid.to_string()),
+            ];
+            let name = candidates
+                .into_iter()
+                .flatten()
+                .filter(|n| !n.is_empty())
+                .find(|n| {
+                    !names.iter().any(|(taken, _)| taken == n)
+                        && !named.iter().any(|(_, given)| given == n)
+                })
+                .unwrap_or_else(|| uuid.to_string());
+            names.push((name, uuid));
+        }
+        names
+    }
+
+    /// The org shown for the account named `name` (see [`Snapshot::account_names`]): the
+    /// active org when it is that account's, else its first.
+    pub fn account_org(&self, name: &str, named: &[(String, String)]) -> Option<&Org> {
+        let names = self.account_names(named);
+        let uuid = names.iter().find(|(n, _)| n == name).map(|(_, u)| *u)?;
+        let mine = |o: &&Org| o.account_uuid.as_deref() == Some(uuid);
+        self.active_org
+            .as_deref()
+            .and_then(|a| self.orgs.iter().filter(mine).find(|o| o.org_uuid == a))
+            .or_else(|| self.orgs.iter().find(mine))
+    }
+
+    /// The org a segment shows: the one asked for (an org uuid, or one account's entry for
+    /// it as [`login_key`] spells it), else the active one, else the first.
     pub fn org(&self, wanted: Option<&str>) -> Option<&Org> {
         match wanted {
+            Some(key) if key.contains('/') => {
+                let (account, org) = key.split_once('/')?;
+                self.login_org(Some(account), org)
+            }
             Some(uuid) => self.orgs.iter().find(|o| o.org_uuid == uuid),
             None => self
                 .active_org
@@ -925,6 +1026,8 @@ pub fn parse_subscription(body: &Value) -> Option<Subscription> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Membership {
     pub uuid: String,
+    /// The account the list was read for (`/api/account`'s `uuid`).
+    pub account: Option<String>,
     pub name: Option<String>,
     pub plan: Option<String>,
     pub chat: bool,
@@ -955,6 +1058,7 @@ pub fn parse_account(body: &Value) -> Result<(Option<String>, Vec<Membership>), 
             let capabilities = org.get("capabilities").and_then(Value::as_array);
             Some(Membership {
                 uuid: str_field(org, "uuid").filter(|u| is_org_uuid(u))?,
+                account: str_field(body, "uuid"),
                 name: str_field(org, "name"),
                 plan: org
                     .get("rate_limit_tier")
@@ -1012,6 +1116,7 @@ mod tests {
     fn display_reads_skip_raw_bodies_and_keep_everything_else() {
         let org = Org {
             org_uuid: "o".to_string(),
+            account_uuid: None,
             org_name: Some("Org".to_string()),
             email: None,
             plan: Some("Pro".to_string()),

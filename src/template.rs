@@ -146,6 +146,18 @@ fn vocabulary() -> &'static [String] {
 /// `{opsu}` are typos, `{daily_design}` is a window the server may send), each of the
 /// windows also with `_reset`, `_eta` or `_pace`. Only `5h` and `7d` start with a digit.
 fn placeholder(name: &str) -> Result<(), Option<String>> {
+    // `{5h@work}`: any placeholder, for the account named `work` (any name: accounts are
+    // found at refresh time, not known to a format).
+    if let Some((base, account)) = name.split_once('@') {
+        let named = !account.is_empty()
+            && account
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '@'));
+        if !named {
+            return Err(None);
+        }
+        return placeholder(base);
+    }
     let vocabulary = vocabulary();
     let meant = || {
         crate::suggest::closest(name, vocabulary.iter().map(String::as_str))
@@ -322,6 +334,15 @@ mod tests {
         ] {
             assert_eq!(check(ok), Ok(()), "{ok}");
         }
+    }
+
+    #[test]
+    fn any_placeholder_may_name_an_account_and_its_own_typos_still_count() {
+        let ok = "{5h@work} {7d_reset@ana} {opus@me@work.example} {plan@ana.b-2}";
+        assert_eq!(check(ok), Ok(()));
+        assert_eq!(meant("{5hh@work}").as_deref(), Some("{5h}"));
+        assert!(check("{5h@}").is_err());
+        assert!(check("{5h@a b}").is_err());
     }
 
     #[test]

@@ -4,13 +4,13 @@ _quotaline() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} words=''
   COMPREPLY=()
   if [ "$COMP_CWORD" -eq 1 ]; then
-    words='segment refresh json metrics status check events init doctor native-host statusline history config verify completions --help'
+    words='segment refresh json metrics status accounts check events init doctor native-host statusline history config verify completions --help'
   else
     case "$prev" in
       --target) mapfile -t COMPREPLY < <(compgen -W 'plain ansi zsh bash fish tmux polybar waybar starship xbar i3blocks' -- "$cur"); return ;;
       --window) mapfile -t COMPREPLY < <(compgen -W '5h 7d opus sonnet' -- "$cur"); return ;;
       --browser) mapfile -t COMPREPLY < <(compgen -W 'chrome chromium brave edge vivaldi firefox' -- "$cur"); return ;;
-      --format|--org|--warn|--crit|--max|--eta|--max-spend|--max-age|--provider|--since) return ;;
+      --format|--org|--warn|--crit|--max|--eta|--max-spend|--max-age|--provider|--account|--since) return ;;
     esac
     case "${COMP_WORDS[1]}" in
       segment) words='--format --org --wait --target --warn --crit --help' ;;
@@ -18,7 +18,8 @@ _quotaline() {
       json) words='--org --help' ;;
       metrics) words='--help' ;;
       status) words='--help' ;;
-      check) words='--max --eta --max-spend --fail-open --max-age --provider --window --org --help' ;;
+      accounts) words='--help' ;;
+      check) words='--max --eta --max-spend --fail-open --max-age --provider --account --window --org --help' ;;
       events) words='--since --json --help' ;;
       init) words='--browser zsh bash fish tmux starship waybar waybar-css polybar i3blocks xbar swiftbar argos claude-code node-exporter native-host --help' ;;
       doctor) words='--help' ;;

@@ -161,6 +161,41 @@ pub fn no_browser_session(found: &browser::Discovery) -> FetchError {
     FetchError::new(ErrorKind::NoCredentials, message)
 }
 
+/// Where the session [`claude_ai`] uses was found, and every other claude.ai session found
+/// besides it: each browser profile's jar with a session key of its own (one per distinct
+/// key), in the order the browsers were searched. Each is another login, refreshed on its
+/// own (`refresh`).
+pub fn other_sessions() -> (Option<String>, Vec<Credentials>) {
+    let first = explicit().ok().flatten();
+    let found = browser::discover(&browser::Env::from_process());
+    let picked = pick_jar(&found);
+    let first_origin = match &first {
+        Some(c) => Some(c.origin.clone()),
+        None => picked.map(|j| format!("{} ({})", j.browser_name, j.profile)),
+    };
+    let mut seen: Vec<String> = match &first {
+        Some(c) => cookie_value(c.cookie_header(), "sessionKey"),
+        None => picked.and_then(|j| j.session_key().map(str::to_string)),
+    }
+    .into_iter()
+    .collect();
+    let mut others = Vec::new();
+    for jar in &found.jars {
+        let Some(key) = jar.session_key() else {
+            continue;
+        };
+        if seen.iter().any(|k| k == key) {
+            continue;
+        }
+        seen.push(key.to_string());
+        let origin = format!("{} ({})", jar.browser_name, jar.profile);
+        if let Ok(creds) = Credentials::new(jar.cookie_header(), origin) {
+            others.push(creds);
+        }
+    }
+    (first_origin, others)
+}
+
 /// The credentials the next claude.ai refresh will use.
 pub fn claude_ai() -> Result<Credentials, FetchError> {
     if let Some(creds) = explicit()? {

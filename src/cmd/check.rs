@@ -30,6 +30,9 @@ pub struct Options {
     pub fail_open: bool,
     pub window: Option<String>,
     pub org: Option<String>,
+    /// `--account NAME` (`quotaline accounts`), or `all`: every account judged, the worst
+    /// answer wins (over, then no data, then ok).
+    pub account: Option<String>,
     /// Seconds (`--max-age`): older numbers are no data.
     pub max_age: Option<i64>,
     /// `--provider`: `claude` (the default), `codex` or `all`.
@@ -40,7 +43,65 @@ pub const OK: i32 = 0;
 pub const OVER: i32 = 1;
 pub const NO_DATA: i32 = 2;
 
-pub fn run(mut o: Options) -> i32 {
+pub fn run(o: Options) -> i32 {
+    let Some(account) = o.account.clone() else {
+        return run_provider(o);
+    };
+    let file = load_fresh(&crate::settings::cache());
+    let named = settings::named_accounts(&file).0;
+    let names: Vec<String> = file
+        .snapshot
+        .as_ref()
+        .map(|s| {
+            s.account_names(&named)
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect()
+        })
+        .unwrap_or_default();
+    let key = |name: &str| {
+        let org = file.snapshot.as_ref()?.account_org(name, &named)?;
+        Some(crate::snapshot::login_key(
+            org.account_uuid.as_deref()?,
+            &org.org_uuid,
+        ))
+    };
+    let judged: Vec<String> = if account == "all" {
+        names.clone()
+    } else if names.contains(&account) {
+        vec![account.clone()]
+    } else {
+        let meant = crate::suggest::closest(&account, names.iter().map(String::as_str))
+            .map(|m| format!("did you mean `{m}`? "))
+            .unwrap_or_default();
+        super::fail(
+            &format!("no account `{account}` here"),
+            Some(&format!("{meant}accounts: {}", names.join(", "))),
+        );
+        return if o.fail_open { OK } else { NO_DATA };
+    };
+    if judged.is_empty() {
+        return run_provider(Options { account: None, ..o });
+    }
+    let several = judged.len() > 1;
+    let mut answers = Vec::new();
+    for name in judged {
+        if several {
+            super::out(&format!("{name}:\n"));
+        }
+        answers.push(run_provider(Options {
+            org: key(&name),
+            account: None,
+            window: o.window.clone(),
+            provider: o.provider.clone(),
+            ..o
+        }));
+    }
+    answers.into_iter().fold(OK, worse)
+}
+
+/// `--provider`: Claude's windows, Codex's, or both.
+fn run_provider(mut o: Options) -> i32 {
     match o.provider.take().as_deref() {
         None | Some("claude") => {}
         Some(p @ ("codex" | "all")) if o.org.is_some() => {
@@ -54,6 +115,7 @@ pub fn run(mut o: Options) -> i32 {
         Some("all") => {
             let claude = run(Options {
                 provider: None,
+                account: None,
                 window: o.window.clone(),
                 ..o
             });

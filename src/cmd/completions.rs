@@ -96,6 +96,7 @@ pub(super) const COMMANDS: &[Command] = &[
     command("json", "print the snapshot as JSON", &[ORG], None),
     command("metrics", "the snapshot as OpenMetrics text", &[], None),
     command("status", "human-readable report", &[], None),
+    command("accounts", "every Claude account found", &[], None),
     command(
         "check",
         "exit 1 when a window is over the limit",
@@ -114,6 +115,7 @@ pub(super) const COMMANDS: &[Command] = &[
             switch("--fail-open", "exit 0 when there is no data"),
             flag("--max-age", "older numbers are no data", Arg::Text),
             flag("--provider", "claude, codex or all", Arg::Text),
+            flag("--account", "an account name, or all", Arg::Text),
             WINDOW,
             ORG,
         ],

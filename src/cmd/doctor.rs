@@ -52,6 +52,14 @@ pub fn report() -> (Lines, bool) {
             None => out.line(format!("org: {uuid} ({by})")),
         }
     }
+    // `[account.NAME]` tables whose login was not found where they say (as of the last
+    // refresh): the name would reach nothing.
+    for name in settings::named_accounts(&file).1 {
+        out.line(format!(
+            "account: [account.{name}] names no account found: no session or Claude Code login \
+             where it says has been read (see `quotaline accounts`)"
+        ));
+    }
     out.blank();
     out.line("explicit credentials");
     secret_line(&mut out, Secret::Cookie);

@@ -19,6 +19,10 @@ struct Output<'a> {
     error: Option<&'a ErrorRecord>,
     active_org: Option<&'a str>,
     orgs: Vec<OrgOut<'a>>,
+    /// The logins the orgs belong to (`Org::account_uuid`), each with its orgs, and, for a
+    /// session refreshed on its own (another browser profile), where it was found and its
+    /// own last error.
+    accounts: Vec<AccountView<'a>>,
 }
 
 /// One org, with whose plan it is: `claude`, or `codex` for OpenAI Codex's windows.
@@ -27,6 +31,42 @@ struct OrgOut<'a> {
     provider: &'static str,
     #[serde(flatten)]
     org: &'a Org,
+}
+
+#[derive(Serialize)]
+struct AccountView<'a> {
+    account_uuid: &'a str,
+    email: Option<&'a str>,
+    orgs: Vec<&'a str>,
+    session: Option<&'a str>,
+    error: Option<&'a ErrorRecord>,
+}
+
+/// Every account the orgs name, in the order they first appear.
+fn accounts<'a>(file: &'a crate::cache::CacheFile, orgs: &[OrgOut<'a>]) -> Vec<AccountView<'a>> {
+    let mut out: Vec<AccountView> = Vec::new();
+    for org in orgs.iter().map(|o| o.org) {
+        let Some(uuid) = org.account_uuid.as_deref() else {
+            continue;
+        };
+        if let Some(view) = out.iter_mut().find(|v| v.account_uuid == uuid) {
+            view.orgs.push(&org.org_uuid);
+            view.email = view.email.or(org.email.as_deref());
+            continue;
+        }
+        let session = file
+            .sessions
+            .iter()
+            .find(|(_, s)| s.account.as_deref() == Some(uuid));
+        out.push(AccountView {
+            account_uuid: uuid,
+            email: org.email.as_deref(),
+            orgs: vec![&org.org_uuid],
+            session: session.map(|(origin, _)| origin.as_str()),
+            error: session.and_then(|(_, s)| s.state.error.as_ref()),
+        });
+    }
+    out
 }
 
 pub fn run(org: Option<String>) -> i32 {
@@ -47,7 +87,7 @@ pub fn run(org: Option<String>) -> i32 {
         })
         .unwrap_or_default();
     // The age of the org `--org` names, else of the one a segment shows (`CacheFile::age`).
-    let shown = settings::org(org.clone());
+    let shown = settings::org(org.clone()).or_else(|| settings::shown_account(&file));
     let age = file.age(shown.as_deref(), now);
     let out = Output {
         schema: SCHEMA,
@@ -57,6 +97,7 @@ pub fn run(org: Option<String>) -> i32 {
         age_seconds: age,
         error: file.state.error.as_ref(),
         active_org: snapshot.and_then(|s| s.active_org.as_deref()),
+        accounts: accounts(&file, &orgs),
         orgs,
     };
     match serde_json::to_string_pretty(&out) {

@@ -1,5 +1,6 @@
 //! One file per subcommand.
 
+pub mod accounts;
 pub mod args;
 pub mod check;
 pub mod completions;

@@ -36,7 +36,9 @@ fn summary(file: &CacheFile, now: DateTime<Utc>) -> Value {
     // The popup shows what every surface shows: the config file's settings, not this
     // process's environment (the browser started it).
     let target = Some(render::markup::Target::Plain);
-    let org = settings::org_setting(None, Scope::Shared).value;
+    let org = settings::org_setting(None, Scope::Shared)
+        .value
+        .or_else(|| settings::shown_account(file));
     let format = settings::format(target, None, Scope::Shared);
     let thresholds = settings::thresholds(target, None, None, Scope::Shared);
     let line = render::markup::markup(

@@ -77,7 +77,11 @@ fn print_line(
 ) {
     let pinned = settings::org(None);
     let claude_code_org = match account {
-        Some(a) => Some(a.org_uuid.clone()),
+        // Its account's own entry: in a Team org another login's numbers are not its own.
+        Some(a) => Some(match &a.account_uuid {
+            Some(login) => crate::snapshot::login_key(login, &a.org_uuid),
+            None => a.org_uuid.clone(),
+        }),
         None if !reading.windows.is_empty() => Some(statusline::org_uuid(None)),
         None => None,
     };

@@ -152,11 +152,13 @@ impl Families {
     /// One org's series: its windows, its extra usage, its age.
     fn org(&mut self, file: &CacheFile, snapshot: &Snapshot, org: &Org, now: DateTime<Utc>) {
         // `provider`: whose plan (`claude`, or `codex` for OpenAI Codex's windows), so that
-        // a query can take one or the other.
-        let mut org_labels: Labels = vec![
-            ("org_uuid", org.org_uuid.clone()),
-            ("provider", org.provider().to_string()),
-        ];
+        // a query can take one or the other. `account`: the account uuid, not the name
+        // `{5h@NAME}` uses (an email's local part: no email becomes a label); two logins in
+        // one Team org are two series.
+        let account = org.account_uuid.clone().map(|a| ("account", a));
+        let mut org_labels: Labels = vec![("org_uuid", org.org_uuid.clone())];
+        org_labels.extend(account.clone());
+        org_labels.push(("provider", org.provider().to_string()));
         if let Some(name) = &org.org_name {
             org_labels.push(("org_name", without_email(name)));
         }
@@ -190,6 +192,7 @@ impl Families {
         }
         if let Some(e) = &org.extra_usage {
             let mut l: Labels = vec![("org_uuid", org.org_uuid.clone())];
+            l.extend(account);
             if let Some(currency) = &e.currency {
                 l.push(("currency", currency.clone()));
             }
@@ -205,7 +208,11 @@ impl Families {
                     .push((l, f64::from(u8::from(out))));
             }
         }
-        if let Some(secs) = file.age(Some(&org.org_uuid), now) {
+        let key = match &org.account_uuid {
+            Some(a) => crate::snapshot::login_key(a, &org.org_uuid),
+            None => org.org_uuid.clone(),
+        };
+        if let Some(secs) = file.age(Some(&key), now) {
             self.age.samples.push((org_labels, secs as f64));
         }
     }

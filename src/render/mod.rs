@@ -88,7 +88,20 @@ impl Line<'_> {
             }
         });
         let codex = self.codex_view();
+        let other = |name: &str| {
+            let (base, account) = name.split_once('@')?;
+            let named = crate::settings::named_accounts(self.cache).0;
+            let org = self.cache.snapshot.as_ref()?.account_org(account, &named)?;
+            let read_at = org.read_at().unwrap_or(self.now);
+            View {
+                org,
+                age: (self.now - read_at).num_seconds().max(0),
+                ..view
+            }
+            .value(base)
+        };
         let mut spans = template::render(format, &|name| match &codex {
+            _ if name.contains('@') => other(name),
             Some(codex) if name.starts_with("codex") => codex.codex_value(name),
             None if name.starts_with("codex") => None,
             _ => view.value(name),

@@ -51,7 +51,9 @@ pub fn due(file: &CacheFile, org: Option<&str>, now: DateTime<Utc>) -> DateTime<
 /// (`[target.zsh]` and so on, then the top level), never the writer's environment: whichever
 /// process ingested last, every shell sees the same line (`Scope::Shared`).
 pub fn files(file: &CacheFile, now: DateTime<Utc>) -> Vec<(Target, String)> {
-    let org = settings::org_setting(None, Scope::Shared).value;
+    let org = settings::org_setting(None, Scope::Shared)
+        .value
+        .or_else(|| settings::shown_account(file));
     let due = due(file, org.as_deref(), now).timestamp();
     SHELLS
         .into_iter()

@@ -12,7 +12,14 @@ use crate::snapshot::Org;
 use crate::window;
 use chrono::{DateTime, Utc};
 
-fn org_report(out: &mut Lines, org: &Org, active: bool, now: DateTime<Utc>) {
+/// An org's account as `status` names it: the name it goes by (`{5h@NAME}`), and its own
+/// session's last error when it has one.
+struct AccountLine<'a> {
+    name: Option<&'a str>,
+    error: Option<&'a crate::error::ErrorRecord>,
+}
+
+fn org_report(out: &mut Lines, org: &Org, account: AccountLine, active: bool, now: DateTime<Utc>) {
     let name = org.org_name.as_deref().unwrap_or("(unnamed org)");
     out.line(format!(
         "{name}{} [{}]",
@@ -22,8 +29,22 @@ fn org_report(out: &mut Lines, org: &Org, active: bool, now: DateTime<Utc>) {
     let field = |out: &mut Lines, label: &str, value: String| {
         out.line(format!("  {label:<13} {value}"));
     };
-    if let Some(email) = &org.email {
-        field(out, "account", email.clone());
+    match (&org.email, account.name) {
+        (Some(email), Some(name)) => field(out, "account", format!("{email} ({name})")),
+        (Some(email), None) => field(out, "account", email.clone()),
+        (None, Some(name)) => field(out, "account", name.to_string()),
+        (None, None) => {}
+    }
+    if let Some(e) = account.error {
+        field(
+            out,
+            "its error",
+            format!(
+                "{} ({} ago)",
+                e.message,
+                short_duration((now - e.at).num_seconds())
+            ),
+        );
     }
     field(
         out,
@@ -284,9 +305,28 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> Lines {
             let active = s.org(None).map(|o| o.org_uuid.clone());
             let mut orgs: Vec<&Org> = s.orgs.iter().collect();
             orgs.sort_by_key(|o| Some(&o.org_uuid) != active.as_ref());
+            let names = s.account_names(&settings::named_accounts(file).0);
             for org in orgs {
                 out.blank();
-                org_report(&mut out, org, Some(&org.org_uuid) == active.as_ref(), now);
+                let uuid = org.account_uuid.as_deref();
+                let account = AccountLine {
+                    name: names
+                        .iter()
+                        .find(|(_, u)| Some(*u) == uuid)
+                        .map(|(n, _)| n.as_str()),
+                    error: file
+                        .sessions
+                        .values()
+                        .find(|b| b.account.is_some() && b.account.as_deref() == uuid)
+                        .and_then(|b| b.state.error.as_ref()),
+                };
+                org_report(
+                    &mut out,
+                    org,
+                    account,
+                    Some(&org.org_uuid) == active.as_ref(),
+                    now,
+                );
             }
         }
         None => out.line("no usage data yet"),

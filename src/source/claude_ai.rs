@@ -105,6 +105,7 @@ fn held_list(previous: Option<&Snapshot>) -> Option<(Option<String>, Vec<Members
         .iter()
         .map(|o| Membership {
             uuid: o.org_uuid.clone(),
+            account: o.account_uuid.clone(),
             name: o.org_name.clone(),
             plan: o.plan.clone(),
             chat: true,
@@ -134,6 +135,7 @@ fn read_list(
             let known = previous.and_then(|p| p.org(Some(&uuid)));
             let membership = Membership {
                 uuid: uuid.clone(),
+                account: known.and_then(|o| o.account_uuid.clone()),
                 name: known.and_then(|o| o.org_name.clone()),
                 plan: known.and_then(|o| o.plan.clone()),
                 chat: true,
@@ -208,7 +210,7 @@ pub fn join(
                 orgs.push(listed_org(org.clone(), m, &email, &here, fresh_list));
                 continue;
             }
-            let before = previous.and_then(|p| p.org(Some(&m.uuid)));
+            let before = previous.and_then(|p| p.login_org(m.account.as_deref(), &m.uuid));
             let read_before = before.is_some_and(|o| o.sources.contains_key(part::USAGE));
             if read_before && !plan.wants_usage(&m.uuid) {
                 // Not due: as held, with the list's news when the list was read.
@@ -262,6 +264,7 @@ fn listed_org(
     fresh_list: bool,
 ) -> Org {
     if fresh_list {
+        org.account_uuid = m.account.clone().or(org.account_uuid);
         org.org_name = m.name.clone().or(org.org_name);
         org.plan = m.plan.clone().or(org.plan);
         org.email = email.clone().or(org.email);
@@ -392,6 +395,7 @@ fn fetch_org(client: &impl Endpoints, p: Part, plan: &Plan) -> Result<Org, OrgFa
     };
     Ok(Org {
         org_uuid: m.uuid.clone(),
+        account_uuid: m.account.clone(),
         org_name: m.name.clone(),
         email,
         plan: m.plan.clone(),

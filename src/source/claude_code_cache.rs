@@ -21,7 +21,8 @@ pub fn reading(
     // Only the process that read `.claude.json` holds the body (the cache keeps its time).
     let body = cached.body.as_ref()?;
     let at = cached.fetched_at.min(now);
-    let held = previous.and_then(|p| p.org(Some(&account.org_uuid)));
+    let held =
+        previous.and_then(|p| p.login_org(account.account_uuid.as_deref(), &account.org_uuid));
     if held
         .and_then(|o| o.sources.get(part::USAGE))
         .is_some_and(|p| p.at >= at)

@@ -49,6 +49,7 @@ pub fn claude_code_org(
     };
     Org {
         org_uuid: account.org_uuid.clone(),
+        account_uuid: account.account_uuid.clone(),
         org_name: account.org_name.clone(),
         email: account.email.clone(),
         plan: account.plan.clone(),
@@ -75,20 +76,44 @@ fn try_next(kind: ErrorKind) -> bool {
     )
 }
 
+/// The part of `previous` that is one login's: the orgs `keep` says are its by their
+/// account. A claude.ai session's refresh goes by its own account's org list only (another
+/// account's orgs are not its to ask for); `None` when nothing is left.
+pub fn of_account(
+    previous: Option<&Snapshot>,
+    keep: impl Fn(Option<&str>) -> bool,
+) -> Option<Snapshot> {
+    let previous = previous?;
+    let orgs: Vec<Org> = previous
+        .orgs
+        .iter()
+        .filter(|o| keep(o.account_uuid.as_deref()))
+        .cloned()
+        .collect();
+    (!orgs.is_empty()).then(|| Snapshot {
+        orgs,
+        ..previous.clone()
+    })
+}
+
 /// One refresh: the configured sources in order, the first that answers wins, asking for
 /// what `plan` says is due. `seen_version` is the Claude Code version statusLine stdin last
-/// reported (for the OAuth User-Agent).
+/// reported (for the OAuth User-Agent); `others` are the accounts of the other sessions
+/// (refreshed on their own), whose orgs this refresh leaves alone.
 pub fn fetch(
     previous: Option<&Snapshot>,
     seen_version: Option<&str>,
     plan: &crate::schedule::Plan,
+    others: &[String],
 ) -> Result<Snapshot, FetchError> {
     let mut failed: Vec<(String, FetchError)> = Vec::new();
+    let own = of_account(previous, |a| {
+        a.is_none_or(|a| !others.iter().any(|o| o == a))
+    });
     for name in sources()? {
         let result = match name.as_str() {
-            claude_ai::SOURCE => {
-                crate::auth::claude_ai().and_then(|creds| claude_ai::fetch(&creds, previous, plan))
-            }
+            claude_ai::SOURCE => crate::auth::claude_ai()
+                .and_then(|creds| claude_ai::fetch(&creds, own.as_ref(), plan)),
             _ => oauth::fetch(previous, seen_version),
         };
         match result {
@@ -150,9 +175,10 @@ pub fn merge(previous: Option<&Snapshot>, mut new: Snapshot, complete_org_list: 
         return new;
     };
     for org in &mut new.orgs {
-        let Some(old) = previous.org(Some(&org.org_uuid)) else {
+        let Some(old) = previous.login_org(org.account_uuid.as_deref(), &org.org_uuid) else {
             continue;
         };
+        org.account_uuid = org.account_uuid.take().or_else(|| old.account_uuid.clone());
         org.org_name = org.org_name.take().or_else(|| old.org_name.clone());
         org.email = org.email.take().or_else(|| old.email.clone());
         org.plan = org.plan.take().or_else(|| old.plan.clone());
@@ -198,14 +224,20 @@ pub fn merge(previous: Option<&Snapshot>, mut new: Snapshot, complete_org_list: 
             }
         }
     }
+    let reported: Vec<Option<String>> = new.orgs.iter().map(|o| o.account_uuid.clone()).collect();
     for old in &previous.orgs {
         // A full membership list speaks only for the orgs that source reported: Claude
         // Code's org, known from OAuth or statusLine stdin, may belong to another account.
+        // Nor for another account's orgs: each account's list speaks for its own.
         let owned = old
             .sources
             .get(part::USAGE)
-            .is_some_and(|p| p.source == new.source);
-        if (!complete_org_list || !owned) && new.org(Some(&old.org_uuid)).is_none() {
+            .is_some_and(|p| p.source == new.source)
+            && (old.account_uuid.is_none() || reported.contains(&old.account_uuid));
+        let held = new
+            .login_org(old.account_uuid.as_deref(), &old.org_uuid)
+            .is_some();
+        if (!complete_org_list || !owned) && !held {
             new.orgs.push(old.clone());
         }
     }
@@ -250,6 +282,7 @@ mod tests {
             active_org: None,
             orgs: vec![Org {
                 org_uuid: "o".into(),
+                account_uuid: None,
                 org_name: None,
                 email: None,
                 plan: None,
@@ -288,6 +321,44 @@ mod tests {
         assert_eq!(
             five_hour(&merge(Some(&ahead), read(at(11), 50.0), true)),
             50.0
+        );
+    }
+
+    /// `read` as `account`'s reading.
+    fn read_by(account: Option<&str>, t: DateTime<Utc>, u: f64) -> Snapshot {
+        let mut s = read(t, u);
+        s.orgs[0].account_uuid = account.map(str::to_string);
+        s
+    }
+
+    #[test]
+    fn readings_are_keyed_by_account_and_org_and_an_old_entry_is_adopted() {
+        // A cache from before accounts: its entry is the first account's to take.
+        let old = read_by(None, at(10), 96.0);
+        let one = merge(Some(&old), read_by(Some("a"), at(20), 50.0), false);
+        assert_eq!(one.orgs.len(), 1);
+        assert_eq!(one.orgs[0].account_uuid.as_deref(), Some("a"));
+        // Another login in the same org, with a lower number: its own entry, and the
+        // first account's number stays, even from a source that lists every org.
+        let two = merge(Some(&one), read_by(Some("b"), at(30), 7.0), true);
+        let seen: Vec<_> = two
+            .orgs
+            .iter()
+            .map(|o| {
+                (
+                    o.account_uuid.as_deref(),
+                    o.windows["five_hour"].utilization,
+                )
+            })
+            .collect();
+        assert_eq!(seen, [(Some("b"), 7.0), (Some("a"), 50.0)]);
+        assert_eq!(
+            two.login_org(Some("a"), "o").unwrap().windows["five_hour"].utilization,
+            50.0
+        );
+        assert_eq!(
+            two.org(Some("b/o")).unwrap().windows["five_hour"].utilization,
+            7.0
         );
     }
 

@@ -162,7 +162,8 @@ pub fn fetch(
             org_name: Some("Claude Code".to_string()),
             ..Account::default()
         });
-    let before = previous.and_then(|p| p.org(Some(&account.org_uuid)));
+    let before =
+        previous.and_then(|p| p.login_org(account.account_uuid.as_deref(), &account.org_uuid));
     let usage = parse_usage(&body, SOURCE, before)
         .map_err(|m| FetchError::new(ErrorKind::Parse, format!("{m} (from /api/oauth/usage)")))?;
     Ok(snapshot(account, &token, usage, body, previous, now))
@@ -176,7 +177,8 @@ fn snapshot(
     previous: Option<&Snapshot>,
     now: DateTime<Utc>,
 ) -> Snapshot {
-    let before = previous.and_then(|p| p.org(Some(&account.org_uuid)));
+    let before =
+        previous.and_then(|p| p.login_org(account.account_uuid.as_deref(), &account.org_uuid));
     let mut org = super::claude_code_org(&account, usage, body, before, (SOURCE, now));
     org.plan = org.plan.or_else(|| token.plan());
     Snapshot {

@@ -155,10 +155,12 @@ pub fn apply(
     now: DateTime<Utc>,
 ) {
     let uuid = org_uuid(account);
+    let login = account.and_then(|a| a.account_uuid.as_deref());
     if !reading.has_numbers() {
-        let held = snapshot
-            .as_mut()
-            .and_then(|s| s.orgs.iter_mut().find(|o| o.org_uuid == uuid));
+        let held = snapshot.as_mut().and_then(|s| {
+            let i = s.login_org_index(login, &uuid)?;
+            s.orgs.get_mut(i)
+        });
         if let Some(org) = held {
             org.unusable.extend(reading.unusable.clone());
         }
@@ -170,11 +172,12 @@ pub fn apply(
         active_org: Some(uuid.clone()),
         orgs: Vec::new(),
     });
-    let index = match snap.orgs.iter().position(|o| o.org_uuid == uuid) {
+    let index = match snap.login_org_index(login, &uuid) {
         Some(i) => i,
         None => {
             snap.orgs.push(Org {
                 org_uuid: uuid.clone(),
+                account_uuid: login.map(str::to_string),
                 org_name: account
                     .and_then(|a| a.org_name.clone())
                     .or_else(|| account.is_none().then(|| "Claude Code".to_string())),
@@ -192,6 +195,7 @@ pub fn apply(
         }
     };
     let org = &mut snap.orgs[index];
+    org.account_uuid = org.account_uuid.take().or(login.map(str::to_string));
     if let Some(a) = account {
         org.org_name = org.org_name.take().or_else(|| a.org_name.clone());
         org.email = org.email.take().or_else(|| a.email.clone());
@@ -250,10 +254,11 @@ pub fn worth_writing(
         return false;
     }
     let uuid = org_uuid(account);
+    let login = account.and_then(|a| a.account_uuid.as_deref());
     let mut after = snapshot.clone();
     apply(&mut after, reading, account, now);
     let visible = |s: &Option<Snapshot>| {
-        let org = s.as_ref()?.orgs.iter().find(|o| o.org_uuid == uuid)?;
+        let org = s.as_ref()?.login_org(login, &uuid)?;
         let parts: Vec<_> = org.sources.keys().collect();
         Some((
             org.windows.clone(),
@@ -271,7 +276,7 @@ pub fn worth_writing(
     }
     let last = snapshot
         .as_ref()
-        .and_then(|s| s.orgs.iter().find(|o| o.org_uuid == uuid))
+        .and_then(|s| s.login_org(login, &uuid))
         .and_then(|o| o.sources.get(part::STATUSLINE))
         .map(|p| p.at);
     visible(snapshot) != visible(&after)

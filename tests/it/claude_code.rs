@@ -34,7 +34,7 @@ fn claude_json(env: &TestEnv) {
         "numStartups": 12,
         "projects": {"/home/dev/src/demo": {"history": ["x", "y", "z"]}},
         "oauthAccount": {
-            "accountUuid": "acc-1",
+            "accountUuid": ACCOUNT_ID,
             "emailAddress": "dev@example.com",
             "organizationUuid": ORG1,
             "organizationName": "Dev Org",

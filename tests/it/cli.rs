@@ -31,7 +31,7 @@ fn h_and_help_work_for_quotaline_and_every_command() {
     );
     assert_eq!(ql(&env, &["-h"]), (0, long.clone(), String::new()));
     let all = commands(&env);
-    assert_eq!(all.len(), 15, "{all:?}");
+    assert_eq!(all.len(), 16, "{all:?}");
     for command in all {
         let (code, out, err) = ql(&env, &[&command, "-h"]);
         assert_eq!((code, err.as_str()), (0, ""), "{command} -h");

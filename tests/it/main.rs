@@ -1,6 +1,7 @@
 //! Integration tests: the real binary against a loopback fake of claude.ai and
 //! api.anthropic.com, each test with its own HOME and cache dir.
 
+mod accounts;
 mod adversarial;
 mod bars;
 mod browsers;

@@ -44,7 +44,7 @@ pub(crate) fn promtool_check(text: &str) -> (bool, String) {
     (out.status.success(), said)
 }
 
-fn assert_promtool_accepts(text: &str) {
+pub fn assert_promtool_accepts(text: &str) {
     let (ok, said) = promtool_check(text);
     assert!(ok && said.trim().is_empty(), "promtool: {said}\n{text}");
 }

@@ -330,7 +330,7 @@ fn claude_json(env: &TestEnv, owner: &str, fetched_at: DateTime<Utc>, usage: &st
     let doc = json!({
         "projects": {"/home/dev/src/demo": {"history": ["x"]}},
         "oauthAccount": {
-            "accountUuid": "acc-1",
+            "accountUuid": ACCOUNT_ID,
             "emailAddress": "dev@example.com",
             "organizationUuid": ORG1,
             "organizationName": "Dev Org",
@@ -355,7 +355,7 @@ fn claude_codes_cached_reading_newer_than_the_cache_shows_without_a_request_for_
     let fetched_at = Utc::now() - chrono::Duration::seconds(5);
     claude_json(
         &env,
-        "acc-1",
+        ACCOUNT_ID,
         fetched_at,
         &shifted("usage_limits_array.json"),
     );
@@ -419,7 +419,7 @@ fn claude_codes_statusline_takes_its_cached_reading_in_with_the_same_memo() {
     let fetched_at = Utc::now() - chrono::Duration::seconds(5);
     claude_json(
         &env,
-        "acc-1",
+        ACCOUNT_ID,
         fetched_at,
         &shifted("usage_limits_array.json"),
     );
@@ -453,7 +453,12 @@ fn a_cached_reading_of_another_login_or_older_than_the_cache_is_not_taken() {
     assert_eq!(plain(&env), "5h 37% · 7d 58% · opus 71% · ↻1h12m\n");
 
     // The login's own, but older than the reading just taken.
-    claude_json(&env, "acc-1", recent, &shifted("usage_limits_array.json"));
+    claude_json(
+        &env,
+        ACCOUNT_ID,
+        recent,
+        &shifted("usage_limits_array.json"),
+    );
     assert_eq!(ql(&env, &["refresh"]).0, 0);
     assert_eq!(plain(&env), "5h 37% · 7d 58% · opus 71% · ↻1h12m\n");
     assert_eq!(

@@ -164,13 +164,26 @@ struct Route {
 #[derive(Default)]
 struct Shared {
     routes: Mutex<HashMap<String, Route>>,
+    /// Routes that answer only requests whose Cookie header holds a given text (one session
+    /// key of several), checked before `routes`.
+    by_cookie: Mutex<Vec<(String, String, Route)>>,
     requests: Mutex<Vec<Request>>,
     stop: AtomicBool,
 }
 
 impl Shared {
     /// Picks the reply for `path` (query ignored), advancing sequences.
-    fn reply_for(&self, path: &str) -> Reply {
+    fn reply_for(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut by_cookie = lock(&self.by_cookie);
+        let session = by_cookie.iter_mut().find(|(p, needle, _)| {
+            p == strip_query(path) && cookie.is_some_and(|c| c.contains(needle.as_str()))
+        });
+        if let Some((_, _, route)) = session {
+            let i = route.next.min(route.replies.len() - 1);
+            route.next = i + 1;
+            return route.replies[i].clone();
+        }
+        drop(by_cookie);
         let mut routes = lock(&self.routes);
         match routes.get_mut(strip_query(path)) {
             Some(route) => {
@@ -234,6 +247,14 @@ impl FakeServer {
             "route_seq({path}) needs at least one reply"
         );
         lock(&self.shared.routes).insert(path.to_string(), Route { replies, next: 0 });
+    }
+
+    /// Answers `path` with `replies` (in turn, the last repeating) for requests whose Cookie
+    /// header holds `needle` (a session key): one fake claude.ai for several logins.
+    pub fn route_for_cookie(&self, path: &str, needle: &str, replies: Vec<Reply>) {
+        let mut by_cookie = lock(&self.shared.by_cookie);
+        by_cookie.retain(|(p, n, _)| !(p == path && n == needle));
+        by_cookie.push((path.into(), needle.into(), Route { replies, next: 0 }));
     }
 
     /// Every request received so far, in arrival order.
@@ -335,9 +356,10 @@ fn handle_connection(stream: TcpStream, shared: &Shared) {
     };
     let head_only = request.method.eq_ignore_ascii_case("HEAD");
     let path = request.path.clone();
+    let cookie = request.header("cookie").map(str::to_string);
     // Record before answering: tests count requests as soon as the client returns.
     lock(&shared.requests).push(request);
-    let reply = shared.reply_for(&path);
+    let reply = shared.reply_for(&path, cookie.as_deref());
 
     if reply.hang {
         let start = Instant::now();

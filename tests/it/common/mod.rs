@@ -126,3 +126,8 @@ pub fn age_cache(env: &TestEnv, secs: i64) {
     }
     std::fs::write(env.cache_dir.join("cache.json"), v.to_string()).unwrap();
 }
+
+/// The account the fake's `/api/account` answers for (its `uuid`): a Claude Code login in
+/// tests that is the same person as the browser's session uses it as its `accountUuid`.
+#[allow(dead_code)]
+pub const ACCOUNT_ID: &str = "7d0c1a52-0000-4000-8000-00000000acc7";
