@@ -329,7 +329,7 @@ fn failing_event(
 mod tests {
     use super::*;
     use crate::error::FetchError;
-    use crate::snapshot::{part, Pace, Provenance, Snapshot};
+    use crate::snapshot::{Pace, Snapshot};
     use std::path::Path;
 
     /// 2026-11-22 12:00 UTC plus `mins` minutes.
@@ -339,31 +339,8 @@ mod tests {
 
     fn cache(u: f64, reset_min: Option<i64>, read_min: i64) -> CacheFile {
         let org = Org {
-            org_uuid: "org".into(),
-            account_uuid: None,
             org_name: Some("Org".into()),
-            email: None,
-            plan: None,
-            windows: BTreeMap::from([(
-                "five_hour".to_string(),
-                Window {
-                    utilization: u,
-                    resets_at: reset_min.map(t),
-                    display_name: None,
-                },
-            )]),
-            extra_usage: None,
-            subscription: None,
-            sources: BTreeMap::from([(
-                part::USAGE.to_string(),
-                Provenance {
-                    source: "claude.ai".into(),
-                    at: t(read_min),
-                },
-            )]),
-            raw: Default::default(),
-            pace: BTreeMap::new(),
-            unusable: BTreeMap::new(),
+            ..crate::snapshot::five_hour_org("org", u, reset_min.map(t), t(read_min))
         };
         CacheFile {
             snapshot: Some(Snapshot {

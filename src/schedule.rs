@@ -443,40 +443,13 @@ mod tests {
     use super::*;
     use crate::snapshot::{Provenance, Snapshot};
     use chrono::TimeZone;
-    use std::collections::BTreeMap;
 
     fn at(secs: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_795_000_000 + secs, 0).unwrap()
     }
 
     fn org(uuid: &str, pct: f64, read: i64, reset: Option<i64>) -> Org {
-        Org {
-            org_uuid: uuid.into(),
-            account_uuid: None,
-            org_name: None,
-            email: None,
-            plan: None,
-            windows: BTreeMap::from([(
-                "five_hour".to_string(),
-                Window {
-                    utilization: pct,
-                    resets_at: reset.map(at),
-                    display_name: None,
-                },
-            )]),
-            extra_usage: None,
-            subscription: None,
-            sources: BTreeMap::from([(
-                part::USAGE.to_string(),
-                Provenance {
-                    source: "claude.ai".into(),
-                    at: at(read),
-                },
-            )]),
-            raw: Default::default(),
-            pace: BTreeMap::new(),
-            unusable: BTreeMap::new(),
-        }
+        crate::snapshot::five_hour_org(uuid, pct, reset.map(at), at(read))
     }
 
     fn file(orgs: Vec<Org>, read: i64) -> CacheFile {

@@ -1102,6 +1102,44 @@ pub struct CachedUsage {
     pub body: Option<Value>,
 }
 
+/// For unit tests: an org with one five-hour window at `utilization`, resetting at `resets_at`,
+/// its usage read from claude.ai at `read_at`.
+#[cfg(test)]
+pub fn five_hour_org(
+    uuid: &str,
+    utilization: f64,
+    resets_at: Option<DateTime<Utc>>,
+    read_at: DateTime<Utc>,
+) -> Org {
+    Org {
+        org_uuid: uuid.into(),
+        account_uuid: None,
+        org_name: None,
+        email: None,
+        plan: None,
+        windows: BTreeMap::from([(
+            "five_hour".to_string(),
+            Window {
+                utilization,
+                resets_at,
+                display_name: None,
+            },
+        )]),
+        extra_usage: None,
+        subscription: None,
+        sources: BTreeMap::from([(
+            part::USAGE.to_string(),
+            Provenance {
+                source: "claude.ai".into(),
+                at: read_at,
+            },
+        )]),
+        raw: Default::default(),
+        pace: BTreeMap::new(),
+        unusable: BTreeMap::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
