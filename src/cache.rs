@@ -127,6 +127,11 @@ pub struct CacheFile {
     /// the last refresh: what `quotaline accounts` says its account came from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_session: Option<String>,
+    /// The account the first session's last reading was of (claude.ai's `/api/account`, or
+    /// Claude Code's login when it answered instead): the login whose entry of a shared org
+    /// the line shows, and the one no other login is asked for again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_account: Option<String>,
     /// The browser extension's last report (`quotaline native-host`), kept apart from
     /// `state`: the browser's failures never drive quotaline's own backoff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -153,7 +158,8 @@ pub struct CacheFile {
     /// The events' books: what fired lately, how the last delivery went (`event.rs`).
     #[serde(default, skip_serializing_if = "Books::is_empty")]
     pub notify: Books,
-    /// What the schedule (`schedule.rs`) remembers of each org's readings, by org uuid.
+    /// What the schedule (`schedule.rs`) remembers of each org's readings, by login and org
+    /// (`schedule::cadence_key`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub cadence: BTreeMap<String, Cadence>,
     /// Why the org list (`/api/account`) must be read at the next refresh rather than within
@@ -209,7 +215,19 @@ impl CacheFile {
     /// The org a line shows: the one asked for (`--org`, `QUOTALINE_ORG`), else the active
     /// one, else the first.
     pub fn org(&self, wanted: Option<&str>) -> Option<&Org> {
-        self.snapshot.as_ref()?.org(wanted)
+        let snapshot = self.snapshot.as_ref()?;
+        // A Team org two logins share: the first session's entry, unless one is asked for.
+        if let (None, Some(account), Some(active)) =
+            (wanted, &self.first_account, &snapshot.active_org)
+        {
+            let mine = snapshot.orgs.iter().find(|o| {
+                &o.org_uuid == active && o.account_uuid.as_deref() == Some(account.as_str())
+            });
+            if mine.is_some() {
+                return mine;
+            }
+        }
+        snapshot.org(wanted)
     }
 
     /// Seconds since the shown org's windows were last read, from any source: the one
@@ -563,6 +581,37 @@ mod tests {
 
     fn at(secs: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_795_000_000 + secs, 0).unwrap()
+    }
+
+    #[test]
+    fn a_team_org_two_logins_share_shows_the_first_sessions_entry() {
+        let login = |account: &str, pct: f64| {
+            let mut o = crate::snapshot::five_hour_org("team", pct, None, at(0));
+            o.account_uuid = Some(account.into());
+            o
+        };
+        let mut file = CacheFile {
+            snapshot: Some(Snapshot {
+                source: "claude.ai".into(),
+                fetched_at: at(0),
+                active_org: Some("team".into()),
+                // The other login's entry came first (its refresh, or the browser's, was last).
+                orgs: vec![login("other", 10.0), login("mine", 30.0)],
+            }),
+            ..CacheFile::default()
+        };
+        assert_eq!(
+            file.org(None).unwrap().account_uuid.as_deref(),
+            Some("other")
+        );
+        file.first_account = Some("mine".into());
+        assert_eq!(
+            file.org(None).unwrap().account_uuid.as_deref(),
+            Some("mine")
+        );
+        // One asked for is the one given.
+        let other = file.org(Some("other/team")).unwrap();
+        assert_eq!(other.account_uuid.as_deref(), Some("other"));
     }
 
     #[test]

@@ -30,8 +30,9 @@ pub enum Arrival<'a> {
     /// A refresh that produced no numbers: the failure is recorded (and drives the backoff),
     /// the last good numbers stay.
     Failed(&'a FetchError),
-    /// Another session's refresh (`refresh::other_sessions`), by where it was found: its
-    /// account's orgs merged in, its success or failure kept in its own books.
+    /// Another login's refresh (another browser profile's session, another Claude Code
+    /// login: `refresh::other_logins`), by where it was found: its account's orgs merged in,
+    /// its success or failure kept in its own books.
     Session {
         origin: &'a str,
         result: Result<&'a Snapshot, &'a FetchError>,
@@ -160,6 +161,7 @@ fn fold(cache: &Cache, c: &mut CacheFile, arrival: Arrival, now: DateTime<Utc>) 
             Verdict::Refused(e.message.clone())
         }
         Arrival::Fetched(snapshot) => {
+            c.first_account = snapshot.orgs.iter().find_map(|o| o.account_uuid.clone());
             let merged = source::merge_fetched(c.snapshot.as_ref(), snapshot);
             store(cache, c, merged, now);
             // A full reading: an earlier failure is over, its backoff with it.
@@ -180,9 +182,10 @@ fn fold(cache: &Cache, c: &mut CacheFile, arrival: Arrival, now: DateTime<Utc>) 
             };
             book.state.record_success(now);
             book.account = snapshot.orgs.iter().find_map(|o| o.account_uuid.clone());
-            // Its account's full list, but not the refresh: the shown org, the snapshot's
-            // source and time stay the first session's.
-            let mut merged = source::merge(c.snapshot.as_ref(), snapshot, true);
+            // Its account's full list (a claude.ai session's; a Claude Code login reads one
+            // org), but not the refresh: the shown org, the snapshot's source and time stay
+            // the first session's.
+            let mut merged = source::merge_fetched(c.snapshot.as_ref(), snapshot);
             if let Some(held) = &c.snapshot {
                 merged.source = held.source.clone();
                 merged.fetched_at = held.fetched_at;
@@ -357,16 +360,13 @@ fn keep_cadence(held: Option<&Snapshot>, c: &mut CacheFile) {
         if usage_at(org).is_none() || usage_at(org) == before.and_then(usage_at) {
             continue;
         }
-        let next = schedule::after_reading(
-            c.cadence.get(&org.org_uuid),
-            before,
-            org,
-            schedule::draw_jitter(),
-        );
-        c.cadence.insert(org.org_uuid.clone(), next);
+        let key = schedule::cadence_key(org);
+        let held_cadence = c.cadence.get(&key).or_else(|| c.cadence.get(&org.org_uuid));
+        let next = schedule::after_reading(held_cadence, before, org, schedule::draw_jitter());
+        c.cadence.insert(key, next);
     }
     c.cadence
-        .retain(|uuid, _| after.orgs.iter().any(|o| &o.org_uuid == uuid));
+        .retain(|key, _| after.orgs.iter().any(|o| schedule::cadence_key(o) == *key));
     let list_held =
         held.is_some_and(|s| s.orgs.iter().any(|o| o.sources.contains_key(part::ACCOUNT)));
     let appeared = after.orgs.iter().find(|o| {

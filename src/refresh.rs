@@ -10,6 +10,7 @@ use crate::error::FetchError;
 use crate::ingest::{self, Arrival};
 pub use crate::schedule::Asker;
 use crate::settings::{self, LOCK_ON_STDIN};
+use crate::snapshot::Snapshot;
 use crate::source::{self, claude_code_cache, codex, extension};
 use chrono::{DateTime, Utc};
 use std::fs::File;
@@ -161,9 +162,38 @@ fn fetch_under_lock(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {
     };
 
     let now = crate::clock::now();
-    let outcome = fetch_first(cache, asker, &_lock, now);
-    other_sessions(cache, asker, now);
+    let sources = source::sources().unwrap_or_default();
+    // The browsers are searched once a refresh (with v11 profiles, each search asks the
+    // keyring), and only when claude.ai is a source.
+    let sessions = sources
+        .iter()
+        .any(|s| s == source::claude_ai::SOURCE)
+        .then(crate::auth::sessions);
+    let outcome = fetch_first(cache, asker, &_lock, now, sessions.as_ref());
+    if let Some(found) = &sessions {
+        other_sessions(cache, asker, now, found);
+    }
+    if sources.iter().any(|s| s == source::oauth::SOURCE) {
+        // Claude Code's usual login is the first session's own fallback (and its only login
+        // without a claude.ai session) unless claude.ai comes first and answered: then it is
+        // not asked twice (the OAuth endpoint punishes polling, and a backoff must bind).
+        let claude_ai_first =
+            sources.first().map(String::as_str) == Some(source::claude_ai::SOURCE);
+        let answered = sessions.as_ref().is_some_and(|s| s.first.is_ok())
+            && cache.read().state.error.is_none();
+        claude_code_logins(cache, asker, now, claude_ai_first && answered);
+    }
     outcome
+}
+
+/// The accounts of the logins refreshed on their own (`sessions` in the cache), whose orgs the
+/// first session's refresh neither plans for nor asks for.
+fn other_accounts(file: &CacheFile) -> Vec<String> {
+    file.sessions
+        .values()
+        .filter_map(|s| s.account.clone())
+        .filter(|a| file.first_account.as_ref() != Some(a))
+        .collect()
 }
 
 /// The first session's refresh (the configured sources in order): its own backoff, schedule
@@ -173,6 +203,7 @@ fn fetch_first(
     asker: Asker,
     lock: &File,
     now: DateTime<Utc>,
+    sessions: Option<&crate::auth::Sessions>,
 ) -> Result<Outcome, Failure> {
     let force = asker == Asker::Force;
     let current = take_claude_code_cache(cache, cache.read(), now);
@@ -189,7 +220,15 @@ fn fetch_first(
             crate::render::text::when(until, now)
         )));
     }
-    let plan = crate::schedule::plan(&current, now, asker);
+    // Its own orgs only: another login's org that is due is that login's to ask for.
+    let others = other_accounts(&current);
+    let mut view = current.clone();
+    if !others.is_empty() {
+        view.snapshot = source::of_account(current.snapshot.as_ref(), |a| {
+            a.is_none_or(|a| !others.iter().any(|o| o == a))
+        });
+    }
+    let plan = crate::schedule::plan(&view, now, asker);
     if plan.is_empty() {
         let at = current.snapshot.as_ref().map_or(now, |s| s.fetched_at);
         return Ok(Outcome::Fresh((now - at).num_seconds().max(0)));
@@ -209,13 +248,17 @@ fn fetch_first(
         ));
     }
     Cache::mark_attempt(lock);
-    let others: Vec<String> = current
-        .sessions
-        .values()
-        .filter_map(|s| s.account.clone())
-        .collect();
+    let claude_ai = match sessions.map(|s| &s.first) {
+        Some(Ok(creds)) => Ok(creds),
+        Some(Err(e)) => Err(e.clone()),
+        None => Err(FetchError::new(
+            crate::error::ErrorKind::NoCredentials,
+            "claude.ai is not a source",
+        )),
+    };
     let fetched = source::fetch(
         current.snapshot.as_ref(),
+        claude_ai,
         current.claude_code_version.as_deref(),
         &plan,
         &others,
@@ -238,42 +281,95 @@ fn fetch_first(
 /// what its own account's schedule says is due, unless its own backoff is in force (`--force`
 /// asks anyway), and taken in with its own success or failure. Its failures are its own: they
 /// never touch the first session's backoff or error, nor another account's numbers.
-fn other_sessions(cache: &Cache, asker: Asker, now: DateTime<Utc>) {
-    let sources = source::sources().unwrap_or_default();
-    if !sources.iter().any(|s| s == source::claude_ai::SOURCE) {
+fn other_sessions(cache: &Cache, asker: Asker, now: DateTime<Utc>, found: &crate::auth::Sessions) {
+    if cache.read().first_session != found.first_origin {
+        let _ = cache.update(|c| c.first_session = found.first_origin.clone());
+    }
+    for creds in &found.others {
+        other_login(cache, asker, now, &creds.origin, |view, plan| {
+            source::claude_ai::fetch(creds, view, plan)
+        });
+    }
+}
+
+/// Claude Code's logins (its usual one here, when it is not the first session's, and each
+/// config dir `[account.NAME] claude_config_dir` names) whose account no claude.ai session
+/// reads: each asked over OAuth on its own schedule, with its own books, like another browser
+/// profile's session. A login whose `.claude.json` names no account cannot be told apart from
+/// the others, and is left to the first session (which falls back to the usual login) and to
+/// the status line.
+fn claude_code_logins(cache: &Cache, asker: Asker, now: DateTime<Utc>, here_free: bool) {
+    let mut logins = Vec::new();
+    if here_free {
+        logins.push(claude_code::Login::Here);
+    }
+    let here = claude_code::Login::Here.dir();
+    for dir in settings::claude_config_dirs() {
+        if Some(&dir) != here.as_ref() {
+            logins.push(claude_code::Login::Dir(dir));
+        }
+    }
+    for login in logins {
+        let file = cache.read();
+        let account = match &login {
+            // Already read (and kept while its files stand still) for the status line.
+            claude_code::Login::Here => file.claude_account.as_ref().and_then(|m| m.value.clone()),
+            dir => claude_code::account(dir),
+        };
+        let Some(account) = account.and_then(|a| a.account_uuid) else {
+            continue;
+        };
+        // One login per account: the first session's, or a browser profile's, comes first.
+        let origin = login.origin();
+        let taken = file.first_account.as_ref() == Some(&account)
+            || file
+                .sessions
+                .iter()
+                .any(|(o, s)| *o != origin && s.account.as_ref() == Some(&account));
+        if taken {
+            continue;
+        }
+        let version = file.claude_code_version.clone();
+        // The OAuth endpoint reads the login's one org, whatever is due.
+        other_login(cache, asker, now, &origin, |view, _| {
+            source::oauth::fetch(&login, view, version.as_deref())
+        });
+    }
+}
+
+/// One login refreshed on its own (`origin` names its books): asked, through `fetch`, for
+/// what its own account's schedule says is due, unless its own backoff is in force (`--force`
+/// asks anyway), and taken in with its own success or failure.
+fn other_login(
+    cache: &Cache,
+    asker: Asker,
+    now: DateTime<Utc>,
+    origin: &str,
+    fetch: impl FnOnce(Option<&Snapshot>, &crate::schedule::Plan) -> Result<Snapshot, FetchError>,
+) {
+    let current = cache.read();
+    let book = current.sessions.get(origin).cloned().unwrap_or_default();
+    if asker != Asker::Force && book.state.backoff_until(now).is_some() {
         return;
     }
-    let (first, others) = crate::auth::other_sessions();
-    if cache.read().first_session != first {
-        let _ = cache.update(|c| c.first_session = first);
+    // Its own account's orgs only: unknown until its first reading, when all is asked.
+    let mut view = current.clone();
+    view.snapshot = book
+        .account
+        .as_deref()
+        .and_then(|account| source::of_account(current.snapshot.as_ref(), |a| a == Some(account)));
+    view.state = book.state.clone();
+    view.org_list_check = None;
+    let plan = crate::schedule::plan(&view, now, asker);
+    if plan.is_empty() {
+        return;
     }
-    for creds in others {
-        let current = cache.read();
-        let book = current
-            .sessions
-            .get(&creds.origin)
-            .cloned()
-            .unwrap_or_default();
-        if asker != Asker::Force && book.state.backoff_until(now).is_some() {
-            continue;
-        }
-        // Its own account's orgs only: unknown until its first reading, when all is asked.
-        let mut view = current.clone();
-        view.snapshot = book.account.as_deref().and_then(|account| {
-            source::of_account(current.snapshot.as_ref(), |a| a == Some(account))
-        });
-        view.state = book.state.clone();
-        let plan = crate::schedule::plan(&view, now, asker);
-        if plan.is_empty() {
-            continue;
-        }
-        let result = source::claude_ai::fetch(&creds, view.snapshot.as_ref(), &plan);
-        let arrival = Arrival::Session {
-            origin: &creds.origin,
-            result: result.as_ref(),
-        };
-        let _ = ingest::ingest(cache, arrival, now);
-    }
+    let result = fetch(view.snapshot.as_ref(), &plan);
+    let arrival = Arrival::Session {
+        origin,
+        result: result.as_ref(),
+    };
+    let _ = ingest::ingest(cache, arrival, now);
 }
 
 /// Claude's status page, when it is due (every five minutes at most), within a refresh that

@@ -11,7 +11,7 @@
 //! overage endpoint when the copy of extra usage in `/usage` changed, else hourly while it is
 //! on (`source/claude_ai.rs`).
 
-use crate::cache::{believable, CacheFile, Cadence};
+use crate::cache::{believable, CacheFile, Cadence, State};
 use crate::settings::{self, Scope};
 use crate::snapshot::{part, Org, Window, CODEX_ORG};
 use chrono::{DateTime, Duration, Utc};
@@ -163,7 +163,7 @@ fn above_warn(org: &Org, now: DateTime<Utc>) -> Option<f64> {
 
 /// The interval in force for `org` (jitter included) and why, not counting a reset ahead.
 fn interval(file: &CacheFile, org: &Org, now: DateTime<Utc>) -> (i64, Why) {
-    let cadence = file.cadence.get(&org.org_uuid).cloned().unwrap_or_default();
+    let cadence = cadence(file, org);
     let why = if full_reading_at(org, now).is_none() {
         Why::NoReading
     } else if active(org, now) {
@@ -218,10 +218,7 @@ pub fn org_due(file: &CacheFile, org: &Org, now: DateTime<Utc>) -> Due {
         why,
     };
     if let Some(reset) = reset_after(org, read) {
-        let shortest = stretched(
-            LADDER[0].max(ttl()),
-            &file.cadence.get(&org.org_uuid).cloned().unwrap_or_default(),
-        );
+        let shortest = stretched(LADDER[0].max(ttl()), &cadence(file, org));
         let fast =
             (reset - Duration::seconds(RESET_LEAD_SECS)).max(read + Duration::seconds(shortest));
         if fast < due.at {
@@ -252,6 +249,23 @@ pub fn next_due(file: &CacheFile, now: DateTime<Utc>) -> Option<(&Org, Due)> {
         .min_by_key(|(_, d)| d.at)
 }
 
+/// The cadence key of one login's entry for an org: two logins of one Team org each have
+/// their own numbers, so each has its own ladder.
+pub fn cadence_key(org: &Org) -> String {
+    match org.account_uuid.as_deref() {
+        Some(account) => crate::snapshot::login_key(account, &org.org_uuid),
+        None => org.org_uuid.clone(),
+    }
+}
+
+fn cadence(file: &CacheFile, org: &Org) -> Cadence {
+    file.cadence
+        .get(&cadence_key(org))
+        .or_else(|| file.cadence.get(&org.org_uuid))
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// Whether a shown org's numbers are older than its interval in force: a refresh was due and
 /// has not landed. No data at all is not "stale", it is nothing.
 pub fn is_stale(file: &CacheFile, wanted: Option<&str>, now: DateTime<Utc>) -> bool {
@@ -269,10 +283,20 @@ pub fn is_stale(file: &CacheFile, wanted: Option<&str>, now: DateTime<Utc>) -> b
 /// last full reading and the last try): until then the cached number is the truth, from then
 /// on it is not, and a new reading is due at once.
 fn unseen_reset(file: &CacheFile, org: &Org, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    unseen_reset_by(file, &file.state, org, now)
+}
+
+/// [`unseen_reset`], counting the tries of the login whose books are `state`.
+fn unseen_reset_by(
+    file: &CacheFile,
+    state: &State,
+    org: &Org,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     let seen = [
         full_reading_at(org, now),
         file.snapshot.as_ref().map(|s| s.fetched_at),
-        file.state.last_attempt,
+        state.last_attempt,
     ]
     .into_iter()
     .flatten()
@@ -280,19 +304,52 @@ fn unseen_reset(file: &CacheFile, org: &Org, now: DateTime<Utc>) -> Option<DateT
     reset_after(org, seen)
 }
 
-fn next_unseen_reset(file: &CacheFile, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    file.snapshot
-        .iter()
-        .flat_map(|s| &s.orgs)
-        .filter_map(|o| unseen_reset(file, o, now))
-        .min()
+/// When a refresh is due: when the first login's numbers are due ([`login_due_at`]), or any
+/// other login's (another browser profile's session, another Claude Code login: each by its
+/// own books, so one login's failures and backoff never hold another's numbers back).
+pub fn refresh_due_at(file: &CacheFile, now: DateTime<Utc>) -> DateTime<Utc> {
+    if file.sessions.is_empty() {
+        return login_due_at(file, &file.state, &|_| true, true, now);
+    }
+    // A login whose account the first session read last is the first session's to refresh.
+    fn own<'a>(file: &CacheFile, s: &'a crate::cache::Session) -> Option<&'a str> {
+        s.account
+            .as_deref()
+            .filter(|a| file.first_account.as_deref() != Some(*a))
+    }
+    let others: Vec<&str> = file
+        .sessions
+        .values()
+        .filter_map(|s| own(file, s))
+        .collect();
+    let first = |o: &Org| {
+        o.account_uuid
+            .as_deref()
+            .is_none_or(|a| !others.contains(&a))
+    };
+    let mut due = login_due_at(file, &file.state, &first, true, now);
+    for book in file.sessions.values() {
+        let Some(account) = own(file, book) else {
+            continue;
+        };
+        let mine = |o: &Org| o.account_uuid.as_deref() == Some(account);
+        due = due.min(login_due_at(file, &book.state, &mine, false, now));
+    }
+    due
 }
 
-/// When a refresh is due: when the first org's numbers are due ([`org_due`]); after a failed
-/// try, never sooner than a TTL after it (and never before a backoff ends); as soon as a
-/// window resets. With no org to go by (none read yet, or the org list to read), a TTL after
-/// the last fetch or try.
-pub fn refresh_due_at(file: &CacheFile, now: DateTime<Utc>) -> DateTime<Utc> {
+/// When one login's refresh is due, by its books (`state`) and its orgs (`mine`): when its
+/// first org's numbers are due ([`org_due`]); after a failed try, never sooner than a TTL
+/// after it (and never before its backoff ends); as soon as a window resets. With no org to go
+/// by (none read yet, or the first login's org list to read), a TTL after the last fetch or
+/// try.
+fn login_due_at(
+    file: &CacheFile,
+    state: &State,
+    mine: &dyn Fn(&Org) -> bool,
+    first: bool,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
     // A fetch or a try "from the future" was made under a wrong clock: it does not hold the
     // next one back.
     let after_ttl = |t: Option<DateTime<Utc>>| {
@@ -300,16 +357,18 @@ pub fn refresh_due_at(file: &CacheFile, now: DateTime<Utc>) -> DateTime<Utc> {
             .map(|t| t + Duration::seconds(ttl()))
     };
     // A failed try waits a TTL, so a broken login does not start a refresh at every prompt.
-    let failed = file
-        .state
+    let failed = state
         .error
         .is_some()
-        .then(|| after_ttl(file.state.last_attempt))
+        .then(|| after_ttl(state.last_attempt))
         .flatten();
-    let orgs = if file.org_list_check.is_some() {
+    let orgs = if first && file.org_list_check.is_some() {
         None
     } else {
-        next_due(file, now).map(|(_, d)| d.at)
+        scheduled(file)
+            .filter(|o| mine(o))
+            .map(|o| org_due(file, o, now).at)
+            .min()
     };
     let scheduled = match (orgs, failed) {
         (Some(o), Some(f)) => o.max(f),
@@ -319,7 +378,7 @@ pub fn refresh_due_at(file: &CacheFile, now: DateTime<Utc>) -> DateTime<Utc> {
             .chain(
                 [
                     after_ttl(file.snapshot.as_ref().map(|s| s.fetched_at)),
-                    after_ttl(file.state.last_attempt),
+                    after_ttl(state.last_attempt),
                 ]
                 .into_iter()
                 .flatten(),
@@ -327,11 +386,18 @@ pub fn refresh_due_at(file: &CacheFile, now: DateTime<Utc>) -> DateTime<Utc> {
             .max()
             .unwrap_or(now),
     };
-    let due = match next_unseen_reset(file, now) {
+    let reset = file
+        .snapshot
+        .iter()
+        .flat_map(|s| &s.orgs)
+        .filter(|o| mine(o))
+        .filter_map(|o| unseen_reset_by(file, state, o, now))
+        .min();
+    let due = match reset {
         Some(reset) => scheduled.min(reset),
         None => scheduled,
     };
-    file.state.backoff_until(now).map_or(due, |b| due.max(b))
+    state.backoff_until(now).map_or(due, |b| due.max(b))
 }
 
 pub fn refresh_due(file: &CacheFile, now: DateTime<Utc>) -> bool {
@@ -471,6 +537,46 @@ mod tests {
             unchanged,
             jitter: 0,
         }
+    }
+
+    #[test]
+    fn each_login_is_due_by_its_own_books_and_one_backoff_holds_back_no_other() {
+        use crate::error::{ErrorKind, FetchError};
+        let mut mine = org("shared", 30.0, 0, None);
+        mine.account_uuid = Some("first".into());
+        let mut theirs = org("shared", 10.0, 0, None);
+        theirs.account_uuid = Some("other".into());
+        let mut f = file(vec![mine, theirs], 0);
+        f.sessions.insert(
+            "Chrome (Profile 1)".into(),
+            crate::cache::Session {
+                account: Some("other".into()),
+                ..Default::default()
+            },
+        );
+        // Both read at 0, both due a minute later.
+        assert_eq!(refresh_due_at(&f, at(0)), at(60));
+        // The first session's login expired: it backs off for half an hour...
+        let expired = FetchError::new(ErrorKind::RateLimited, "429");
+        f.state.record_failure(&expired, at(30));
+        assert!(f.state.backoff_until(at(61)).is_some());
+        // ...and the other login's numbers are still due on their own schedule.
+        assert_eq!(refresh_due_at(&f, at(61)), at(60));
+        assert!(refresh_due(&f, at(61)));
+        // Its own backoff holds only itself: with both backing off, nothing is due.
+        f.sessions
+            .get_mut("Chrome (Profile 1)")
+            .unwrap()
+            .state
+            .record_failure(&expired, at(30));
+        assert!(!refresh_due(&f, at(61)));
+        // Two logins of one Team org keep their own ladders.
+        let mut g = file(vec![], 0);
+        g.cadence.insert("first/shared".into(), cadence(3));
+        g.cadence.insert("other/shared".into(), cadence(0));
+        let snapshot = f.snapshot.clone().unwrap();
+        assert_eq!(org_due(&g, &snapshot.orgs[0], at(0)).interval, 600);
+        assert_eq!(org_due(&g, &snapshot.orgs[1], at(0)).interval, 60);
     }
 
     #[test]

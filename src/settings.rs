@@ -225,9 +225,11 @@ pub fn org(flag: Option<String>) -> Option<String> {
 pub fn named_accounts(file: &crate::cache::CacheFile) -> (Vec<(String, String)>, Vec<String>) {
     let (mut named, mut missing) = (Vec::new(), Vec::new());
     let first_account = || {
-        file.org(None)
-            .filter(|o| file.first_session.is_some() && o.sources.contains_key("account"))
-            .and_then(|o| o.account_uuid.clone())
+        file.first_account.clone().or_else(|| {
+            file.org(None)
+                .filter(|o| file.first_session.is_some() && o.sources.contains_key("account"))
+                .and_then(|o| o.account_uuid.clone())
+        })
     };
     for (name, a) in &config().file.accounts {
         let by_origin = |wanted: &str| {
@@ -242,9 +244,16 @@ pub fn named_accounts(file: &crate::cache::CacheFile) -> (Vec<(String, String)>,
                         .and_then(|_| first_account())
                 })
         };
+        // The login in that dir, as its own refresh read it, else as the status line (run
+        // with `CLAUDE_CONFIG_DIR` set to it) last read it.
         let by_dir = |dir: &str| {
+            let dir = expand_home(dir);
+            let origin = claude_code_origin(Some(&dir));
+            if let Some(account) = file.sessions.get(&origin).and_then(|s| s.account.clone()) {
+                return Some(account);
+            }
             let memo = file.claude_account.as_ref()?;
-            let json = PathBuf::from(dir).join(".claude.json");
+            let json = dir.join(".claude.json");
             memo.files
                 .iter()
                 .any(|(p, id)| *p == json && id.is_some())
@@ -279,8 +288,15 @@ pub fn shown_account(file: &crate::cache::CacheFile) -> Option<String> {
     let org = match wanted {
         Some(name) => snapshot.account_org(&name, &named_accounts(file).0)?,
         None => {
-            let login = file.claude_account.as_ref()?.value.as_ref()?;
-            snapshot.login_org(Some(login.account_uuid.as_deref()?), &login.org_uuid)?
+            let claude_code = file
+                .claude_account
+                .as_ref()
+                .and_then(|m| m.value.as_ref())
+                .and_then(|login| {
+                    snapshot.login_org(Some(login.account_uuid.as_deref()?), &login.org_uuid)
+                });
+            // Else the first session's own entry of its active org (`CacheFile::org`).
+            claude_code.or_else(|| file.org(None))?
         }
     };
     Some(crate::snapshot::login_key(
@@ -830,6 +846,38 @@ pub fn codex_url() -> (&'static str, String) {
         name,
         var(name).unwrap_or_else(|| "https://chatgpt.com".into()),
     )
+}
+
+/// A path from config.toml, `~/` meaning the home folder (as a shell would have it).
+pub fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), home()) {
+        (Some(rest), Some(h)) => h.join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// How a Claude Code login's numbers are said to come from (`quotaline accounts`, its own
+/// books in the cache): `Claude Code (DIR)`, its config dir; never a secret.
+pub fn claude_code_origin(dir: Option<&std::path::Path>) -> String {
+    match dir {
+        Some(d) => format!("Claude Code ({})", d.display()),
+        None => "Claude Code".to_string(),
+    }
+}
+
+/// The Claude Code config dirs config.toml names (`[account.NAME] claude_config_dir`), each
+/// once, in the file's order: logins refreshed on their own (`refresh`).
+pub fn claude_config_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for a in config().file.accounts.values() {
+        if let Some(d) = &a.claude_config_dir {
+            let dir = expand_home(&d.value);
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+    }
+    dirs
 }
 
 /// `$CLAUDE_CONFIG_DIR`: where Claude Code keeps its login and `.claude.json` instead of

@@ -81,13 +81,49 @@ impl OauthToken {
 use crate::redact::fingerprint;
 use crate::render::text::clock;
 
+/// Which Claude Code login: the one Claude Code uses here (`$CLAUDE_CONFIG_DIR`, else
+/// `~/.claude` and `~/.claude.json`), or the one in a config dir that config.toml names
+/// (`[account.NAME] claude_config_dir`: Claude Code run with `CLAUDE_CONFIG_DIR` set to it,
+/// another account's login kept beside the usual one).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Login {
+    Here,
+    Dir(PathBuf),
+}
+
+impl Login {
+    /// The config dir this login lives in, for messages and as its session's name.
+    pub fn dir(&self) -> Option<PathBuf> {
+        match self {
+            Login::Dir(d) => Some(d.clone()),
+            Login::Here => settings::claude_config_dir()
+                .map(PathBuf::from)
+                .or_else(|| Some(settings::home()?.join(".claude"))),
+        }
+    }
+
+    /// Where its numbers are said to come from (`quotaline accounts`, its own books in the
+    /// cache): `Claude Code (DIR)`, never a secret.
+    pub fn origin(&self) -> String {
+        settings::claude_code_origin(self.dir().as_deref())
+    }
+
+    /// `CLAUDE_CONFIG_DIR` as this login's Claude Code sees it.
+    fn config_dir(&self) -> Option<String> {
+        match self {
+            Login::Dir(d) => Some(d.display().to_string()),
+            Login::Here => settings::claude_config_dir(),
+        }
+    }
+}
+
 /// The credential files in the order Claude Code itself prefers them.
-fn credential_files() -> Vec<PathBuf> {
+fn credential_files(login: &Login) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    if let Some(dir) = settings::claude_config_dir() {
+    if let Some(dir) = login.config_dir() {
         files.push(PathBuf::from(dir).join(".credentials.json"));
     }
-    if let Some(h) = settings::home() {
+    if let (Login::Here, Some(h)) = (login, settings::home()) {
         let default = h.join(".claude/.credentials.json");
         if !files.contains(&default) {
             files.push(default);
@@ -146,15 +182,18 @@ fn checked_token(token: &str, origin: &str) -> Result<String, FetchError> {
 /// The keychain items to try on macOS: the `-<hash>` variant Claude Code uses for a custom
 /// `CLAUDE_CONFIG_DIR` (the first 8 hex digits of the SHA-256 of the path), then the plain
 /// one.
-fn keychain_services() -> Vec<String> {
+fn keychain_services(login: &Login) -> Vec<String> {
     use sha2::{Digest, Sha256};
     let mut services = Vec::new();
-    if let Some(dir) = settings::claude_config_dir() {
+    if let Some(dir) = login.config_dir() {
         let hash = Sha256::digest(dir.as_bytes());
         let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
         services.push(format!("{KEYCHAIN_SERVICE}-{hex}"));
     }
-    services.push(KEYCHAIN_SERVICE.to_string());
+    // The plain item is the usual login's, never a named dir's.
+    if *login == Login::Here {
+        services.push(KEYCHAIN_SERVICE.to_string());
+    }
     services
 }
 
@@ -183,10 +222,14 @@ enum Found {
     Broken(FetchError),
 }
 
-/// Every place Claude Code may keep its login, in order, stopping at the first token.
-fn search() -> Vec<Found> {
+/// Every place Claude Code may keep `login`, in order, stopping at the first token.
+fn search(login: &Login) -> Vec<Found> {
     let mut found = Vec::new();
-    if let Some(token) = Secret::ClaudeCodeToken.get() {
+    // The variable is the usual login's: a named config dir has its own files.
+    if let Some(token) = Secret::ClaudeCodeToken
+        .get()
+        .filter(|_| *login == Login::Here)
+    {
         let origin = "CLAUDE_CODE_OAUTH_TOKEN";
         found.push(match checked_token(&token, origin) {
             Ok(token) => Found::Token(OauthToken {
@@ -201,11 +244,11 @@ fn search() -> Vec<Found> {
         });
         return found;
     }
-    let files = credential_files().into_iter().filter_map(|path| {
+    let files = credential_files(login).into_iter().filter_map(|path| {
         let text = String::from_utf8(crate::file::read(&path, CREDENTIALS_MAX).ok()?).ok()?;
         Some((text, path.display().to_string()))
     });
-    let keychain = keychain_services().into_iter().filter_map(|service| {
+    let keychain = keychain_services(login).into_iter().filter_map(|service| {
         let text = keychain(&service)?;
         Some((text, format!("macOS keychain item `{service}`")))
     });
@@ -222,11 +265,12 @@ fn search() -> Vec<Found> {
     found
 }
 
-/// The token the OAuth source will use: `NoCredentials` when Claude Code is not logged in
-/// here, `Unauthorized` when its login expired (no request is made with an expired token).
-pub fn token(now: DateTime<Utc>) -> Result<OauthToken, FetchError> {
+/// The token the OAuth source will use for `login`: `NoCredentials` when Claude Code is not
+/// logged in there, `Unauthorized` when its login expired (no request is made with an expired
+/// token).
+pub fn token(login: &Login, now: DateTime<Utc>) -> Result<OauthToken, FetchError> {
     let mut broken = None;
-    for found in search() {
+    for found in search(login) {
         match found {
             Found::Token(t) if t.expired(now) => {
                 return Err(FetchError::new(
@@ -279,13 +323,15 @@ struct OauthAccount {
     organization_rate_limit_tier: Option<String>,
 }
 
-/// `$CLAUDE_CONFIG_DIR/.claude.json`, else `~/.claude.json`.
-fn claude_json_files() -> Vec<PathBuf> {
+/// `$CLAUDE_CONFIG_DIR/.claude.json`, else `~/.claude.json`; a named dir's own file only.
+fn claude_json_files(login: &Login) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    if let Some(dir) = settings::claude_config_dir() {
+    if let Some(dir) = login.config_dir() {
         files.push(PathBuf::from(dir).join(".claude.json"));
     }
-    files.extend(settings::home().map(|h| h.join(".claude.json")));
+    if *login == Login::Here {
+        files.extend(settings::home().map(|h| h.join(".claude.json")));
+    }
     files
 }
 
@@ -297,16 +343,16 @@ const CLAUDE_JSON_MAX: u64 = 64 << 20;
 /// A credentials document is a few hundred bytes.
 const CREDENTIALS_MAX: u64 = 1 << 20;
 
-/// Claude Code's account, if `.claude.json` names one with an org.
-pub fn account() -> Option<Account> {
-    find_account().0
+/// The account of Claude Code's `login`, if its `.claude.json` names one with an org.
+pub fn account(login: &Login) -> Option<Account> {
+    find_account(login).0
 }
 
 /// The account from the first `.claude.json` that names one, and why each file before it
 /// could not be read (a FIFO, a directory, too large, not JSON), for `doctor`.
-fn find_account() -> (Option<Account>, Vec<String>) {
+fn find_account(login: &Login) -> (Option<Account>, Vec<String>) {
     let mut problems = Vec::new();
-    for path in claude_json_files() {
+    for path in claude_json_files(login) {
         match read_account(&path) {
             Ok(Some(account)) => return (Some(account), problems),
             Ok(None) => {}
@@ -323,7 +369,7 @@ pub type AccountMemo = Memo<Option<Account>>;
 
 /// [`account`], from `kept` when no candidate file changed since; the memo to keep next.
 pub fn account_cached(kept: Option<&AccountMemo>) -> AccountMemo {
-    let files = Memo::<Option<Account>>::identify(claude_json_files());
+    let files = Memo::<Option<Account>>::identify(claude_json_files(&Login::Here));
     if let Some(k) = kept.filter(|k| k.files == files) {
         return k.clone();
     }
@@ -389,13 +435,18 @@ fn cached_usage(v: &Value, account_uuid: Option<&str>) -> Option<CachedUsage> {
 
 /// What `doctor` shows about Claude Code's login: where each candidate was looked for and
 /// what it held, the token only as a fingerprint.
-pub fn describe(now: DateTime<Utc>) -> Vec<String> {
+pub fn describe(login: &Login, now: DateTime<Utc>) -> Vec<String> {
     let mut lines = Vec::new();
-    let found = search();
+    let found = search(login);
     if found.is_empty() {
         lines.push(format!(
-            "no Claude Code login (looked in CLAUDE_CODE_OAUTH_TOKEN, {}{})",
-            credential_files()
+            "no Claude Code login (looked in {}{}{})",
+            if *login == Login::Here {
+                "CLAUDE_CODE_OAUTH_TOKEN, "
+            } else {
+                ""
+            },
+            credential_files(login)
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
@@ -441,7 +492,7 @@ pub fn describe(now: DateTime<Utc>) -> Vec<String> {
             Found::Broken(e) => e.message,
         });
     }
-    let (account, problems) = find_account();
+    let (account, problems) = find_account(login);
     for problem in problems {
         lines.push(format!("Claude Code account: {problem}"));
     }
@@ -461,11 +512,15 @@ pub fn describe(now: DateTime<Utc>) -> Vec<String> {
                 ));
             }
         }
-        None => lines.push(
-            "Claude Code account: no oauthAccount in ~/.claude.json (numbers are kept under \
-             the org `claude-code`)"
-                .to_string(),
-        ),
+        None => lines.push(format!(
+            "Claude Code account: no oauthAccount in {} (numbers are kept under the org \
+             `claude-code`)",
+            claude_json_files(login)
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )),
     }
     lines
 }

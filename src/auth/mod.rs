@@ -161,21 +161,47 @@ pub fn no_browser_session(found: &browser::Discovery) -> FetchError {
     FetchError::new(ErrorKind::NoCredentials, message)
 }
 
-/// Where the session [`claude_ai`] uses was found, and every other claude.ai session found
-/// besides it: each browser profile's jar with a session key of its own (one per distinct
-/// key), in the order the browsers were searched. Each is another login, refreshed on its
-/// own (`refresh`).
-pub fn other_sessions() -> (Option<String>, Vec<Credentials>) {
-    let first = explicit().ok().flatten();
+/// Every claude.ai login one search found: the one a refresh uses first (the session set
+/// explicitly, else the picked browser profile's) and where it was found, and every other
+/// browser profile's session with a key of its own (one per distinct key, in the order the
+/// browsers were searched), each another login refreshed on its own (`refresh`). The browsers
+/// are searched once: with v11 profiles every search asks the keyring.
+pub struct Sessions {
+    pub first: Result<Credentials, FetchError>,
+    pub first_origin: Option<String>,
+    pub others: Vec<Credentials>,
+}
+
+pub fn sessions() -> Sessions {
+    let explicit = explicit();
     let found = browser::discover(&browser::Env::from_process());
     let picked = pick_jar(&found);
-    let first_origin = match &first {
-        Some(c) => Some(c.origin.clone()),
-        None => picked.map(|j| format!("{} ({})", j.browser_name, j.profile)),
+    let jar_creds = |jar: &browser::Jar| {
+        Credentials::new(
+            jar.cookie_header(),
+            format!("{} ({})", jar.browser_name, jar.profile),
+        )
+    };
+    let (first, first_origin) = match explicit {
+        Ok(Some(c)) => {
+            let origin = c.origin.clone();
+            (Ok(c), Some(origin))
+        }
+        Err(e) => (
+            Err(e),
+            picked.map(|j| format!("{} ({})", j.browser_name, j.profile)),
+        ),
+        Ok(None) => match picked {
+            Some(jar) => (
+                jar_creds(jar),
+                Some(format!("{} ({})", jar.browser_name, jar.profile)),
+            ),
+            None => (Err(no_browser_session(&found)), None),
+        },
     };
     let mut seen: Vec<String> = match &first {
-        Some(c) => cookie_value(c.cookie_header(), "sessionKey"),
-        None => picked.and_then(|j| j.session_key().map(str::to_string)),
+        Ok(c) => cookie_value(c.cookie_header(), "sessionKey"),
+        Err(_) => picked.and_then(|j| j.session_key().map(str::to_string)),
     }
     .into_iter()
     .collect();
@@ -188,26 +214,14 @@ pub fn other_sessions() -> (Option<String>, Vec<Credentials>) {
             continue;
         }
         seen.push(key.to_string());
-        let origin = format!("{} ({})", jar.browser_name, jar.profile);
-        if let Ok(creds) = Credentials::new(jar.cookie_header(), origin) {
+        if let Ok(creds) = jar_creds(jar) {
             others.push(creds);
         }
     }
-    (first_origin, others)
-}
-
-/// The credentials the next claude.ai refresh will use.
-pub fn claude_ai() -> Result<Credentials, FetchError> {
-    if let Some(creds) = explicit()? {
-        return Ok(creds);
-    }
-    let found = browser::discover(&browser::Env::from_process());
-    match pick_jar(&found) {
-        Some(jar) => Credentials::new(
-            jar.cookie_header(),
-            format!("{} ({})", jar.browser_name, jar.profile),
-        ),
-        None => Err(no_browser_session(&found)),
+    Sessions {
+        first,
+        first_origin,
+        others,
     }
 }
 

@@ -116,8 +116,20 @@ pub fn report() -> (Lines, bool) {
 
     out.blank();
     out.line("Claude Code login (the oauth source)");
-    for line in auth::claude_code::describe(crate::clock::now()) {
+    let now = crate::clock::now();
+    for line in auth::claude_code::describe(&auth::claude_code::Login::Here, now) {
         out.line(format!("  {line}"));
+    }
+    // The logins config.toml names, each refreshed on its own (`refresh`).
+    for dir in crate::settings::claude_config_dirs() {
+        let login = auth::claude_code::Login::Dir(dir);
+        out.line(format!(
+            "{} ([account.NAME] claude_config_dir)",
+            login.origin()
+        ));
+        for line in auth::claude_code::describe(&login, now) {
+            out.line(format!("  {line}"));
+        }
     }
 
     // The next refresh tries the sources in order; the first with credentials is used.
@@ -134,10 +146,11 @@ pub fn report() -> (Lines, bool) {
             None => Err(auth::no_browser_session(&found).message),
         },
     };
-    let oauth = || match auth::claude_code::token(crate::clock::now()) {
-        Ok(token) => Ok(format!("oauth with Claude Code's login ({})", token.origin)),
-        Err(e) => Err(e.message),
-    };
+    let oauth =
+        || match auth::claude_code::token(&auth::claude_code::Login::Here, crate::clock::now()) {
+            Ok(token) => Ok(format!("oauth with Claude Code's login ({})", token.origin)),
+            Err(e) => Err(e.message),
+        };
     let mut why_not = Vec::new();
     let mut next = None;
     match crate::source::sources() {

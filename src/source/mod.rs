@@ -97,24 +97,33 @@ pub fn of_account(
 }
 
 /// One refresh: the configured sources in order, the first that answers wins, asking for
-/// what `plan` says is due. `seen_version` is the Claude Code version statusLine stdin last
-/// reported (for the OAuth User-Agent); `others` are the accounts of the other sessions
-/// (refreshed on their own), whose orgs this refresh leaves alone.
+/// what `plan` says is due. `claude_ai` is the session the claude.ai source uses (found by
+/// the refresh's one search: `auth::sessions`); `seen_version` is the Claude Code version
+/// statusLine stdin last reported (for the OAuth User-Agent); `others` are the accounts of the
+/// other logins (refreshed on their own), whose orgs this refresh leaves alone.
 pub fn fetch(
     previous: Option<&Snapshot>,
+    claude_ai: Result<&crate::auth::Credentials, FetchError>,
     seen_version: Option<&str>,
     plan: &crate::schedule::Plan,
     others: &[String],
 ) -> Result<Snapshot, FetchError> {
+    let mut claude_ai = Some(claude_ai);
     let mut failed: Vec<(String, FetchError)> = Vec::new();
     let own = of_account(previous, |a| {
         a.is_none_or(|a| !others.iter().any(|o| o == a))
     });
     for name in sources()? {
         let result = match name.as_str() {
-            claude_ai::SOURCE => crate::auth::claude_ai()
-                .and_then(|creds| claude_ai::fetch(&creds, own.as_ref(), plan)),
-            _ => oauth::fetch(previous, seen_version),
+            claude_ai::SOURCE => match claude_ai.take() {
+                Some(creds) => creds.and_then(|c| claude_ai::fetch(c, own.as_ref(), plan)),
+                None => continue, // named twice in `sources`: asked once
+            },
+            _ => oauth::fetch(
+                &crate::auth::claude_code::Login::Here,
+                previous,
+                seen_version,
+            ),
         };
         match result {
             Ok(snapshot) => return Ok(snapshot),

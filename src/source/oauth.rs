@@ -3,7 +3,7 @@
 //! when `.claude.json` does not say which org the login belongs to).
 
 use super::http::{check_base_url, printable, Client};
-use crate::auth::claude_code::{self, Account, OauthToken, PROFILE_SCOPE};
+use crate::auth::claude_code::{self, Account, Login, OauthToken, PROFILE_SCOPE};
 use crate::error::{ErrorKind, FetchError};
 use crate::snapshot::{parse_usage, Snapshot};
 use chrono::{DateTime, Utc};
@@ -135,14 +135,16 @@ fn profile(client: &Client) -> Option<Account> {
     })
 }
 
-/// One reading of Claude Code's org. `previous` decides whether the usage body's copy of
-/// extra usage is worth keeping (only when claude.ai never said anything better).
+/// One reading of the org of Claude Code's `login`. `previous` decides whether the usage
+/// body's copy of extra usage is worth keeping (only when claude.ai never said anything
+/// better).
 pub fn fetch(
+    login: &Login,
     previous: Option<&Snapshot>,
     seen_version: Option<&str>,
 ) -> Result<Snapshot, FetchError> {
     let now = crate::clock::now();
-    let token = claude_code::token(now)?;
+    let token = claude_code::token(login, now)?;
     if !token.may_read_usage() {
         return Err(FetchError::new(
             ErrorKind::Forbidden,
@@ -155,7 +157,7 @@ pub fn fetch(
     }
     let client = client(&token, &user_agent_version(seen_version))?;
     let body = client.get_json("/api/oauth/usage").map_err(explain)?;
-    let account = claude_code::account()
+    let account = claude_code::account(login)
         .or_else(|| profile(&client))
         .unwrap_or_else(|| Account {
             org_uuid: UNKNOWN_ORG.to_string(),

@@ -419,3 +419,191 @@ fn config_names_accounts_picks_the_shown_one_and_doctor_names_one_not_found() {
         ]
     );
 }
+
+const WORK_TOKEN: &str = "sk-ant-oat01-WORKDIR";
+
+/// Claude Code's login in `dir` (its `.credentials.json` holding `token`, its `.claude.json`
+/// naming `account` in `org`).
+fn claude_code_login(dir: &Path, token_tail: &str, account: &str, email: &str, org: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join(".credentials.json"),
+        payload("claude_credentials.json").replace("EXAMPLE-NOT-A-REAL-TOKEN", token_tail),
+    )
+    .unwrap();
+    let doc = json!({"oauthAccount": {
+        "accountUuid": account, "emailAddress": email,
+        "organizationUuid": org, "organizationName": "Work Team",
+        "organizationRateLimitTier": "default_claude_max_5x"
+    }});
+    std::fs::write(dir.join(".claude.json"), doc.to_string()).unwrap();
+}
+
+/// The OAuth endpoint answering the work login's token only (12%/64%).
+fn work_over_oauth(server: &FakeServer) {
+    let usage = json!({
+        "five_hour": {"utilization": 12.0, "resets_at": (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339()},
+        "seven_day": {"utilization": 64.0, "resets_at": (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339()}
+    });
+    server.route_for_cookie(
+        "/api/oauth/usage",
+        WORK_TOKEN,
+        vec![Reply::json(200, &usage.to_string())],
+    );
+}
+
+fn bearers(server: &FakeServer) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.path_only() == "/api/oauth/usage")
+        .map(|r| r.header("authorization").unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn a_claude_code_config_dir_named_in_config_is_refreshed_over_oauth_on_its_own() {
+    let server = two_logins();
+    work_over_oauth(&server);
+    let mut env = TestEnv::with_server(&server);
+    env.remove("QUOTALINE_SESSION_KEY").set("NO_COLOR", "1");
+    chrome_profile(&env, "Default", PERSONAL_KEY, 10);
+    // Claude Code's usual login is the browser's account: it is not asked again.
+    let usual = env.home.path().join(".claude");
+    claude_code_login(
+        &usual,
+        "EXAMPLE-NOT-A-REAL-TOKEN",
+        ACCOUNT_ID,
+        "dev@example.com",
+        ORG_IDS[0],
+    );
+    std::fs::rename(
+        usual.join(".claude.json"),
+        env.home.path().join(".claude.json"),
+    )
+    .unwrap();
+    let work = env.home.path().join("work-claude");
+    claude_code_login(&work, "WORKDIR", WORK_ID, "me@work.example", WORK_ORG);
+    env.config("[account.work]\nclaude_config_dir = \"~/work-claude\"\n");
+
+    let (code, _, err) = ql(&env, &["refresh"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let v = json_of(&env);
+    let mine = |org: &str| (ACCOUNT_ID.to_string(), org.to_string(), 37.0);
+    assert_eq!(
+        readings(&v),
+        [
+            mine(ORG_IDS[0]),
+            mine(ORG_IDS[1]),
+            (WORK_ID.to_string(), WORK_ORG.to_string(), 12.0)
+        ]
+    );
+    // Only the named dir's token went to the OAuth endpoint, once.
+    assert_eq!(bearers(&server), [format!("Bearer {WORK_TOKEN}")]);
+    let (_, out, _) = ql(&env, &["accounts"]);
+    assert_eq!(
+        out,
+        format!(
+            "* dev: dev@example.com, from Chrome (Default), Claude Code's login; orgs: \
+             dev@example.com's Organization, Example Team\n  work: me@work.example, from \
+             Claude Code ({}); orgs: Work Team\n",
+            work.display()
+        )
+    );
+    let (_, line, _) = ql(&env, &["segment", "--format", "{5h} {5h@work} {7d@work}"]);
+    assert_eq!(line, "37% 12% 64%\n");
+    let (_, doctor, _) = ql(&env, &["doctor"]);
+    assert!(
+        !doctor.contains("[account.work] names no account"),
+        "{doctor}"
+    );
+    assert!(
+        doctor.contains(&format!(
+            "Claude Code ({}) ([account.NAME] claude_config_dir)\n  Claude Code login: \
+             {}/.credentials.json · sk-ant-…",
+            work.display(),
+            work.display()
+        )),
+        "{doctor}"
+    );
+    assert!(!doctor.contains("WORKDIR"), "{doctor}");
+
+    // Within its interval it is not asked again; a refresh that is due asks it again.
+    assert_eq!(ql(&env, &["refresh"]).0, 0);
+    assert_eq!(bearers(&server).len(), 1);
+
+    // Its login expires: its numbers stay with its own error; the browser's account
+    // refreshes as usual, and the line is clean.
+    server.route_for_cookie(
+        "/api/oauth/usage",
+        WORK_TOKEN,
+        vec![Reply::json(
+            401,
+            r#"{"type":"error","error":{"type":"authentication_error"}}"#,
+        )],
+    );
+    server.route(
+        &usage_path(ORG_IDS[0]),
+        Reply::json(200, &shifted("usage_limits_array.json")),
+    );
+    let (code, _, err) = ql(&env, &["refresh", "--force"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(bearers(&server).len(), 2);
+    let v = json_of(&env);
+    assert_eq!(v["error"], Value::Null);
+    let work_org = v["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["org_uuid"] == WORK_ORG)
+        .unwrap();
+    assert_eq!(work_org["windows"]["five_hour"]["utilization"], 12.0);
+    assert_eq!(v["accounts"][1]["error"]["kind"], "unauthorized", "{v}");
+    assert!(!v.to_string().contains("WORKDIR"), "no token in json");
+    let (_, out, _) = ql(&env, &["accounts"]);
+    assert_eq!(
+        out.lines().nth(2).unwrap_or_default(),
+        "    last error: Claude Code login expired or revoked: run `claude` once (HTTP 401 \
+         from api.anthropic.com)",
+        "{out}"
+    );
+    let (_, line, _) = ql(&env, &["segment"]);
+    assert!(line.starts_with("5h 23% · 7d 64%"), "{line:?}");
+    for file in std::fs::read_dir(&env.cache_dir).unwrap() {
+        let bytes = std::fs::read(file.unwrap().path()).unwrap();
+        assert!(!String::from_utf8_lossy(&bytes).contains("WORKDIR"));
+    }
+}
+
+#[test]
+fn claude_codes_usual_login_to_another_account_is_refreshed_beside_the_browsers() {
+    let server = two_logins();
+    work_over_oauth(&server);
+    let mut env = TestEnv::with_server(&server);
+    env.remove("QUOTALINE_SESSION_KEY").set("NO_COLOR", "1");
+    chrome_profile(&env, "Default", PERSONAL_KEY, 10);
+    let usual = env.home.path().join(".claude");
+    claude_code_login(&usual, "WORKDIR", WORK_ID, "me@work.example", WORK_ORG);
+    std::fs::rename(
+        usual.join(".claude.json"),
+        env.home.path().join(".claude.json"),
+    )
+    .unwrap();
+
+    let (code, _, err) = ql(&env, &["refresh"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(bearers(&server), [format!("Bearer {WORK_TOKEN}")]);
+    let v = json_of(&env);
+    assert!(readings(&v).contains(&(WORK_ID.to_string(), WORK_ORG.to_string(), 12.0)));
+    let (_, out, _) = ql(&env, &["accounts"]);
+    assert!(
+        out.contains(&format!(
+            "me: me@work.example, from Claude Code ({}), Claude Code's login; orgs: Work Team",
+            usual.display()
+        )),
+        "{out}"
+    );
+    // Claude Code's login is the one the line shows when it is known (issue 26).
+    let (_, line, _) = ql(&env, &["segment"]);
+    assert!(line.starts_with("5h 12% · 7d 64%"), "{line:?}");
+}

@@ -133,6 +133,10 @@ fn keyring_v11_newest_jar_wins_and_pinning_picks_another() {
     );
     assert_eq!(ql(&env, &["refresh"]).0, 0);
     assert!(sent_cookie(&server).contains("sessionKey=sk-ant-sid01-BRAVE"));
+    // One search of the browsers a refresh: the keyring is asked once, not once for the
+    // session used and again for the other profiles' sessions.
+    let asked = std::fs::read_to_string(bin.join("secret-tool.log")).unwrap();
+    assert_eq!(asked.lines().count(), 1, "{asked}");
 
     let server = claude_ai("usage_flat_windows.json");
     env.set("QUOTALINE_CLAUDE_AI_URL", &server.url())

@@ -102,7 +102,12 @@ fn ages_and_allowances(env: &TestEnv, now: DateTime<Utc>) -> Vec<(String, i64, i
             let uuid = o["org_uuid"].as_str().unwrap().to_string();
             let at = o["sources"]["usage"]["at"].as_str().unwrap();
             let at = DateTime::parse_from_rfc3339(at).unwrap();
-            let cadence = &cache["cadence"][&uuid];
+            // One ladder per login and org (`schedule::cadence_key`).
+            let key = match o["account_uuid"].as_str() {
+                Some(account) => format!("{account}/{uuid}"),
+                None => uuid.clone(),
+            };
+            let cadence = &cache["cadence"][&key];
             let unchanged = cadence["unchanged"].as_u64().unwrap() as usize;
             let jitter = cadence["jitter"].as_i64().unwrap();
             let step = LADDER[unchanged.min(3)];

@@ -250,7 +250,8 @@ impl FakeServer {
     }
 
     /// Answers `path` with `replies` (in turn, the last repeating) for requests whose Cookie
-    /// header holds `needle` (a session key): one fake claude.ai for several logins.
+    /// or Authorization header holds `needle` (a session key, an OAuth token): one fake
+    /// claude.ai (or api.anthropic.com) for several logins.
     pub fn route_for_cookie(&self, path: &str, needle: &str, replies: Vec<Reply>) {
         let mut by_cookie = lock(&self.shared.by_cookie);
         by_cookie.retain(|(p, n, _)| !(p == path && n == needle));
@@ -356,7 +357,13 @@ fn handle_connection(stream: TcpStream, shared: &Shared) {
     };
     let head_only = request.method.eq_ignore_ascii_case("HEAD");
     let path = request.path.clone();
-    let cookie = request.header("cookie").map(str::to_string);
+    // Who asks: the Cookie header (a claude.ai session) and the bearer token (an OAuth
+    // login), for the routes that answer one login only.
+    let cookie = Some(format!(
+        "{} {}",
+        request.header("cookie").unwrap_or_default(),
+        request.header("authorization").unwrap_or_default()
+    ));
     // Record before answering: tests count requests as soon as the client returns.
     lock(&shared.requests).push(request);
     let reply = shared.reply_for(&path, cookie.as_deref());
