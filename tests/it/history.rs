@@ -36,11 +36,12 @@ fn five_hour_reset(conn: &Connection) -> i64 {
     .unwrap()
 }
 
+/// A reading of ORG1 by the account the refresh read it with, as a refresh stores one.
 fn insert(conn: &Connection, window: &str, at: DateTime<Utc>, u: f64, resets_at: Option<i64>) {
     conn.execute(
-        "INSERT INTO readings (org_uuid, window, at, utilization, resets_at, source)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'claude.ai')",
-        params![ORG1, window, at.timestamp(), u, resets_at],
+        "INSERT INTO readings (account_uuid, org_uuid, window, at, utilization, resets_at, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'claude.ai')",
+        params![ACCOUNT_ID, ORG1, window, at.timestamp(), u, resets_at],
     )
     .unwrap();
 }
@@ -222,7 +223,7 @@ fn history_json_prints_readings_oldest_first_for_scripts() {
     let reset_at = DateTime::from_timestamp(reset, 0).unwrap();
     assert_eq!(
         lines[0],
-        serde_json::json!({"org_uuid": ORG1, "window": "five_hour", "at": iso(old),
+        serde_json::json!({"org_uuid": ORG1, "account_uuid": ACCOUNT_ID, "window": "five_hour", "at": iso(old),
             "utilization": 90.0, "resets_at": iso(reset_at - Span::hours(5)), "source": "claude.ai"})
     );
     assert_eq!(lines[1]["at"], iso(recent));
@@ -245,7 +246,9 @@ fn history_json_prints_readings_oldest_first_for_scripts() {
     assert_eq!(code, 0);
     let rows: Vec<&str> = table.lines().collect();
     assert_eq!(rows.len(), 6, "{table}");
-    assert!(rows[0].starts_with(&format!("dev@example.com's Organization [{ORG1}] · ")));
+    assert!(rows[0].starts_with(&format!(
+        "dev@example.com's Organization [{ORG1}] · account dev · "
+    )));
     assert_eq!(
         rows[1],
         "  WINDOW                 READINGS FIRST  LAST    RATE HITS  HISTORY"
@@ -356,7 +359,8 @@ fn concurrent_writers_keep_every_row_and_a_consistent_file() {
             let now = Utc::now().timestamp();
             for i in 0..200 {
                 conn.execute(
-                    "INSERT INTO readings VALUES ('other', 'five_hour', ?1, 1.0, NULL, 'test')",
+                    "INSERT INTO readings (org_uuid, window, at, utilization, resets_at, source)
+                     VALUES ('other', 'five_hour', ?1, 1.0, NULL, 'test')",
                     [now - 1000 + i],
                 )
                 .unwrap();
