@@ -156,7 +156,8 @@ struct CheckArgs {
     max_age: Option<i64>,
 }
 
-/// The recorded readings: a table with a sparkline per window, or JSON lines.
+/// The recorded readings: a table with a sparkline per window, a block per org and account,
+/// or JSON lines.
 #[derive(FromArgs)]
 #[argh(subcommand, name = "history", help_triggers("-h", "--help"))]
 struct HistoryArgs {
@@ -169,9 +170,13 @@ struct HistoryArgs {
     /// one JSON object per reading, oldest first
     #[argh(switch)]
     json: bool,
-    /// org uuid (default: the active org)
+    /// org uuid: every account's readings of it, each its own block (default: the org and
+    /// account the line shows)
     #[argh(option)]
     org: Option<String>,
+    /// only this account's readings, by the name `quotaline accounts` gives it, or `all`
+    #[argh(option)]
+    account: Option<String>,
 }
 
 /// Compare a /usage body saved from the browser's DevTools ("Copy response") with what
@@ -344,6 +349,7 @@ fn main() {
             since: a.since,
             json: a.json,
             org: a.org,
+            account: a.account,
         }),
         Some(Command::Events(a)) => cmd::events::run(a.since, a.json),
         Some(Command::Init(a)) => cmd::init::run(&a.program, a.browser.as_deref()),

@@ -84,8 +84,9 @@ pub fn analyze(key: &str, current: &Window, points: &[Point], now: DateTime<Utc>
     pace
 }
 
-/// Sets every org's `pace` from `past` (the recent history of its windows, this snapshot's
-/// readings included: `history::record`).
+/// Sets every org entry's `pace` from `past` (the recent history of its windows, this
+/// snapshot's readings included: `history::record`): only its own account's readings, so one
+/// login of a Team org never moves the pace of another.
 pub fn annotate(snapshot: &mut Snapshot, past: &[Reading], now: DateTime<Utc>) {
     for org in &mut snapshot.orgs {
         org.pace = org
@@ -94,7 +95,11 @@ pub fn annotate(snapshot: &mut Snapshot, past: &[Reading], now: DateTime<Utc>) {
             .map(|(key, w)| {
                 let points: Vec<Point> = past
                     .iter()
-                    .filter(|r| r.org_uuid == org.org_uuid && &r.window == key)
+                    .filter(|r| {
+                        r.account == org.account_uuid
+                            && r.org_uuid == org.org_uuid
+                            && &r.window == key
+                    })
                     .map(Point::from)
                     .collect();
                 (key.clone(), analyze(key, w, &points, now))
@@ -244,6 +249,45 @@ mod tests {
         points.extend(pts(200, &[(60, 40.0)]));
         let pace = analyze("five_hour", &window(40.0, 200), &points, t(60));
         assert!(approx(pace.rate_per_hour, 10.0));
+    }
+
+    #[test]
+    fn annotate_keeps_two_logins_of_one_org_apart() {
+        // One Team org, two logins: ana climbs 10%/h, bo 30%/h. Each entry's pace is its own
+        // account's; mixed, ana's level would be bo's 50% and her rate 20%/h.
+        let entry = |account: &str, u: f64| crate::snapshot::Org {
+            account_uuid: Some(account.into()),
+            ..crate::snapshot::five_hour_org("team", u, Some(t(200)), t(60))
+        };
+        let mut snapshot = Snapshot {
+            source: "claude.ai".into(),
+            fetched_at: t(60),
+            active_org: Some("team".into()),
+            orgs: vec![entry("ana", 40.0), entry("bo", 50.0)],
+        };
+        let reading = |account: &str, m: i64, u: f64| Reading {
+            account: Some(account.into()),
+            org_uuid: "team".into(),
+            window: "five_hour".into(),
+            at: t(m),
+            utilization: u,
+            resets_at: Some(t(200)),
+            source: "claude.ai".into(),
+        };
+        let past = [
+            reading("ana", 0, 30.0),
+            reading("bo", 0, 20.0),
+            reading("ana", 30, 35.0),
+            reading("bo", 30, 35.0),
+            reading("ana", 60, 40.0),
+            reading("bo", 60, 50.0),
+        ];
+        annotate(&mut snapshot, &past, t(60));
+        let rate = |i: usize| snapshot.orgs[i].pace["five_hour"].rate_per_hour;
+        assert!(approx(rate(0), 10.0), "{:?}", rate(0));
+        assert!(approx(rate(1), 30.0), "{:?}", rate(1));
+        assert_eq!(snapshot.orgs[0].pace["five_hour"].eta, Some(t(60 + 360)));
+        assert_eq!(snapshot.orgs[1].pace["five_hour"].eta, Some(t(60 + 100)));
     }
 
     #[test]

@@ -25,7 +25,7 @@ _quotaline() {
       doctor) words='--help' ;;
       native-host) words='--help' ;;
       statusline) words='--format --help' ;;
-      history) words='--window --since --json --org --help' ;;
+      history) words='--window --since --json --org --account --help' ;;
       config) words='--default --help' ;;
       verify) mapfile -t COMPREPLY < <(compgen -f -- "$cur"); words='--org --help' ;;
       completions) words='zsh bash fish --help' ;;

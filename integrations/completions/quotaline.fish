@@ -43,6 +43,7 @@ complete -c quotaline -n '__fish_seen_subcommand_from history' -l window -x -a '
 complete -c quotaline -n '__fish_seen_subcommand_from history' -l since -x -d 'how far back, e.g. 24h'
 complete -c quotaline -n '__fish_seen_subcommand_from history' -l json -d 'one JSON object per reading'
 complete -c quotaline -n '__fish_seen_subcommand_from history' -l org -x -d 'org uuid'
+complete -c quotaline -n '__fish_seen_subcommand_from history' -l account -x -d 'an account name, or all'
 complete -c quotaline -n '__fish_seen_subcommand_from config' -l default -d 'print a commented config.toml'
 complete -c quotaline -n '__fish_seen_subcommand_from verify' -l org -x -d 'org uuid'
 complete -c quotaline -n '__fish_seen_subcommand_from verify' -F

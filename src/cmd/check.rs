@@ -71,13 +71,8 @@ pub fn run(o: Options) -> i32 {
     } else if names.contains(&account) {
         vec![account.clone()]
     } else {
-        let meant = crate::suggest::closest(&account, names.iter().map(String::as_str))
-            .map(|m| format!("did you mean `{m}`? "))
-            .unwrap_or_default();
-        super::fail(
-            &format!("no account `{account}` here"),
-            Some(&format!("{meant}accounts: {}", names.join(", "))),
-        );
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        super::no_account(&account, &names);
         return if o.fail_open { OK } else { NO_DATA };
     };
     if judged.is_empty() {

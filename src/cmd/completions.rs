@@ -152,6 +152,7 @@ pub(super) const COMMANDS: &[Command] = &[
             flag("--since", "how far back, e.g. 24h", Arg::Text),
             switch("--json", "one JSON object per reading"),
             ORG,
+            flag("--account", "an account name, or all", Arg::Text),
         ],
         None,
     ),

@@ -55,6 +55,23 @@ pub fn fail(what: &str, fix: Option<&str>) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
+/// `--account NAME` names none of `names` (`Snapshot::account_names`): says so, with the
+/// closest name and the list, in the words every command uses for it.
+pub fn no_account(asked: &str, names: &[&str]) {
+    let meant = crate::suggest::closest(asked, names.iter().copied())
+        .map(|m| format!("did you mean `{m}`? "))
+        .unwrap_or_default();
+    let there = if names.is_empty() {
+        "none yet".to_string()
+    } else {
+        names.join(", ")
+    };
+    fail(
+        &format!("no account `{asked}` here"),
+        Some(&format!("{meant}accounts: {there}")),
+    );
+}
+
 /// A usage error ([`fail`]); returns [`EX_USAGE`] for the command to exit with.
 pub fn usage(what: &str, fix: Option<&str>) -> i32 {
     fail(what, fix);

@@ -1,5 +1,6 @@
 //! Issue 7: the history of readings (history.db), burn rate, ETA and pace, `history`,
-//! `check --eta`, and a history that can never break a refresh or the prompt.
+//! `check --eta`, and a history that can never break a refresh or the prompt; issue 26: two
+//! logins of one Team org each with their own readings and pace.
 
 use crate::common::*;
 use chrono::{DateTime, Duration as Span, SecondsFormat, SubsecRound, Utc};
@@ -36,11 +37,12 @@ fn five_hour_reset(conn: &Connection) -> i64 {
     .unwrap()
 }
 
+/// A reading of ORG1 by the account the refresh read it with, as a refresh stores one.
 fn insert(conn: &Connection, window: &str, at: DateTime<Utc>, u: f64, resets_at: Option<i64>) {
     conn.execute(
-        "INSERT INTO readings (org_uuid, window, at, utilization, resets_at, source)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'claude.ai')",
-        params![ORG1, window, at.timestamp(), u, resets_at],
+        "INSERT INTO readings (account_uuid, org_uuid, window, at, utilization, resets_at, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'claude.ai')",
+        params![ACCOUNT_ID, ORG1, window, at.timestamp(), u, resets_at],
     )
     .unwrap();
 }
@@ -222,7 +224,7 @@ fn history_json_prints_readings_oldest_first_for_scripts() {
     let reset_at = DateTime::from_timestamp(reset, 0).unwrap();
     assert_eq!(
         lines[0],
-        serde_json::json!({"org_uuid": ORG1, "window": "five_hour", "at": iso(old),
+        serde_json::json!({"org_uuid": ORG1, "account_uuid": ACCOUNT_ID, "window": "five_hour", "at": iso(old),
             "utilization": 90.0, "resets_at": iso(reset_at - Span::hours(5)), "source": "claude.ai"})
     );
     assert_eq!(lines[1]["at"], iso(recent));
@@ -245,7 +247,9 @@ fn history_json_prints_readings_oldest_first_for_scripts() {
     assert_eq!(code, 0);
     let rows: Vec<&str> = table.lines().collect();
     assert_eq!(rows.len(), 6, "{table}");
-    assert!(rows[0].starts_with(&format!("dev@example.com's Organization [{ORG1}] · ")));
+    assert!(rows[0].starts_with(&format!(
+        "dev@example.com's Organization [{ORG1}] · account dev · "
+    )));
     assert_eq!(
         rows[1],
         "  WINDOW                 READINGS FIRST  LAST    RATE HITS  HISTORY"
@@ -356,7 +360,8 @@ fn concurrent_writers_keep_every_row_and_a_consistent_file() {
             let now = Utc::now().timestamp();
             for i in 0..200 {
                 conn.execute(
-                    "INSERT INTO readings VALUES ('other', 'five_hour', ?1, 1.0, NULL, 'test')",
+                    "INSERT INTO readings (org_uuid, window, at, utilization, resets_at, source)
+                     VALUES ('other', 'five_hour', ?1, 1.0, NULL, 'test')",
                     [now - 1000 + i],
                 )
                 .unwrap();
@@ -393,4 +398,172 @@ fn concurrent_writers_keep_every_row_and_a_consistent_file() {
         ),
         fetches
     );
+}
+
+/// Claude Code's config dir `name` under HOME, logged in (`.claude.json`) to `account` in
+/// ORG1, a Team org both logins share (as in `accounts.rs`).
+fn team_login(env: &TestEnv, name: &str, account: &str) -> std::path::PathBuf {
+    let dir = env.home.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let doc = serde_json::json!({
+        "oauthAccount": {
+            "accountUuid": account,
+            "emailAddress": format!("{account}@example.com"),
+            "organizationUuid": ORG1,
+            "organizationName": "Team Org",
+            "organizationRateLimitTier": "default_claude_max_5x"
+        }
+    });
+    std::fs::write(dir.join(".claude.json"), doc.to_string()).unwrap();
+    dir
+}
+
+/// Claude Code's status line in config dir `dir`, its stdin carrying these five-hour and
+/// weekly numbers (the five-hour window resetting at `reset`).
+fn reports(env: &mut TestEnv, dir: &std::path::Path, five: f64, seven: f64, reset: i64) {
+    let mut v: Value = serde_json::from_str(&payload("statusline_stdin.json")).unwrap();
+    v["rate_limits"] = serde_json::json!({
+        "five_hour": {"used_percentage": five, "resets_at": reset},
+        "seven_day": {"used_percentage": seven, "resets_at": reset + 3 * 86_400}
+    });
+    env.set("CLAUDE_CONFIG_DIR", &dir.display().to_string());
+    let (code, _, err) = ql_statusline(env, v.to_string().as_bytes());
+    assert_eq!((code, err.as_str()), (0, ""));
+}
+
+/// A five-hour reading of ORG1 by `account`, `ago` minutes ago.
+fn insert_by(conn: &Connection, account: &str, ago: i64, u: f64, reset: i64) {
+    conn.execute(
+        "INSERT INTO readings (account_uuid, org_uuid, window, at, utilization, resets_at, source)
+         VALUES (?1, ?2, 'five_hour', ?3, ?4, ?5, 'statusline')",
+        params![
+            account,
+            ORG1,
+            (Utc::now() - Span::minutes(ago)).timestamp(),
+            u,
+            reset
+        ],
+    )
+    .unwrap();
+}
+
+/// The table's lines up to the sparkline (its header's time cut off).
+fn table_of(env: &TestEnv, args: &[&str]) -> Vec<String> {
+    let (code, out, err) = ql(env, args);
+    assert_eq!((code, err.as_str()), (0, ""), "{args:?}");
+    out.lines()
+        .map(|l| match l.split_once(" · ") {
+            Some((org, rest)) if !l.starts_with(' ') => match rest.rsplit_once(" · ") {
+                Some((account, _)) => format!("{org} · {account}"),
+                None => org.to_string(),
+            },
+            _ => l
+                .chars()
+                .take(60)
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn two_logins_in_one_team_org_each_have_their_own_history_and_pace() {
+    let mut env = TestEnv::new();
+    env.set("NO_COLOR", "1");
+    let a = team_login(&env, "claude-a", "acc-a");
+    let b = team_login(&env, "claude-b", "acc-b");
+    let reset = Utc::now().timestamp() + 7200;
+    reports(&mut env, &a, 42.0, 15.0, reset);
+    reports(&mut env, &b, 11.0, 3.0, reset);
+    // Earlier readings of each: acc-a was at 27% half an hour ago, acc-b at 1% 50 minutes
+    // ago. Mixed, acc-a's rate would start from acc-b's older 1% and acc-b's period from
+    // acc-a's higher numbers.
+    let conn = db(&env);
+    insert_by(&conn, "acc-a", 30, 27.0, reset);
+    insert_by(&conn, "acc-b", 50, 1.0, reset);
+    drop(conn);
+    // Readings are kept by the second: the next ones must not replace the first.
+    std::thread::sleep(Duration::from_millis(1100));
+    reports(&mut env, &a, 43.0, 15.0, reset);
+    reports(&mut env, &b, 12.0, 3.0, reset);
+
+    // Each entry's burn rate is its own login's: 27% -> 43% in 30 minutes, 1% -> 12% in 50.
+    let (code, out, _) = ql(&env, &["json"]);
+    assert_eq!(code, 0);
+    let json: Value = serde_json::from_str(&out).unwrap();
+    let rates: Vec<(Value, Option<f64>)> = json["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["org_uuid"] == ORG1)
+        .map(|o| {
+            let rate = o["pace"]["five_hour"]["rate_per_hour"].as_f64();
+            (o["account_uuid"].clone(), rate.map(f64::round))
+        })
+        .collect();
+    assert_eq!(
+        rates,
+        [("acc-a".into(), Some(32.0)), ("acc-b".into(), Some(13.0))]
+    );
+
+    // Every reading of the org, each with its own account.
+    let (code, out, err) = ql(&env, &["history", "--json", "--org", ORG1]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let lines: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let five_hour = |account: &str| -> Vec<f64> {
+        lines
+            .iter()
+            .filter(|l| l["account_uuid"] == account && l["window"] == "five_hour")
+            .map(|l| l["utilization"].as_f64().unwrap())
+            .collect()
+    };
+    assert_eq!(five_hour("acc-a"), [27.0, 42.0, 43.0]);
+    assert_eq!(five_hour("acc-b"), [1.0, 11.0, 12.0]);
+    assert_eq!(lines.len(), 10, "{out}");
+    // Without --org: the account the line shows (the last config dir's login) only.
+    let (_, out, _) = ql(&env, &["history", "--json"]);
+    assert!(
+        out.lines().count() == 5 && out.lines().all(|l| l.contains(r#""account_uuid":"acc-b""#)),
+        "{out}"
+    );
+
+    // The table: a block per account of the org, each by the name `accounts` gives it.
+    let header = "  WINDOW                 READINGS FIRST  LAST    RATE HITS";
+    let block_a = [
+        format!("Team Org [{ORG1}] · account acc-a"),
+        header.to_string(),
+        "  5h                            3   27%   43%   32%/h    0".to_string(),
+        "  7d                            2   15%   15%       –    0".to_string(),
+    ];
+    let block_b = [
+        format!("Team Org [{ORG1}] · account acc-b"),
+        header.to_string(),
+        "  5h                            3    1%   12%   13%/h    0".to_string(),
+        "  7d                            2    3%    3%       –    0".to_string(),
+    ];
+    let both: Vec<String> = block_a.iter().chain(&block_b).cloned().collect();
+    assert_eq!(table_of(&env, &["history", "--org", ORG1]), both);
+    assert_eq!(table_of(&env, &["history", "--account", "all"]), both);
+    assert_eq!(table_of(&env, &["history", "--account", "acc-a"]), block_a);
+    assert_eq!(table_of(&env, &["history"]), block_b);
+
+    let (code, out, err) = ql(&env, &["history", "--account", "acca"]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (
+            1,
+            "",
+            "quotaline: no account `acca` here\ndid you mean `acc-a`? accounts: acc-a, acc-b\n"
+        )
+    );
+
+    // acc-b hits 100%: its own limit, counted in its own block only.
+    reports(&mut env, &b, 100.0, 3.0, reset);
+    let hits = |account: &str| table_of(&env, &["history", "--account", account])[2].clone();
+    assert!(hits("acc-b").ends_with(" 1"), "{}", hits("acc-b"));
+    assert!(hits("acc-a").ends_with(" 0"), "{}", hits("acc-a"));
 }

@@ -85,9 +85,9 @@ fn history_json_into_a_closed_pipe_exits_zero() {
     let now = chrono::Utc::now().timestamp();
     for i in 1..3000 {
         conn.execute(
-            "INSERT INTO readings (org_uuid, window, at, utilization, resets_at, source)
-             VALUES (?1, 'five_hour', ?2, 10.0, NULL, 'claude.ai')",
-            rusqlite::params![ORG_IDS[0], now - i * 10],
+            "INSERT INTO readings (account_uuid, org_uuid, window, at, utilization, resets_at, source)
+             VALUES (?1, ?2, 'five_hour', ?3, 10.0, NULL, 'claude.ai')",
+            rusqlite::params![ACCOUNT_ID, ORG_IDS[0], now - i * 10],
         )
         .unwrap();
     }

@@ -629,7 +629,8 @@ fn eta_extra_and_failing_events_name_what_and_when() {
         )
         .unwrap();
     conn.execute(
-        "INSERT INTO readings VALUES (?1, 'five_hour', ?2, 7.5, ?3, 'claude.ai')",
+        "INSERT INTO readings (org_uuid, window, at, utilization, resets_at, source)
+         VALUES (?1, 'five_hour', ?2, 7.5, ?3, 'claude.ai')",
         rusqlite::params![ORG1, (Utc::now() - Span::minutes(30)).timestamp(), reset],
     )
     .unwrap();
