@@ -81,32 +81,48 @@ fn as_cookie(value: &str) -> String {
 /// The credentials the user set explicitly: `QUOTALINE_COOKIE`, `QUOTALINE_SESSION_KEY`,
 /// or the session file (refused unless private). `Ok(None)` when none is set.
 pub fn explicit() -> Result<Option<Credentials>, FetchError> {
+    explicit_all().into_iter().next().transpose()
+}
+
+/// Every session set explicitly, in the order the first is taken: `QUOTALINE_COOKIE`,
+/// `QUOTALINE_SESSION_KEY`, the session file. The ones after the first are other logins
+/// (another account's key kept in the file while the variable names this one).
+fn explicit_all() -> Vec<Result<Credentials, FetchError>> {
+    let mut all = Vec::new();
     if let Some(cookie) = Secret::Cookie.get() {
-        return Credentials::new(cookie, Secret::Cookie.var().into()).map(Some);
+        all.push(Credentials::new(cookie, Secret::Cookie.var().into()));
     }
     if let Some(key) = Secret::SessionKey.get() {
-        return Credentials::new(as_cookie(&key), Secret::SessionKey.var().into()).map(Some);
+        all.push(Credentials::new(
+            as_cookie(&key),
+            Secret::SessionKey.var().into(),
+        ));
     }
-    let Some(path) = session_file() else {
-        return Ok(None);
-    };
-    let Ok(meta) = std::fs::metadata(&path) else {
-        return Ok(None);
-    };
+    if let Some(file) = session_file().and_then(|p| read_session_file(&p)) {
+        all.push(file);
+    }
+    all
+}
+
+/// The session file's credentials; `None` when there is no file.
+fn read_session_file(path: &std::path::Path) -> Option<Result<Credentials, FetchError>> {
+    let meta = std::fs::metadata(path).ok()?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        return Err(FetchError::new(
+        return Some(Err(FetchError::new(
             ErrorKind::Config,
             format!(
                 "{} is readable by others (mode {mode:04o}): run `chmod 600 {}`",
                 path.display(),
                 path.display()
             ),
-        ));
+        )));
     }
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| FetchError::new(ErrorKind::Config, format!("{}: {e}", path.display())))?;
-    Credentials::new(as_cookie(&text), path.display().to_string()).map(Some)
+    Some(
+        std::fs::read_to_string(path)
+            .map_err(|e| FetchError::new(ErrorKind::Config, format!("{}: {e}", path.display())))
+            .and_then(|text| Credentials::new(as_cookie(&text), path.display().to_string())),
+    )
 }
 
 /// Picks the jar a refresh uses: the pinned one; else, with `QUOTALINE_ORG` set, a jar whose
@@ -173,7 +189,11 @@ pub struct Sessions {
 }
 
 pub fn sessions() -> Sessions {
-    let explicit = explicit();
+    let mut explicit_all = explicit_all().into_iter();
+    let explicit = explicit_all.next().transpose();
+    // The explicit ones after the first (a session file beside the variable) come first
+    // among the others; one that cannot be used is the first one's business only.
+    let more: Vec<Credentials> = explicit_all.filter_map(Result::ok).collect();
     let found = browser::discover(&browser::Env::from_process());
     let picked = pick_jar(&found);
     let jar_creds = |jar: &browser::Jar| {
@@ -206,6 +226,15 @@ pub fn sessions() -> Sessions {
     .into_iter()
     .collect();
     let mut others = Vec::new();
+    for creds in more {
+        let Some(key) = cookie_value(creds.cookie_header(), "sessionKey") else {
+            continue;
+        };
+        if !seen.contains(&key) {
+            seen.push(key);
+            others.push(creds);
+        }
+    }
     for jar in &found.jars {
         let Some(key) = jar.session_key() else {
             continue;

@@ -607,3 +607,42 @@ fn claude_codes_usual_login_to_another_account_is_refreshed_beside_the_browsers(
     let (_, line, _) = ql(&env, &["segment"]);
     assert!(line.starts_with("5h 12% · 7d 64%"), "{line:?}");
 }
+
+#[test]
+fn a_session_file_beside_the_session_key_variable_is_another_login() {
+    let server = two_logins();
+    let mut env = TestEnv::with_server(&server);
+    env.set("QUOTALINE_SESSION_KEY", PERSONAL_KEY)
+        .set("NO_COLOR", "1");
+    let file = env.home.path().join(".config/quotaline/session");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, WORK_KEY).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    env.config(&format!(
+        "[account.work]\nsession = \"{}\"\n",
+        file.display()
+    ));
+
+    let (code, _, err) = ql(&env, &["refresh"]);
+    assert_eq!((code, err.as_str()), (0, ""));
+    let v = json_of(&env);
+    assert!(
+        readings(&v).contains(&(WORK_ID.to_string(), WORK_ORG.to_string(), 12.0)),
+        "{v}"
+    );
+    let (_, out, _) = ql(&env, &["accounts"]);
+    assert!(
+        out.starts_with("* dev: dev@example.com, from QUOTALINE_SESSION_KEY; "),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "  work: me@work.example, from {}; orgs: Work Team",
+            file.display()
+        )),
+        "{out}"
+    );
+    let (_, line, _) = ql(&env, &["segment", "--format", "{5h} {5h@work}"]);
+    assert_eq!(line, "37% 12%\n");
+}
