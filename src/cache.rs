@@ -46,6 +46,10 @@ pub struct Session {
     pub account: Option<String>,
     #[serde(default)]
     pub state: State,
+    /// A Claude Code login's `.claude.json`, as last read: its account uuid, read again only
+    /// after Claude Code wrote the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claude_json: Option<Memo<Option<String>>>,
 }
 
 /// What the refresh loop remembers between processes.

@@ -310,17 +310,37 @@ fn claude_code_logins(cache: &Cache, asker: Asker, now: DateTime<Utc>, here_free
         }
     }
     for login in logins {
-        let file = cache.read();
+        let mut file = cache.read();
+        let origin = login.origin();
         let account = match &login {
             // Already read (and kept while its files stand still) for the status line.
-            claude_code::Login::Here => file.claude_account.as_ref().and_then(|m| m.value.clone()),
-            dir => claude_code::account(dir),
+            claude_code::Login::Here => file
+                .claude_account
+                .as_ref()
+                .and_then(|m| m.value.as_ref())
+                .and_then(|a| a.account_uuid.clone()),
+            dir => {
+                let held = file
+                    .sessions
+                    .get(&origin)
+                    .and_then(|s| s.claude_json.as_ref());
+                let memo = claude_code::account_uuid_cached(dir, held);
+                if held != Some(&memo) {
+                    let kept = memo.clone();
+                    if let Ok(f) = cache.update(|c| {
+                        c.sessions.entry(origin.clone()).or_default().claude_json = Some(kept);
+                        c.clone()
+                    }) {
+                        file = f;
+                    }
+                }
+                memo.value
+            }
         };
-        let Some(account) = account.and_then(|a| a.account_uuid) else {
+        let Some(account) = account else {
             continue;
         };
         // One login per account: the first session's, or a browser profile's, comes first.
-        let origin = login.origin();
         let taken = file.first_account.as_ref() == Some(&account)
             || file
                 .sessions

@@ -380,6 +380,21 @@ pub fn account_cached(kept: Option<&AccountMemo>) -> AccountMemo {
     Memo { files, value }
 }
 
+/// The account uuid `login`'s `.claude.json` names, from `kept` while its file stands still
+/// (a refresh of another login need not parse megabytes of project history each time); the
+/// memo to keep next.
+pub fn account_uuid_cached(
+    login: &Login,
+    kept: Option<&Memo<Option<String>>>,
+) -> Memo<Option<String>> {
+    let files = Memo::<Option<String>>::identify(claude_json_files(login));
+    if let Some(k) = kept.filter(|k| k.files == files) {
+        return k.clone();
+    }
+    let value = account(login).and_then(|a| a.account_uuid);
+    Memo { files, value }
+}
+
 /// One `.claude.json`'s account: `Ok(None)` when there is no file or it names none, `Err`
 /// when it cannot be read (bounded and non-blocking: `file::read`).
 fn read_account(path: &std::path::Path) -> Result<Option<Account>, String> {

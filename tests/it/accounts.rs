@@ -573,6 +573,24 @@ fn a_claude_code_config_dir_named_in_config_is_refreshed_over_oauth_on_its_own()
         let bytes = std::fs::read(file.unwrap().path()).unwrap();
         assert!(!String::from_utf8_lossy(&bytes).contains("WORKDIR"));
     }
+    // Its `.claude.json` is read again only after Claude Code wrote it: `/login` there with
+    // the browser's account makes it a login already read, and it is not asked again.
+    let origin = format!("Claude Code ({})", work.display());
+    assert_eq!(
+        read_cache(&env)["sessions"][&origin]["claude_json"]["value"],
+        WORK_ID
+    );
+    claude_code_login(&work, "WORKDIR", ACCOUNT_ID, "dev@example.com", ORG_IDS[0]);
+    assert_eq!(ql(&env, &["refresh", "--force"]).0, 0);
+    assert_eq!(
+        bearers(&server).len(),
+        2,
+        "not asked for an account read already"
+    );
+    assert_eq!(
+        read_cache(&env)["sessions"][&origin]["claude_json"]["value"],
+        ACCOUNT_ID
+    );
 }
 
 #[test]
