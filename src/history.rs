@@ -671,37 +671,30 @@ mod tests {
         }
     }
 
-    /// Version 2's schema, as quotaline 0.x before accounts created it.
-    const SCHEMA_V2: &str = "
-        CREATE TABLE IF NOT EXISTS readings (
-            org_uuid    TEXT    NOT NULL,
-            window      TEXT    NOT NULL,
-            at          INTEGER NOT NULL,
-            utilization REAL    NOT NULL,
-            resets_at   INTEGER,
-            source      TEXT    NOT NULL,
-            PRIMARY KEY (org_uuid, window, at)
-        ) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS events (
-            at       INTEGER NOT NULL,
-            kind     TEXT    NOT NULL,
-            level    TEXT,
-            org_uuid TEXT    NOT NULL,
-            window   TEXT,
-            period   INTEGER,
-            message  TEXT    NOT NULL,
-            event    TEXT    NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS events_by_subject ON events (org_uuid, window, kind);
-        PRAGMA user_version = 2;
-    ";
+    /// Version 2's schema, as quotaline 0.x before accounts created it: its readings keyed by
+    /// org alone, its events table as today's.
+    fn schema_v2() -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS readings (
+                 org_uuid    TEXT    NOT NULL,
+                 window      TEXT    NOT NULL,
+                 at          INTEGER NOT NULL,
+                 utilization REAL    NOT NULL,
+                 resets_at   INTEGER,
+                 source      TEXT    NOT NULL,
+                 PRIMARY KEY (org_uuid, window, at)
+             ) WITHOUT ROWID;
+             {EVENTS}
+             PRAGMA user_version = 2;"
+        )
+    }
 
     #[test]
     fn a_version_2_file_keeps_every_row_and_the_first_account_to_write_adopts_them() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE);
         let old = Connection::open(&path).unwrap();
-        old.execute_batch(SCHEMA_V2).unwrap();
+        old.execute_batch(&schema_v2()).unwrap();
         for (org, m, u) in [("org", 0, 10.0), ("org", 10, 15.0), ("codex", 0, 3.0)] {
             old.execute(
                 "INSERT INTO readings VALUES (?1, 'five_hour', ?2, ?3, ?4, 'claude.ai')",
@@ -757,7 +750,7 @@ mod tests {
         // version looks at the table, not the number: rebuilt again, the rows would lose
         // their account.
         let old = Connection::open(&path).unwrap();
-        old.execute_batch(SCHEMA_V2).unwrap();
+        old.execute_batch(&schema_v2()).unwrap();
         let refused = old.execute(
             "INSERT INTO readings (org_uuid, window, at, utilization, resets_at, source)
              VALUES ('org', 'five_hour', 60, 1.0, NULL, 'claude.ai')

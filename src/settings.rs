@@ -351,9 +351,7 @@ pub fn target(flag: Option<String>) -> Result<Target, String> {
     };
     Target::from_name(name.trim()).ok_or_else(|| {
         let known: Vec<&str> = Target::ALL.iter().map(|t| t.name()).collect();
-        let meant = crate::suggest::closest(name.trim(), known.iter().copied())
-            .map(|m| format!("did you mean `{m}`? "))
-            .unwrap_or_default();
+        let meant = crate::suggest::did_you_mean(name.trim(), known.iter().copied());
         format!(
             "{origin}: unknown target {name:?} ({meant}one of: {}); using {}",
             known.join(", "),

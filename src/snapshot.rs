@@ -495,9 +495,7 @@ impl Org {
     /// name probably meant, and the windows there are.
     pub fn no_window(&self, name: &str) -> (String, String) {
         let names = self.window_names();
-        let meant = crate::suggest::closest(name, names.iter().map(String::as_str))
-            .map(|m| format!("did you mean `{m}`? "))
-            .unwrap_or_default();
+        let meant = crate::suggest::did_you_mean(name, names.iter().map(String::as_str));
         (
             format!("no window `{name}` for this org"),
             format!("{meant}windows: {}", names.join(", ")),

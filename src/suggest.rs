@@ -22,6 +22,23 @@ pub fn distance(a: &str, b: &str) -> usize {
     last[b.len()]
 }
 
+/// `did you mean `x`? ` for the closest of `known`, or nothing: the start of the second line
+/// of every "no such name" error, before the list of what there is.
+pub fn did_you_mean<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    closest(word, known)
+        .map(|s| format!("did you mean `{s}`? "))
+        .unwrap_or_default()
+}
+
+/// What there is, for that list: `names` joined, or `none` when there is nothing.
+pub fn listed(names: &[&str], none: &str) -> String {
+    if names.is_empty() {
+        none.to_string()
+    } else {
+        names.join(", ")
+    }
+}
+
 /// How many edits still read as a typo of a word this long: one for short words (`5hh`,
 /// `statu`), two from six characters (`--forc`), three from nine.
 pub fn tolerance(word: &str) -> usize {

@@ -5,7 +5,7 @@
 //! suggests the name meant, in quotaline's own words, exit 64.
 
 use super::completions::{Arg, Command, COMMANDS, SHELLS};
-use crate::suggest;
+use crate::suggest::did_you_mean;
 use crate::target::Target;
 
 /// A usage error: what is wrong, and how to put it right.
@@ -25,13 +25,6 @@ pub enum Prepared {
 }
 
 const HELP: [&str; 2] = ["-h", "--help"];
-
-/// `did you mean `x`? ` for the closest of `known`, or nothing.
-fn did_you_mean<'a>(word: &str, known: impl IntoIterator<Item = &'a str>) -> String {
-    suggest::closest(word, known)
-        .map(|s| format!("did you mean `{s}`? "))
-        .unwrap_or_default()
-}
 
 fn quoted(names: &[&str]) -> String {
     names.join(", ")

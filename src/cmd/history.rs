@@ -73,14 +73,9 @@ pub fn run(o: Options) -> i32 {
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            let meant = crate::suggest::closest(name, names.iter().map(String::as_str))
-                .map(|m| format!("did you mean `{m}`? "))
-                .unwrap_or_default();
-            let there = if names.is_empty() {
-                "none".to_string()
-            } else {
-                names.join(", ")
-            };
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let meant = crate::suggest::did_you_mean(name, names.iter().copied());
+            let there = crate::suggest::listed(&names, "none");
             super::fail(
                 &format!(
                     "no `{name}` readings in the last {}",

@@ -58,14 +58,8 @@ pub fn fail(what: &str, fix: Option<&str>) {
 /// `--account NAME` names none of `names` (`Snapshot::account_names`): says so, with the
 /// closest name and the list, in the words every command uses for it.
 pub fn no_account(asked: &str, names: &[&str]) {
-    let meant = crate::suggest::closest(asked, names.iter().copied())
-        .map(|m| format!("did you mean `{m}`? "))
-        .unwrap_or_default();
-    let there = if names.is_empty() {
-        "none yet".to_string()
-    } else {
-        names.join(", ")
-    };
+    let meant = crate::suggest::did_you_mean(asked, names.iter().copied());
+    let there = crate::suggest::listed(names, "none yet");
     fail(
         &format!("no account `{asked}` here"),
         Some(&format!("{meant}accounts: {there}")),

@@ -4,35 +4,12 @@
 
 use crate::common::*;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const ORG1: &str = ORG_IDS[0];
 
 fn in_secs(secs: i64) -> i64 {
     chrono::Utc::now().timestamp() + secs
-}
-
-/// Claude Code's config dir `name` under HOME, its `.claude.json` logged in to `account`
-/// in ORG1 (a Team org both logins share).
-fn config_dir(env: &TestEnv, name: &str, account: &str) -> PathBuf {
-    let dir = env.home.path().join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    login(&dir, account);
-    dir
-}
-
-/// What `/login` leaves in `.claude.json`: the account and its org.
-fn login(dir: &Path, account: &str) {
-    let doc = json!({
-        "oauthAccount": {
-            "accountUuid": account,
-            "emailAddress": format!("{account}@example.com"),
-            "organizationUuid": ORG1,
-            "organizationName": "Team Org",
-            "organizationRateLimitTier": "default_claude_max_5x"
-        }
-    });
-    std::fs::write(dir.join(".claude.json"), doc.to_string()).unwrap();
 }
 
 /// Claude Code's stdin object with these five-hour and weekly numbers, or none.
@@ -82,8 +59,8 @@ fn team_entries(env: &TestEnv) -> Vec<(Value, Value)> {
 fn two_logins_in_one_team_org_keep_their_own_numbers_and_the_line_follows_login() {
     let mut env = TestEnv::new();
     env.set("NO_COLOR", "1");
-    let a = config_dir(&env, "claude-a", "acc-a");
-    let b = config_dir(&env, "claude-b", "acc-b");
+    let a = team_login(&env, "claude-a", "acc-a");
+    let b = team_login(&env, "claude-b", "acc-b");
 
     assert_eq!(line_in(&mut env, &a, Some((42.0, 15.0))), "5h 42% · 7d 15%");
     // The second login's lower number is its own, not a lagging reading of the first.
@@ -101,7 +78,7 @@ fn two_logins_in_one_team_org_keep_their_own_numbers_and_the_line_follows_login(
 
     // `/login` with the other account in the first dir: the very next line is that
     // account's, never the previous one's.
-    login(&a, "acc-b");
+    relogin(&a, "acc-b");
     assert_eq!(line_in(&mut env, &a, None), "5h 7% · 7d 3%");
     assert_eq!(
         team_entries(&env),
@@ -190,6 +167,29 @@ fn two_profiles(server: &FakeServer) -> TestEnv {
     env
 }
 
+/// From now on the login `needle` names (a session key, an OAuth token) gets a 401 at `path`,
+/// and the personal account's orgs have moved on (23%).
+fn expire(server: &FakeServer, path: &str, needle: &str) {
+    let expired = r#"{"type":"error","error":{"type":"authentication_error"}}"#;
+    server.route_for_cookie(path, needle, vec![Reply::json(401, expired)]);
+    for org in ORG_IDS {
+        server.route(
+            &usage_path(org),
+            Reply::json(200, &shifted("usage_limits_array.json")),
+        );
+    }
+}
+
+/// The org `org` in `json`'s output.
+fn org_in<'a>(v: &'a Value, org: &str) -> &'a Value {
+    v["orgs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["org_uuid"] == org)
+        .unwrap()
+}
+
 fn json_of(env: &TestEnv) -> Value {
     let (_, out, err) = ql(env, &["json"]);
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"))
@@ -211,14 +211,12 @@ fn readings(v: &Value) -> Vec<(String, String, f64)> {
         .collect()
 }
 
-#[test]
-fn two_browser_profiles_logged_in_to_two_accounts_each_keep_their_numbers() {
-    let server = two_logins();
-    let env = two_profiles(&server);
-    let (code, _, err) = ql(&env, &["refresh"]);
+/// Refreshes, and `json` after it: the personal account's two orgs at 37%, the work one's at
+/// 12%, each under its own account.
+fn both_accounts_read(env: &TestEnv) -> Value {
+    let (code, _, err) = ql(env, &["refresh"]);
     assert_eq!((code, err.as_str()), (0, ""));
-
-    let v = json_of(&env);
+    let v = json_of(env);
     let mine = |org: &str| (ACCOUNT_ID.to_string(), org.to_string(), 37.0);
     assert_eq!(
         readings(&v),
@@ -228,6 +226,14 @@ fn two_browser_profiles_logged_in_to_two_accounts_each_keep_their_numbers() {
             (WORK_ID.to_string(), WORK_ORG.to_string(), 12.0)
         ]
     );
+    v
+}
+
+#[test]
+fn two_browser_profiles_logged_in_to_two_accounts_each_keep_their_numbers() {
+    let server = two_logins();
+    let env = two_profiles(&server);
+    let v = both_accounts_read(&env);
     assert_eq!(v["accounts"][1]["account_uuid"], WORK_ID);
     assert_eq!(v["accounts"][1]["email"], "me@work.example");
     assert_eq!(v["accounts"][1]["orgs"], json!([WORK_ORG]));
@@ -317,31 +323,11 @@ fn two_browser_profiles_logged_in_to_two_accounts_each_keep_their_numbers() {
 
     // The work session expires: its numbers stay, with their age and its own error; the
     // personal account refreshes as usual.
-    server.route_for_cookie(
-        "/api/account",
-        WORK_KEY,
-        vec![Reply::json(
-            401,
-            r#"{"type":"error","error":{"type":"authentication_error"}}"#,
-        )],
-    );
-    server.route(
-        &usage_path(ORG_IDS[0]),
-        Reply::json(200, &shifted("usage_limits_array.json")),
-    );
-    server.route(
-        &usage_path(ORG_IDS[1]),
-        Reply::json(200, &shifted("usage_limits_array.json")),
-    );
+    expire(&server, "/api/account", WORK_KEY);
     let (code, _, err) = ql(&env, &["refresh", "--force"]);
     assert_eq!((code, err.as_str()), (0, ""));
     let v = json_of(&env);
-    let work = v["orgs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["org_uuid"] == WORK_ORG)
-        .unwrap();
+    let work = org_in(&v, WORK_ORG);
     assert_eq!(work["windows"]["five_hour"]["utilization"], 12.0);
     assert_eq!(work["account_uuid"], WORK_ID);
     assert_eq!(
@@ -352,12 +338,7 @@ fn two_browser_profiles_logged_in_to_two_accounts_each_keep_their_numbers() {
     let error = &v["accounts"][1]["error"];
     assert_eq!(error["kind"], "unauthorized", "{v}");
     assert!(!error.to_string().contains("WORKSEAT") && !error.to_string().contains("PERSONAL"));
-    let personal = v["orgs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["org_uuid"] == ORG_IDS[0])
-        .unwrap();
+    let personal = org_in(&v, ORG_IDS[0]);
     assert_eq!(personal["windows"]["five_hour"]["utilization"], 23.0);
     let (_, line, _) = ql(&env, &["segment"]);
     assert!(line.starts_with("5h 23% · 7d 64%"), "{line:?}");
@@ -452,6 +433,34 @@ fn work_over_oauth(server: &FakeServer) {
     );
 }
 
+/// The personal account's browser profile, and the fake's OAuth endpoint answering the work
+/// login's token.
+fn personal_browser(server: &FakeServer) -> TestEnv {
+    work_over_oauth(server);
+    let mut env = TestEnv::with_server(server);
+    env.remove("QUOTALINE_SESSION_KEY").set("NO_COLOR", "1");
+    chrome_profile(&env, "Default", PERSONAL_KEY, 10);
+    env
+}
+
+/// Claude Code's usual login (`~/.claude`, `~/.claude.json`); its config dir.
+fn usual_login(
+    env: &TestEnv,
+    token_tail: &str,
+    account: &str,
+    email: &str,
+    org: &str,
+) -> std::path::PathBuf {
+    let usual = env.home.path().join(".claude");
+    claude_code_login(&usual, token_tail, account, email, org);
+    std::fs::rename(
+        usual.join(".claude.json"),
+        env.home.path().join(".claude.json"),
+    )
+    .unwrap();
+    usual
+}
+
 fn bearers(server: &FakeServer) -> Vec<String> {
     server
         .requests()
@@ -464,40 +473,20 @@ fn bearers(server: &FakeServer) -> Vec<String> {
 #[test]
 fn a_claude_code_config_dir_named_in_config_is_refreshed_over_oauth_on_its_own() {
     let server = two_logins();
-    work_over_oauth(&server);
-    let mut env = TestEnv::with_server(&server);
-    env.remove("QUOTALINE_SESSION_KEY").set("NO_COLOR", "1");
-    chrome_profile(&env, "Default", PERSONAL_KEY, 10);
+    let env = personal_browser(&server);
     // Claude Code's usual login is the browser's account: it is not asked again.
-    let usual = env.home.path().join(".claude");
-    claude_code_login(
-        &usual,
+    usual_login(
+        &env,
         "EXAMPLE-NOT-A-REAL-TOKEN",
         ACCOUNT_ID,
         "dev@example.com",
         ORG_IDS[0],
     );
-    std::fs::rename(
-        usual.join(".claude.json"),
-        env.home.path().join(".claude.json"),
-    )
-    .unwrap();
     let work = env.home.path().join("work-claude");
     claude_code_login(&work, "WORKDIR", WORK_ID, "me@work.example", WORK_ORG);
     env.config("[account.work]\nclaude_config_dir = \"~/work-claude\"\n");
 
-    let (code, _, err) = ql(&env, &["refresh"]);
-    assert_eq!((code, err.as_str()), (0, ""));
-    let v = json_of(&env);
-    let mine = |org: &str| (ACCOUNT_ID.to_string(), org.to_string(), 37.0);
-    assert_eq!(
-        readings(&v),
-        [
-            mine(ORG_IDS[0]),
-            mine(ORG_IDS[1]),
-            (WORK_ID.to_string(), WORK_ORG.to_string(), 12.0)
-        ]
-    );
+    both_accounts_read(&env);
     // Only the named dir's token went to the OAuth endpoint, once.
     assert_eq!(bearers(&server), [format!("Bearer {WORK_TOKEN}")]);
     let (_, out, _) = ql(&env, &["accounts"]);
@@ -534,29 +523,13 @@ fn a_claude_code_config_dir_named_in_config_is_refreshed_over_oauth_on_its_own()
 
     // Its login expires: its numbers stay with its own error; the browser's account
     // refreshes as usual, and the line is clean.
-    server.route_for_cookie(
-        "/api/oauth/usage",
-        WORK_TOKEN,
-        vec![Reply::json(
-            401,
-            r#"{"type":"error","error":{"type":"authentication_error"}}"#,
-        )],
-    );
-    server.route(
-        &usage_path(ORG_IDS[0]),
-        Reply::json(200, &shifted("usage_limits_array.json")),
-    );
+    expire(&server, "/api/oauth/usage", WORK_TOKEN);
     let (code, _, err) = ql(&env, &["refresh", "--force"]);
     assert_eq!((code, err.as_str()), (0, ""));
     assert_eq!(bearers(&server).len(), 2);
     let v = json_of(&env);
     assert_eq!(v["error"], Value::Null);
-    let work_org = v["orgs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["org_uuid"] == WORK_ORG)
-        .unwrap();
+    let work_org = org_in(&v, WORK_ORG);
     assert_eq!(work_org["windows"]["five_hour"]["utilization"], 12.0);
     assert_eq!(v["accounts"][1]["error"]["kind"], "unauthorized", "{v}");
     assert!(!v.to_string().contains("WORKDIR"), "no token in json");
@@ -596,17 +569,8 @@ fn a_claude_code_config_dir_named_in_config_is_refreshed_over_oauth_on_its_own()
 #[test]
 fn claude_codes_usual_login_to_another_account_is_refreshed_beside_the_browsers() {
     let server = two_logins();
-    work_over_oauth(&server);
-    let mut env = TestEnv::with_server(&server);
-    env.remove("QUOTALINE_SESSION_KEY").set("NO_COLOR", "1");
-    chrome_profile(&env, "Default", PERSONAL_KEY, 10);
-    let usual = env.home.path().join(".claude");
-    claude_code_login(&usual, "WORKDIR", WORK_ID, "me@work.example", WORK_ORG);
-    std::fs::rename(
-        usual.join(".claude.json"),
-        env.home.path().join(".claude.json"),
-    )
-    .unwrap();
+    let env = personal_browser(&server);
+    let usual = usual_login(&env, "WORKDIR", WORK_ID, "me@work.example", WORK_ORG);
 
     let (code, _, err) = ql(&env, &["refresh"]);
     assert_eq!((code, err.as_str()), (0, ""));

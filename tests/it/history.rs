@@ -400,24 +400,6 @@ fn concurrent_writers_keep_every_row_and_a_consistent_file() {
     );
 }
 
-/// Claude Code's config dir `name` under HOME, logged in (`.claude.json`) to `account` in
-/// ORG1, a Team org both logins share (as in `accounts.rs`).
-fn team_login(env: &TestEnv, name: &str, account: &str) -> std::path::PathBuf {
-    let dir = env.home.path().join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    let doc = serde_json::json!({
-        "oauthAccount": {
-            "accountUuid": account,
-            "emailAddress": format!("{account}@example.com"),
-            "organizationUuid": ORG1,
-            "organizationName": "Team Org",
-            "organizationRateLimitTier": "default_claude_max_5x"
-        }
-    });
-    std::fs::write(dir.join(".claude.json"), doc.to_string()).unwrap();
-    dir
-}
-
 /// Claude Code's status line in config dir `dir`, its stdin carrying these five-hour and
 /// weekly numbers (the five-hour window resetting at `reset`).
 fn reports(env: &mut TestEnv, dir: &std::path::Path, five: f64, seven: f64, reset: i64) {

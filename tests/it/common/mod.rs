@@ -94,6 +94,29 @@ pub fn usage_path(org: &str) -> String {
     format!("/api/organizations/{org}/usage")
 }
 
+/// Claude Code's config dir `name` under HOME, its `.claude.json` logged in to `account` in
+/// the first usual org (a Team org two logins share: `accounts.rs`, `history.rs`).
+pub fn team_login(env: &TestEnv, name: &str, account: &str) -> std::path::PathBuf {
+    let dir = env.home.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    relogin(&dir, account);
+    dir
+}
+
+/// What `/login` leaves in `dir`'s `.claude.json`: `account`, in the Team org.
+pub fn relogin(dir: &std::path::Path, account: &str) {
+    let doc = serde_json::json!({
+        "oauthAccount": {
+            "accountUuid": account,
+            "emailAddress": format!("{account}@example.com"),
+            "organizationUuid": ORG_IDS[0],
+            "organizationName": "Team Org",
+            "organizationRateLimitTier": "default_claude_max_5x"
+        }
+    });
+    std::fs::write(dir.join(".claude.json"), doc.to_string()).unwrap();
+}
+
 pub fn read_cache(env: &TestEnv) -> Value {
     let text = std::fs::read_to_string(env.cache_dir.join("cache.json")).unwrap();
     serde_json::from_str(&text).unwrap()
