@@ -170,8 +170,7 @@ fn two_profiles(server: &FakeServer) -> TestEnv {
 /// From now on the login `needle` names (a session key, an OAuth token) gets a 401 at `path`,
 /// and the personal account's orgs have moved on (23%).
 fn expire(server: &FakeServer, path: &str, needle: &str) {
-    let expired = r#"{"type":"error","error":{"type":"authentication_error"}}"#;
-    server.route_for_cookie(path, needle, vec![Reply::json(401, expired)]);
+    server.route_for_cookie(path, needle, vec![Reply::expired()]);
     for org in ORG_IDS {
         server.route(
             &usage_path(org),

@@ -290,13 +290,7 @@ fn waybar_classes_an_old_line_stale() {
 #[test]
 fn waybar_says_error_when_there_is_no_data_but_a_failure() {
     let server = FakeServer::claude_ai("usage_limits_array.json");
-    server.route(
-        "/api/account",
-        Reply::json(
-            401,
-            r#"{"type":"error","error":{"type":"authentication_error"}}"#,
-        ),
-    );
+    server.route("/api/account", Reply::expired());
     let env = env_for(&server);
     assert_eq!(ql(&env, &["refresh"]).0, 1);
     let v = waybar(&env, &[]);
@@ -363,13 +357,7 @@ fn tmux_conf_sourced_two_and_three_times_shows_the_segment_once() {
 #[test]
 fn every_surface_says_the_same_when_there_are_no_numbers() {
     let server = FakeServer::claude_ai("usage_limits_array.json");
-    server.route(
-        "/api/account",
-        Reply::json(
-            401,
-            r#"{"type":"error","error":{"type":"authentication_error"}}"#,
-        ),
-    );
+    server.route("/api/account", Reply::expired());
     // Each surface's first call, in a HOME of its own: it prints before it starts the
     // first refresh.
     for target in ["plain", "zsh", "tmux", "starship", "i3blocks", "waybar"] {

@@ -295,13 +295,7 @@ fn no_session_anywhere_is_two_short_lines_and_doctor_says_where_it_looked() {
 #[test]
 fn a_refused_session_key_is_the_whole_error() {
     let server = claude_ai("usage_flat_windows.json");
-    server.route(
-        "/api/account",
-        Reply::json(
-            401,
-            r#"{"type":"error","error":{"type":"authentication_error"}}"#,
-        ),
-    );
+    server.route("/api/account", Reply::expired());
     let env = TestEnv::with_server(&server);
     let (code, _, err) = ql(&env, &["refresh"]);
     assert_eq!(code, 1);

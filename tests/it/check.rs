@@ -218,12 +218,13 @@ fn check_with_numbers_older_than_max_age_has_no_data() {
     env.config("[check]\nmax_age = \"3h\"\n");
     assert_eq!(ql(&env, &["check"]).0, 0);
     assert_eq!(ql(&env, &["check", "--max-age", "1h"]).0, 2);
-    let (_, config, _) = ql(&env, &["config"]);
-    let row = config
-        .lines()
-        .find(|l| l.trim_start().starts_with("max_age"))
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "));
-    assert_eq!(row.as_deref(), Some("max_age 3h config.toml:2"), "{config}");
+    let (config, rows) = config_rows(&env);
+    let row = rows.iter().find(|r| r.starts_with("max_age"));
+    assert_eq!(
+        row.map(String::as_str),
+        Some("max_age 3h config.toml:2"),
+        "{config}"
+    );
     for bad in ["0s", "soon"] {
         let (code, _, err) = ql(&env, &["check", "--max-age", bad]);
         assert_eq!(code, 64, "{bad}: {err}");

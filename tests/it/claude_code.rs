@@ -121,6 +121,25 @@ fn strip_sgr(text: &str) -> String {
     out
 }
 
+/// The child's exit, polled every 10 ms (the time it took is measured); killed, and the test
+/// failed with `hung`, when it runs 10 s past `start`.
+fn exit_within(
+    child: &mut std::process::Child,
+    start: Instant,
+    hung: &str,
+) -> std::process::ExitStatus {
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("{hung}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn statusline_is_coloured_by_severity_for_claude_code() {
     let mut env = TestEnv::new();
@@ -589,16 +608,7 @@ fn statusline_returns_promptly_when_the_pipe_stays_open() {
         let mut pipe = child.stdin.take().unwrap();
         pipe.write_all(input).unwrap();
         let start = Instant::now();
-        let status = loop {
-            if let Some(s) = child.try_wait().unwrap() {
-                break s;
-            }
-            if start.elapsed() > Duration::from_secs(10) {
-                let _ = child.kill();
-                panic!("statusline hung on an open pipe");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let status = exit_within(&mut child, start, "statusline hung on an open pipe");
         let took = start.elapsed();
         drop(pipe);
         let mut out = String::new();
@@ -649,16 +659,11 @@ fn statusline_returns_promptly_when_stdin_trickles_and_never_completes() {
             std::thread::sleep(Duration::from_millis(20));
         }
     });
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            panic!("statusline kept reading a trickling stdin");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = exit_within(
+        &mut child,
+        start,
+        "statusline kept reading a trickling stdin",
+    );
     let took = start.elapsed();
     let mut out = String::new();
     child

@@ -108,6 +108,18 @@ fn token_count(at: DateTime<Utc>, five: f64, seven: f64) -> String {
     v.to_string()
 }
 
+/// `codex`'s windows were read from the session log, as of the line written at `at` (the
+/// line's own time, to the millisecond).
+fn assert_read_from_log(codex: &Value, at: DateTime<Utc>) {
+    assert_eq!(codex["sources"]["usage"]["source"], "codex-log");
+    let read: DateTime<Utc> = codex["sources"]["usage"]["at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(read.timestamp_millis(), at.timestamp_millis());
+}
+
 #[test]
 fn json_and_the_segment_show_the_newest_token_count_line_of_a_50_mb_log_with_a_torn_end() {
     let (_server, env, home) = with_codex();
@@ -178,13 +190,7 @@ fn json_and_the_segment_show_the_newest_token_count_line_of_a_50_mb_log_with_a_t
         .map(|o| o["provider"].clone())
         .collect();
     assert_eq!(providers, ["claude", "claude", "codex"]);
-    assert_eq!(codex["sources"]["usage"]["source"], "codex-log");
-    let at: DateTime<Utc> = codex["sources"]["usage"]["at"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert_eq!(at.timestamp_millis(), last_at.timestamp_millis());
+    assert_read_from_log(&codex, last_at);
     assert_eq!(
         segment(&env),
         format!("{CLAUDE_PART} · codex 5h 7% · 7d 77%")
@@ -439,13 +445,7 @@ fn a_401_from_the_api_keeps_the_logs_numbers_with_their_age() {
     refresh(&env);
     assert_eq!(server.count("/backend-api/wham/usage"), 1);
     let codex = codex_org(&json(&env));
-    assert_eq!(codex["sources"]["usage"]["source"], "codex-log");
-    let at: DateTime<Utc> = codex["sources"]["usage"]["at"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert_eq!(at.timestamp_millis(), written.timestamp_millis());
+    assert_read_from_log(&codex, written);
     assert_eq!(
         segment(&env),
         format!("{CLAUDE_PART} · codex 5h 20% · 7d 30%")

@@ -68,28 +68,9 @@ impl Drop for Started {
     }
 }
 
-/// Xvfb `width`x`height` on a display it picks itself (`-displayfd`: always a free one).
-/// `-noreset`: otherwise the server resets whenever its last client leaves, and a
-/// screenshot that ends while polybar is between connections breaks polybar's.
+/// Xvfb `width`x`height` (`common::programs::start_xvfb`), stopped on drop.
 fn xvfb(env: &TestEnv, width: u32, height: u32) -> (Started, String) {
-    let mut cmd = env.command("Xvfb");
-    cmd.args([
-        "-displayfd",
-        "1",
-        "-nolisten",
-        "tcp",
-        "-noreset",
-        "-screen",
-        "0",
-    ])
-    .arg(format!("{width}x{height}x24"))
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .process_group(0);
-    let mut child = cmd
-        .spawn()
-        .expect("Xvfb is required (scripts/test installs xvfb)");
-    let display = format!(":{}", first_line(&mut child, "Xvfb"));
+    let (child, display) = start_xvfb(env, &format!("{width}x{height}x24"));
     (
         Started {
             child,

@@ -99,13 +99,7 @@ fn xbar_without_colour_keeps_the_menu_bars_own() {
 #[test]
 fn xbar_says_why_when_there_is_no_data() {
     let server = FakeServer::claude_ai("usage_limits_array.json");
-    server.route(
-        "/api/account",
-        Reply::json(
-            401,
-            r#"{"type":"error","error":{"type":"authentication_error"}}"#,
-        ),
-    );
+    server.route("/api/account", Reply::expired());
     let env = env_for(&server);
     assert_eq!(ql(&env, &["refresh"]).0, 1);
     let out = segment(&env, "xbar");

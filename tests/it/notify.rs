@@ -5,7 +5,7 @@
 //! dbus, Xvfb, dunst and notify-send are required (scripts/test installs them): a missing
 //! one fails, never skips.
 
-use crate::common::programs::{first_line, kill_group, wait_until};
+use crate::common::programs::{first_line, kill_group, start_xvfb, wait_until};
 use crate::common::*;
 use chrono::{DateTime, Duration as Span, Utc};
 use serde_json::{json, Value};
@@ -62,26 +62,7 @@ impl Desktop {
 
     fn start_once(env: &TestEnv) -> Desktop {
         let home = env.home.path().to_path_buf();
-        let mut xvfb = env.command("Xvfb");
-        // -noreset: without it Xvfb resets when a client disconnects, and dunst's connection
-        // goes with it.
-        xvfb.args([
-            "-displayfd",
-            "1",
-            "-nolisten",
-            "tcp",
-            "-noreset",
-            "-screen",
-            "0",
-            "800x600x24",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .process_group(0);
-        let mut xvfb = xvfb
-            .spawn()
-            .expect("Xvfb is required (scripts/test installs it)");
-        let display = format!(":{}", first_line(&mut xvfb, "Xvfb"));
+        let (xvfb, display) = start_xvfb(env, "800x600x24");
         let rc = home.join("dunstrc");
         std::fs::write(&rc, DUNSTRC).unwrap();
         let log = std::fs::File::create(home.join("dunst.log")).unwrap();
@@ -757,12 +738,7 @@ fn a_window_can_have_its_own_thresholds_and_config_shows_them() {
     let got = events(&env);
     assert_eq!(names(&got), ["threshold.warn", "threshold.crit"]);
     assert_eq!(got[1]["threshold"], 95.0);
-    let (code, out, _) = ql(&env, &["config"]);
-    assert_eq!(code, 0, "{out}");
-    let rows: Vec<String> = out
-        .lines()
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
-        .collect();
+    let (out, rows) = config_rows(&env);
     for row in [
         "[notify]",
         "events warn, crit config.toml:3",

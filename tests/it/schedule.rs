@@ -546,6 +546,21 @@ fn opus_incident(impact: &str, status: &str) -> Value {
     }])
 }
 
+/// From `at` seconds on the status page answers `page`; a forced refresh reads it, and the
+/// line (plain) is what it then shows.
+fn line_after_page(
+    server: &FakeServer,
+    env: &mut TestEnv,
+    clock: &Clock,
+    at: i64,
+    page: Reply,
+) -> String {
+    server.route(SUMMARY, page);
+    clock.set(env, at);
+    assert_eq!(ql(env, &["refresh", "--force"]).0, 0);
+    plain(env)
+}
+
 fn incident_events(env: &TestEnv) -> Vec<(String, String)> {
     let (_, out, _) = ql(env, &["events", "--json"]);
     out.lines()
@@ -579,18 +594,13 @@ fn status_shows_claudes_outage_from_its_status_page_and_nothing_when_operational
         "{status}"
     );
 
-    server.route(
-        SUMMARY,
-        summary(
-            "minor",
-            "Minor Service Outage",
-            opus_incident("minor", "identified"),
-        ),
+    let page = summary(
+        "minor",
+        "Minor Service Outage",
+        opus_incident("minor", "identified"),
     );
-    clock.set(&mut env, 300);
-    assert_eq!(ql(&env, &["refresh", "--force"]).0, 0);
     assert_eq!(
-        plain(&env),
+        line_after_page(&server, &mut env, &clock, 300, page),
         "5h 37% · 7d 58% · opus 71% · ↻1h7m · minor outage\n"
     );
     let (_, status, _) = ql(&env, &["status"]);
@@ -603,18 +613,13 @@ fn status_shows_claudes_outage_from_its_status_page_and_nothing_when_operational
         "{status}"
     );
 
-    server.route(
-        SUMMARY,
-        summary(
-            "major",
-            "Partial System Outage",
-            opus_incident("major", "identified"),
-        ),
+    let page = summary(
+        "major",
+        "Partial System Outage",
+        opus_incident("major", "identified"),
     );
-    clock.set(&mut env, 600);
-    assert_eq!(ql(&env, &["refresh", "--force"]).0, 0);
     assert_eq!(
-        plain(&env),
+        line_after_page(&server, &mut env, &clock, 600, page),
         "5h 37% · 7d 58% · opus 71% · ↻1h2m · major outage\n"
     );
     // The bars' dropdowns carry the report's line.
@@ -637,13 +642,11 @@ fn status_shows_claudes_outage_from_its_status_page_and_nothing_when_operational
     assert_eq!(ql(&env, &["refresh", "--force"]).0, 0);
     assert_eq!(server.count(SUMMARY), 3);
 
-    server.route(
-        SUMMARY,
-        summary("none", "All Systems Operational", json!([])),
+    let page = summary("none", "All Systems Operational", json!([]));
+    assert_eq!(
+        line_after_page(&server, &mut env, &clock, 900, page),
+        "5h 37% · 7d 58% · opus 71% · ↻57m\n"
     );
-    clock.set(&mut env, 900);
-    assert_eq!(ql(&env, &["refresh", "--force"]).0, 0);
-    assert_eq!(plain(&env), "5h 37% · 7d 58% · opus 71% · ↻57m\n");
     assert_eq!(server.count(SUMMARY), 4);
     // One event when the incident started, one when it was resolved: the first reading of
     // the page is no news, and the impact growing is the same incident.

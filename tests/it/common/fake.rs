@@ -76,6 +76,14 @@ impl Reply {
     }
 
     /// A JSON reply (`Content-Type: application/json`).
+    /// claude.ai's answer to an expired or revoked session: 401 and its error body.
+    pub fn expired() -> Reply {
+        Reply::json(
+            401,
+            r#"{"type":"error","error":{"type":"authentication_error"}}"#,
+        )
+    }
+
     pub fn json(status: u16, body: &str) -> Reply {
         Reply::with_type(status, "application/json", body.as_bytes())
     }

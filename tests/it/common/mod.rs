@@ -117,6 +117,18 @@ pub fn relogin(dir: &std::path::Path, account: &str) {
     std::fs::write(dir.join(".claude.json"), doc.to_string()).unwrap();
 }
 
+/// `quotaline config` (which must succeed), and its lines with the columns' padding collapsed
+/// to one space (`events warn, crit config.toml:3`), for asserting a setting's row.
+pub fn config_rows(env: &TestEnv) -> (String, Vec<String>) {
+    let (code, out, err) = ql(env, &["config"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let rows = out
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    (out, rows)
+}
+
 pub fn read_cache(env: &TestEnv) -> Value {
     let text = std::fs::read_to_string(env.cache_dir.join("cache.json")).unwrap();
     serde_json::from_str(&text).unwrap()

@@ -331,6 +331,33 @@ pub fn kill_group(child: &mut Child, signal: i32) {
 }
 
 /// The first line `child` prints, within 20 s.
+/// Xvfb with one `size` screen (`800x600x24`) on a display it picks itself (`-displayfd`:
+/// always a free one), in a process group of its own; the child and its display (`:N`).
+/// `-noreset`: otherwise Xvfb resets whenever its last client leaves, and a client between
+/// connections (polybar during a screenshot, dunst) loses its display.
+pub fn start_xvfb(env: &TestEnv, size: &str) -> (Child, String) {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = env.command("Xvfb");
+    cmd.args([
+        "-displayfd",
+        "1",
+        "-nolisten",
+        "tcp",
+        "-noreset",
+        "-screen",
+        "0",
+        size,
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null())
+    .process_group(0);
+    let mut child = cmd
+        .spawn()
+        .expect("Xvfb is required (scripts/test installs xvfb)");
+    let display = format!(":{}", first_line(&mut child, "Xvfb"));
+    (child, display)
+}
+
 pub fn first_line(child: &mut Child, what: &str) -> String {
     let out = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
