@@ -54,6 +54,22 @@ fn write_log(home: &Path, day: &str, name: &str, body: &[u8]) -> PathBuf {
     path
 }
 
+/// The one session log most tests need (today's first rollout), holding `ls`.
+fn rollout(home: &Path, ls: &[String]) -> PathBuf {
+    write_log(
+        home,
+        "2026/12/04",
+        "rollout-2026-12-04T10-00-00-a.jsonl",
+        &lines(ls),
+    )
+}
+
+/// Codex writes one more line to `log`.
+fn append(log: &Path, line: &str) {
+    let mut f = std::fs::OpenOptions::new().append(true).open(log).unwrap();
+    writeln!(f, "{line}").unwrap();
+}
+
 fn lines(ls: &[String]) -> Vec<u8> {
     let mut out = ls.join("\n").into_bytes();
     out.push(b'\n');
@@ -222,12 +238,7 @@ fn resets_in_seconds_count_from_the_lines_own_timestamp() {
     let (_server, env, home) = with_codex();
     let written = Utc::now() - Duration::minutes(10);
     let (ls, _) = moved("rollout_resets_in_seconds.jsonl", written);
-    write_log(
-        &home,
-        "2026/12/04",
-        "rollout-2026-12-04T10-00-00-a.jsonl",
-        &lines(&ls),
-    );
+    rollout(&home, &ls);
     refresh(&env);
     let codex = codex_org(&json(&env));
     let at = |secs: i64| {
@@ -273,11 +284,9 @@ fn without_codex_home_or_a_dot_codex_nothing_anywhere_says_codex() {
 fn the_segment_shows_what_the_last_refresh_read_and_never_reads_the_logs_itself() {
     let (_server, env, home) = with_codex();
     let now = Utc::now();
-    let log = write_log(
+    let log = rollout(
         &home,
-        "2026/12/04",
-        "rollout-2026-12-04T10-00-00-a.jsonl",
-        &lines(&[token_count(now - Duration::minutes(5), 20.0, 30.0)]),
+        &[token_count(now - Duration::minutes(5), 20.0, 30.0)],
     );
     refresh(&env);
     assert_eq!(
@@ -285,8 +294,7 @@ fn the_segment_shows_what_the_last_refresh_read_and_never_reads_the_logs_itself(
         format!("{CLAUDE_PART} · codex 5h 20% · 7d 30%")
     );
     // Codex writes on; the prompt path keeps the cache's numbers until the next refresh.
-    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
-    writeln!(f, "{}", token_count(now - Duration::minutes(1), 25.0, 31.0)).unwrap();
+    append(&log, &token_count(now - Duration::minutes(1), 25.0, 31.0));
     assert_eq!(
         segment(&env),
         format!("{CLAUDE_PART} · codex 5h 20% · 7d 30%")
@@ -303,18 +311,15 @@ fn the_segment_shows_what_the_last_refresh_read_and_never_reads_the_logs_itself(
 fn a_codex_window_crossing_crit_fires_one_event() {
     let (_server, env, home) = with_codex();
     let now = Utc::now();
-    let log = write_log(
+    let log = rollout(
         &home,
-        "2026/12/04",
-        "rollout-2026-12-04T10-00-00-a.jsonl",
-        &lines(&[token_count(now - Duration::minutes(5), 20.0, 80.0)]),
+        &[token_count(now - Duration::minutes(5), 20.0, 80.0)],
     );
     refresh(&env);
-    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
-    writeln!(f, "{}", token_count(now - Duration::minutes(2), 21.0, 92.0)).unwrap();
+    append(&log, &token_count(now - Duration::minutes(2), 21.0, 92.0));
     refresh(&env);
     // A later line of the same period, still over crit, fires nothing more.
-    writeln!(f, "{}", token_count(now - Duration::minutes(1), 22.0, 93.0)).unwrap();
+    append(&log, &token_count(now - Duration::minutes(1), 22.0, 93.0));
     refresh(&env);
     let (code, out, err) = ql(&env, &["events", "--json"]);
     assert_eq!((code, err.as_str()), (0, ""));
@@ -376,12 +381,7 @@ fn with_codex_api(server: &FakeServer) -> (TestEnv, PathBuf, DateTime<Utc>) {
     )
     .unwrap();
     let written = Utc::now() - Duration::minutes(20);
-    write_log(
-        &home,
-        "2026/12/04",
-        "rollout-2026-12-04T10-00-00-a.jsonl",
-        &lines(&[token_count(written, 20.0, 30.0)]),
-    );
+    rollout(&home, &[token_count(written, 20.0, 30.0)]);
     env.config("codex_api = true\n");
     (env, home, written)
 }
@@ -508,11 +508,9 @@ fn doctor_says_where_codex_was_looked_for_and_what_was_found() {
 #[test]
 fn check_judges_claude_codex_or_both_with_provider() {
     let (_server, env, home) = with_codex();
-    write_log(
+    rollout(
         &home,
-        "2026/12/04",
-        "rollout-2026-12-04T10-00-00-a.jsonl",
-        &lines(&[token_count(Utc::now() - Duration::minutes(2), 20.0, 92.0)]),
+        &[token_count(Utc::now() - Duration::minutes(2), 20.0, 92.0)],
     );
     refresh(&env);
     let run = |args: &[&str]| {
@@ -550,11 +548,9 @@ fn check_judges_claude_codex_or_both_with_provider() {
 #[test]
 fn history_keeps_codexs_windows_under_their_own_names() {
     let (_server, env, home) = with_codex();
-    write_log(
+    rollout(
         &home,
-        "2026/12/04",
-        "rollout-2026-12-04T10-00-00-a.jsonl",
-        &lines(&[token_count(Utc::now() - Duration::minutes(2), 20.0, 92.0)]),
+        &[token_count(Utc::now() - Duration::minutes(2), 20.0, 92.0)],
     );
     refresh(&env);
     let (code, out, err) = ql(&env, &["history", "--window", "codex_7d", "--json"]);

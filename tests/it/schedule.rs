@@ -349,12 +349,9 @@ fn claude_json(env: &TestEnv, owner: &str, fetched_at: DateTime<Utc>, usage: &st
     std::fs::write(env.home.path().join(".claude.json"), doc.to_string()).unwrap();
 }
 
-fn plain(env: &TestEnv) -> String {
-    ql(env, &["segment", "--target", "plain"]).1
-}
-
-#[test]
-fn claude_codes_cached_reading_newer_than_the_cache_shows_without_a_request_for_its_org() {
+/// A cache ten minutes old, and Claude Code's own `/usage` copy of five seconds ago (other
+/// numbers) in `.claude.json`, fetched at the time returned.
+fn claude_code_cached_newer() -> (FakeServer, TestEnv, DateTime<Utc>) {
     let (server, env) = refreshed_with("usage_flat_windows.json");
     age_cache(&env, 600);
     let fetched_at = Utc::now() - chrono::Duration::seconds(5);
@@ -364,6 +361,16 @@ fn claude_codes_cached_reading_newer_than_the_cache_shows_without_a_request_for_
         fetched_at,
         &shifted("usage_limits_array.json"),
     );
+    (server, env, fetched_at)
+}
+
+fn plain(env: &TestEnv) -> String {
+    ql(env, &["segment", "--target", "plain"]).1
+}
+
+#[test]
+fn claude_codes_cached_reading_newer_than_the_cache_shows_without_a_request_for_its_org() {
+    let (server, env, fetched_at) = claude_code_cached_newer();
     let (org1, org2) = (
         server.count(&usage_path(ORG1)),
         server.count(&usage_path(ORG2)),
@@ -419,15 +426,7 @@ fn claude_codes_cached_reading_newer_than_the_cache_shows_without_a_request_for_
 
 #[test]
 fn claude_codes_statusline_takes_its_cached_reading_in_with_the_same_memo() {
-    let (server, env) = refreshed_with("usage_flat_windows.json");
-    age_cache(&env, 600);
-    let fetched_at = Utc::now() - chrono::Duration::seconds(5);
-    claude_json(
-        &env,
-        ACCOUNT_ID,
-        fetched_at,
-        &shifted("usage_limits_array.json"),
-    );
+    let (server, env, _) = claude_code_cached_newer();
     // A statusLine call without rate_limits (a session before its first answer).
     let org1 = server.count(&usage_path(ORG1));
     let (code, out, _) = ql_statusline(&env, br#"{"version": "2.1.250"}"#);
