@@ -123,8 +123,9 @@ pub struct CacheFile {
     pub snapshot: Option<Snapshot>,
     #[serde(default)]
     pub state: State,
-    /// The other sessions found (`auth::other_sessions`), by where each was found (a
-    /// browser profile's name, never a secret). `state` stays the first session's.
+    /// The other logins found (`auth::sessions`'s other browser profiles, the session file,
+    /// Claude Code's logins: `refresh`), by where each was found (a browser profile's name, a
+    /// path; never a secret). `state` stays the first session's.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sessions: BTreeMap<String, Session>,
     /// Where the first session was found (`QUOTALINE_SESSION_KEY`, a browser profile), as of
@@ -186,8 +187,8 @@ pub struct CacheFile {
     pub codex_api_asked: Option<DateTime<Utc>>,
 }
 
-/// What the schedule remembers about one org's full readings between processes. Kept per
-/// org uuid; when readings are keyed by account, the key grows and this stays as it is.
+/// What the schedule remembers about one login's org's full readings between processes
+/// (`CacheFile::cadence`, by `schedule::cadence_key`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Cadence {
     /// Full readings in a row that brought nothing new: the step on the back-off ladder.

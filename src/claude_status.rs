@@ -95,11 +95,6 @@ impl ClaudeStatus {
             _ => None,
         }
     }
-
-    /// Whether the page says something is wrong (an outage, or maintenance).
-    pub fn troubled(&self) -> bool {
-        self.words().is_some()
-    }
 }
 
 /// A string field, made safe to keep: no control characters, bounded (it is shown in
@@ -186,7 +181,7 @@ mod tests {
             "incidents": []
         });
         let s = parse(&body, at()).unwrap();
-        assert_eq!((s.words(), s.troubled()), (None, false));
+        assert_eq!(s.words(), None);
         let body = serde_json::json!({
             "status": {"indicator": "major", "description": "Partial System Outage"},
             "incidents": [

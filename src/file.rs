@@ -19,16 +19,16 @@ use std::path::{Path, PathBuf};
 /// is `ErrorKind::NotFound` (callers treat it as absent); anything else that cannot be read
 /// is an error that names the path and what was found there.
 pub fn read(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
-    read_bounded(path, cap, None)
+    read_bounded(path, cap, false)
 }
 
 /// The last `cap` bytes of the regular file at `path` (all of it when smaller), with the same
 /// guarantees as [`read`]: nothing at the path can make it wait, and no more is read.
 pub fn tail(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
-    read_bounded(path, cap, Some(cap))
+    read_bounded(path, cap, true)
 }
 
-fn read_bounded(path: &Path, cap: u64, tail_of: Option<u64>) -> io::Result<Vec<u8>> {
+fn read_bounded(path: &Path, cap: u64, tail: bool) -> io::Result<Vec<u8>> {
     let refused = |what: String| {
         io::Error::new(
             io::ErrorKind::InvalidData,
@@ -57,14 +57,14 @@ fn read_bounded(path: &Path, cap: u64, tail_of: Option<u64>) -> io::Result<Vec<u
     if !meta.is_file() {
         return Err(refused(kind(&meta.file_type())));
     }
-    if let Some(tail) = tail_of {
+    if tail {
         // Only the last `cap` bytes of a file that may be of any size (Codex's session logs):
         // the first line of the tail is usually cut, which is the caller's to skip.
-        let from = meta.len().saturating_sub(tail);
+        let from = meta.len().saturating_sub(cap);
         let mut file = file;
         io::Seek::seek(&mut file, io::SeekFrom::Start(from)).map_err(failed)?;
-        let mut bytes = Vec::with_capacity(meta.len().min(tail) as usize);
-        file.take(tail).read_to_end(&mut bytes).map_err(failed)?;
+        let mut bytes = Vec::with_capacity(meta.len().min(cap) as usize);
+        file.take(cap).read_to_end(&mut bytes).map_err(failed)?;
         return Ok(bytes);
     }
     if meta.len() > cap {
@@ -204,16 +204,31 @@ pub struct Memo<T> {
     pub value: T,
 }
 
-impl<T> Memo<T> {
-    /// The identities of `paths` now, to compare with a memo's and to keep in a new one.
-    pub fn identify(paths: Vec<PathBuf>) -> Vec<(PathBuf, Option<FileId>)> {
-        paths
-            .into_iter()
-            .map(|p| {
-                let id = FileId::of(&p);
-                (p, id)
-            })
-            .collect()
+/// The identities of `paths` now, to compare with a memo's and to keep in a new one.
+pub fn identify(paths: Vec<PathBuf>) -> Vec<(PathBuf, Option<FileId>)> {
+    paths
+        .into_iter()
+        .map(|p| {
+            let id = FileId::of(&p);
+            (p, id)
+        })
+        .collect()
+}
+
+impl<T: Clone> Memo<T> {
+    /// `kept` while none of `paths` changed since it was made; else a new memo, its value
+    /// `read` from the files as they are now.
+    pub fn reuse_or(
+        kept: Option<&Memo<T>>,
+        paths: Vec<PathBuf>,
+        read: impl FnOnce(&[(PathBuf, Option<FileId>)]) -> T,
+    ) -> Memo<T> {
+        let files = identify(paths);
+        if let Some(k) = kept.filter(|k| k.files == files) {
+            return k.clone();
+        }
+        let value = read(&files);
+        Memo { files, value }
     }
 }
 

@@ -31,7 +31,7 @@ pub enum Arrival<'a> {
     /// the last good numbers stay.
     Failed(&'a FetchError),
     /// Another login's refresh (another browser profile's session, another Claude Code
-    /// login: `refresh::other_logins`), by where it was found: its account's orgs merged in,
+    /// login: `refresh::other_login`), by where it was found: its account's orgs merged in,
     /// its success or failure kept in its own books.
     Session {
         origin: &'a str,
@@ -187,9 +187,7 @@ fn fold(cache: &Cache, c: &mut CacheFile, arrival: Arrival, now: DateTime<Utc>) 
             // the first session's.
             let mut merged = source::merge_fetched(c.snapshot.as_ref(), snapshot);
             if let Some(held) = &c.snapshot {
-                merged.source = held.source.clone();
-                merged.fetched_at = held.fetched_at;
-                merged.active_org = held.active_org.clone();
+                keep_held_stamp(&mut merged, held);
                 // The held orgs keep their places (the first session's first); its own
                 // new ones come after.
                 let place = |o: &Org| {
@@ -336,14 +334,20 @@ fn fold_claude_code_cache(
         Some(Ok(reading)) => {
             let mut merged = source::merge(c.snapshot.as_ref(), reading, false);
             if let Some(held) = &c.snapshot {
-                merged.source = held.source.clone();
-                merged.fetched_at = held.fetched_at;
-                merged.active_org = held.active_org.clone().or(merged.active_org);
+                keep_held_stamp(&mut merged, held);
             }
             store(cache, c, merged, now);
             Verdict::Stored
         }
     }
+}
+
+/// A reading that is not the refresh's (another login's, Claude Code's cache) leaves the
+/// snapshot's own stamp as it was: its source, its fetch time and the org it shows.
+fn keep_held_stamp(merged: &mut Snapshot, held: &Snapshot) {
+    merged.source = held.source.clone();
+    merged.fetched_at = held.fetched_at;
+    merged.active_org = held.active_org.clone();
 }
 
 /// The schedule's memory after an arrival: every org that got a new full reading takes its
@@ -361,8 +365,12 @@ fn keep_cadence(held: Option<&Snapshot>, c: &mut CacheFile) {
             continue;
         }
         let key = schedule::cadence_key(org);
-        let held_cadence = c.cadence.get(&key).or_else(|| c.cadence.get(&org.org_uuid));
-        let next = schedule::after_reading(held_cadence, before, org, schedule::draw_jitter());
+        let next = schedule::after_reading(
+            schedule::held_cadence(&c.cadence, org),
+            before,
+            org,
+            schedule::draw_jitter(),
+        );
         c.cadence.insert(key, next);
     }
     c.cadence

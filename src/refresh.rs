@@ -11,7 +11,7 @@ use crate::ingest::{self, Arrival};
 pub use crate::schedule::Asker;
 use crate::settings::{self, LOCK_ON_STDIN};
 use crate::snapshot::Snapshot;
-use crate::source::{self, claude_code_cache, codex, extension};
+use crate::source::{self, codex, extension};
 use chrono::{DateTime, Utc};
 use std::fs::File;
 use std::io;
@@ -80,7 +80,6 @@ fn inherited_lock() -> Option<File> {
 /// and a shell that asked for a refresh always sees its file change. `asker` decides what is
 /// asked for (`schedule::plan`): what is due, what is older than the TTL, or everything.
 pub fn refresh(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {
-    take_codex_logs(cache);
     let outcome = fetch_under_lock(cache, asker);
     if !matches!(outcome, Ok(Outcome::Fetched) | Err(Failure::Fetch(_))) {
         let _ = ingest::ingest(cache, Arrival::Nothing, crate::clock::now());
@@ -88,15 +87,12 @@ pub fn refresh(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {
     outcome
 }
 
-/// Claude Code's cached `/usage` body, when the memo says `.claude.json` changed or it holds
-/// a reading newer than the cache's: taken in first, so its org is not asked for.
+/// Claude Code's cached `/usage` body, when the memo says `.claude.json` changed since it was
+/// last read (only a fresh read holds the body: `CachedUsage::body`): taken in first, so its
+/// org is not asked for.
 fn take_claude_code_cache(cache: &Cache, current: CacheFile, now: DateTime<Utc>) -> CacheFile {
     let memo = claude_code::account_cached(current.claude_account.as_ref());
-    let newer = memo
-        .value
-        .as_ref()
-        .is_some_and(|a| claude_code_cache::reading(a, current.snapshot.as_ref(), now).is_some());
-    if !newer && current.claude_account.as_ref() == Some(&memo) {
+    if current.claude_account.as_ref() == Some(&memo) {
         return current;
     }
     match ingest::ingest(cache, Arrival::ClaudeCodeCache(&memo), now) {
@@ -116,10 +112,10 @@ fn take_codex_logs(cache: &Cache) {
     if logs.is_empty() && held.is_none() && !(settings::codex_api() && codex::has_login(&home)) {
         return;
     }
-    let files = crate::file::Memo::<()>::identify(logs);
     let now = crate::clock::now();
+    let files = crate::file::identify(logs.clone());
     if held.is_none_or(|m| m.files != files) {
-        let reading = match codex::read(&home) {
+        let reading = match codex::read(&logs) {
             Some(r) => r,
             None => Err(format!("no Codex session logs under {}", home.display())),
         };
@@ -161,6 +157,8 @@ fn fetch_under_lock(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {
         },
     };
 
+    // Codex too under the lock: two refreshes never both ask the ChatGPT backend.
+    take_codex_logs(cache);
     let now = crate::clock::now();
     let sources = source::sources().unwrap_or_default();
     // The browsers are searched once a refresh (with v11 profiles, each search asks the
@@ -184,16 +182,6 @@ fn fetch_under_lock(cache: &Cache, asker: Asker) -> Result<Outcome, Failure> {
         claude_code_logins(cache, asker, now, claude_ai_first && answered);
     }
     outcome
-}
-
-/// The accounts of the logins refreshed on their own (`sessions` in the cache), whose orgs the
-/// first session's refresh neither plans for nor asks for.
-fn other_accounts(file: &CacheFile) -> Vec<String> {
-    file.sessions
-        .values()
-        .filter_map(|s| s.account.clone())
-        .filter(|a| file.first_account.as_ref() != Some(a))
-        .collect()
 }
 
 /// The first session's refresh (the configured sources in order): its own backoff, schedule
@@ -221,11 +209,11 @@ fn fetch_first(
         )));
     }
     // Its own orgs only: another login's org that is due is that login's to ask for.
-    let others = other_accounts(&current);
+    let others = crate::schedule::other_accounts(&current);
     let mut view = current.clone();
     if !others.is_empty() {
         view.snapshot = source::of_account(current.snapshot.as_ref(), |a| {
-            a.is_none_or(|a| !others.iter().any(|o| o == a))
+            crate::schedule::first_sessions(&others, a)
         });
     }
     let plan = crate::schedule::plan(&view, now, asker);
@@ -261,7 +249,7 @@ fn fetch_first(
         claude_ai,
         current.claude_code_version.as_deref(),
         &plan,
-        &others,
+        view.snapshot.as_ref(),
     );
     let outcome = match fetched {
         Ok(snapshot) => {

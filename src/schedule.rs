@@ -258,10 +258,19 @@ pub fn cadence_key(org: &Org) -> String {
     }
 }
 
-fn cadence(file: &CacheFile, org: &Org) -> Cadence {
-    file.cadence
+/// `org`'s cadence as held: by [`cadence_key`], else as a cache from before accounts kept it
+/// (by org uuid).
+pub fn held_cadence<'a>(
+    cadence: &'a std::collections::BTreeMap<String, Cadence>,
+    org: &Org,
+) -> Option<&'a Cadence> {
+    cadence
         .get(&cadence_key(org))
-        .or_else(|| file.cadence.get(&org.org_uuid))
+        .or_else(|| cadence.get(&org.org_uuid))
+}
+
+fn cadence(file: &CacheFile, org: &Org) -> Cadence {
+    held_cadence(&file.cadence, org)
         .cloned()
         .unwrap_or_default()
 }
@@ -304,6 +313,22 @@ fn unseen_reset_by(
     reset_after(org, seen)
 }
 
+/// The accounts of the logins refreshed on their own (the cache's `sessions`), the one the
+/// first session read last aside (that one is the first session's to refresh): their orgs
+/// are theirs to plan and ask for, never the first session's.
+pub fn other_accounts(file: &CacheFile) -> Vec<&str> {
+    file.sessions
+        .values()
+        .filter_map(|s| s.account.as_deref())
+        .filter(|a| file.first_account.as_deref() != Some(*a))
+        .collect()
+}
+
+/// Whether an org of `account` is the first session's, `others` being [`other_accounts`].
+pub fn first_sessions(others: &[&str], account: Option<&str>) -> bool {
+    account.is_none_or(|a| !others.contains(&a))
+}
+
 /// When a refresh is due: when the first login's numbers are due ([`login_due_at`]), or any
 /// other login's (another browser profile's session, another Claude Code login: each by its
 /// own books, so one login's failures and backoff never hold another's numbers back).
@@ -311,25 +336,11 @@ pub fn refresh_due_at(file: &CacheFile, now: DateTime<Utc>) -> DateTime<Utc> {
     if file.sessions.is_empty() {
         return login_due_at(file, &file.state, &|_| true, true, now);
     }
-    // A login whose account the first session read last is the first session's to refresh.
-    fn own<'a>(file: &CacheFile, s: &'a crate::cache::Session) -> Option<&'a str> {
-        s.account
-            .as_deref()
-            .filter(|a| file.first_account.as_deref() != Some(*a))
-    }
-    let others: Vec<&str> = file
-        .sessions
-        .values()
-        .filter_map(|s| own(file, s))
-        .collect();
-    let first = |o: &Org| {
-        o.account_uuid
-            .as_deref()
-            .is_none_or(|a| !others.contains(&a))
-    };
+    let others = other_accounts(file);
+    let first = |o: &Org| first_sessions(&others, o.account_uuid.as_deref());
     let mut due = login_due_at(file, &file.state, &first, true, now);
     for book in file.sessions.values() {
-        let Some(account) = own(file, book) else {
+        let Some(account) = book.account.as_deref().filter(|a| others.contains(a)) else {
             continue;
         };
         let mine = |o: &Org| o.account_uuid.as_deref() == Some(account);

@@ -181,7 +181,7 @@ pub struct Raw {
 
 /// One organization's numbers. Each org is its own snapshot: tiers and caps differ per org,
 /// so they are never averaged.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Org {
     pub org_uuid: String,
     /// The Claude account whose reading this is (`/api/account`'s `uuid`, Claude Code's
@@ -1111,10 +1111,6 @@ pub fn five_hour_org(
 ) -> Org {
     Org {
         org_uuid: uuid.into(),
-        account_uuid: None,
-        org_name: None,
-        email: None,
-        plan: None,
         windows: BTreeMap::from([(
             "five_hour".to_string(),
             Window {
@@ -1123,8 +1119,6 @@ pub fn five_hour_org(
                 display_name: None,
             },
         )]),
-        extra_usage: None,
-        subscription: None,
         sources: BTreeMap::from([(
             part::USAGE.to_string(),
             Provenance {
@@ -1132,9 +1126,7 @@ pub fn five_hour_org(
                 at: read_at,
             },
         )]),
-        raw: Default::default(),
-        pace: BTreeMap::new(),
-        unusable: BTreeMap::new(),
+        ..Org::default()
     }
 }
 

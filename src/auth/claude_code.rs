@@ -369,15 +369,12 @@ pub type AccountMemo = Memo<Option<Account>>;
 
 /// [`account`], from `kept` when no candidate file changed since; the memo to keep next.
 pub fn account_cached(kept: Option<&AccountMemo>) -> AccountMemo {
-    let files = Memo::<Option<Account>>::identify(claude_json_files(&Login::Here));
-    if let Some(k) = kept.filter(|k| k.files == files) {
-        return k.clone();
-    }
-    let value = files
-        .iter()
-        .filter(|(_, id)| id.is_some())
-        .find_map(|(p, _)| read_account(p).ok().flatten());
-    Memo { files, value }
+    Memo::reuse_or(kept, claude_json_files(&Login::Here), |files| {
+        files
+            .iter()
+            .filter(|(_, id)| id.is_some())
+            .find_map(|(p, _)| read_account(p).ok().flatten())
+    })
 }
 
 /// The account uuid `login`'s `.claude.json` names, from `kept` while its file stands still
@@ -387,12 +384,9 @@ pub fn account_uuid_cached(
     login: &Login,
     kept: Option<&Memo<Option<String>>>,
 ) -> Memo<Option<String>> {
-    let files = Memo::<Option<String>>::identify(claude_json_files(login));
-    if let Some(k) = kept.filter(|k| k.files == files) {
-        return k.clone();
-    }
-    let value = account(login).and_then(|a| a.account_uuid);
-    Memo { files, value }
+    Memo::reuse_or(kept, claude_json_files(login), |_| {
+        account(login).and_then(|a| a.account_uuid)
+    })
 }
 
 /// One `.claude.json`'s account: `Ok(None)` when there is no file or it names none, `Err`

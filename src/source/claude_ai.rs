@@ -341,57 +341,55 @@ fn fetch_org(client: &impl Endpoints, p: Part, plan: &Plan) -> Result<Org, OrgFa
         || held(part::EXTRA_USAGE).is_none()
         || usage.extra_usage != previous_body_extra
         || (held_on != Some(false) && plan.wants_hourly(held(part::EXTRA_USAGE)));
-    let extra_usage = if !ask_overage {
+    // The billing endpoints are soft: 404 means "none" (free orgs), and any failure that is
+    // not account-wide keeps what was known before, with its own age; so does a part that was
+    // not asked for (its body as held, too).
+    let overage = if ask_overage {
+        soft(&format!("{base}/overage_spend_limit"))?
+    } else {
         raw.overage_spend_limit = before
             .map(|o| o.raw.overage_spend_limit.clone())
             .unwrap_or_default();
-        carry(before, &mut sources, part::EXTRA_USAGE, |o| {
+        None
+    };
+    let extra_usage = match overage {
+        Some(Some(body)) => {
+            let extra = merge_extra(parse_overage(&body), usage.extra_usage);
+            raw.overage_spend_limit = body;
+            sources.insert(part::EXTRA_USAGE.into(), here.clone());
+            extra
+        }
+        Some(None) => {
+            sources.insert(part::EXTRA_USAGE.into(), here.clone());
+            usage.extra_usage
+        }
+        None => carry(before, &mut sources, part::EXTRA_USAGE, |o| {
             o.extra_usage.clone()
         })
-        .or(usage.extra_usage)
-    } else {
-        // The billing endpoints are soft: 404 means "none" (free orgs), and any failure that
-        // is not account-wide keeps what was known before, with its own age.
-        match soft(&format!("{base}/overage_spend_limit"))? {
-            Some(Some(body)) => {
-                let extra = merge_extra(parse_overage(&body), usage.extra_usage);
-                raw.overage_spend_limit = body;
-                sources.insert(part::EXTRA_USAGE.into(), here.clone());
-                extra
-            }
-            Some(None) => {
-                sources.insert(part::EXTRA_USAGE.into(), here.clone());
-                usage.extra_usage
-            }
-            None => carry(before, &mut sources, part::EXTRA_USAGE, |o| {
-                o.extra_usage.clone()
-            })
-            .or(usage.extra_usage),
-        }
+        .or(usage.extra_usage),
     };
-    let subscription = if !plan.wants_hourly(held(part::SUBSCRIPTION)) {
+    let details = if plan.wants_hourly(held(part::SUBSCRIPTION)) {
+        soft(&format!("{base}/subscription_details"))?
+    } else {
         raw.subscription_details = before
             .map(|o| o.raw.subscription_details.clone())
             .unwrap_or_default();
-        carry(before, &mut sources, part::SUBSCRIPTION, |o| {
-            o.subscription.clone()
-        })
-    } else {
-        match soft(&format!("{base}/subscription_details"))? {
-            Some(Some(body)) => {
-                let sub = parse_subscription(&body);
-                raw.subscription_details = body;
-                sources.insert(part::SUBSCRIPTION.into(), here.clone());
-                sub
-            }
-            Some(None) => {
-                sources.insert(part::SUBSCRIPTION.into(), here);
-                None
-            }
-            None => carry(before, &mut sources, part::SUBSCRIPTION, |o| {
-                o.subscription.clone()
-            }),
+        None
+    };
+    let subscription = match details {
+        Some(Some(body)) => {
+            let sub = parse_subscription(&body);
+            raw.subscription_details = body;
+            sources.insert(part::SUBSCRIPTION.into(), here.clone());
+            sub
         }
+        Some(None) => {
+            sources.insert(part::SUBSCRIPTION.into(), here);
+            None
+        }
+        None => carry(before, &mut sources, part::SUBSCRIPTION, |o| {
+            o.subscription.clone()
+        }),
     };
     Ok(Org {
         org_uuid: m.uuid.clone(),

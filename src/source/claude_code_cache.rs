@@ -18,7 +18,7 @@ pub fn reading(
     now: DateTime<Utc>,
 ) -> Option<Result<Snapshot, String>> {
     let cached = account.cached_usage.as_ref()?;
-    // Only the process that read `.claude.json` holds the body (the cache keeps its time).
+    // Only the process that read `.claude.json` holds the body (`CachedUsage::body`).
     let body = cached.body.as_ref()?;
     let at = cached.fetched_at.min(now);
     let held =

@@ -34,10 +34,10 @@ pub fn is_codex(org: &Org) -> bool {
     org.org_uuid == ORG
 }
 
-/// What the session logs said: the windows of the newest `token_count` line, and which log.
+/// What the session logs (or the ChatGPT backend) said: the windows of the newest
+/// `token_count` line, as of its own time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reading {
-    pub log: PathBuf,
     pub at: DateTime<Utc>,
     pub windows: BTreeMap<String, Window>,
     pub plan: Option<String>,
@@ -52,16 +52,14 @@ impl Reading {
             source: self.source.to_string(),
             at: self.at,
         };
-        // Built from its serialized form, so that fields other branches add to `Org` (with
-        // their serde defaults) need no change here.
-        let org = serde_json::json!({
-            "org_uuid": ORG,
-            "org_name": "Codex",
-            "plan": self.plan,
-            "windows": self.windows,
-            "sources": {part::USAGE: provenance},
-        });
-        serde_json::from_value(org).expect("an Org from its own fields")
+        Org {
+            org_uuid: ORG.to_string(),
+            org_name: Some("Codex".to_string()),
+            plan: self.plan.clone(),
+            windows: self.windows.clone(),
+            sources: [(part::USAGE.to_string(), provenance)].into(),
+            ..Org::default()
+        }
     }
 }
 
@@ -102,18 +100,16 @@ fn sorted_desc(dir: &Path) -> Vec<PathBuf> {
     paths
 }
 
-/// The reading of the newest logs under `home`, or why there is none (`None` when there are
-/// no logs at all: Codex is not on this machine, or never ran).
-pub fn read(home: &Path) -> Option<Result<Reading, String>> {
-    let logs = newest_logs(home);
-    let first = logs.first()?.clone();
+/// The reading of `logs` (the newest logs, as [`newest_logs`] lists them), or why there is
+/// none (`None` when there are no logs at all: Codex is not on this machine, or never ran).
+pub fn read(logs: &[PathBuf]) -> Option<Result<Reading, String>> {
+    let first = logs.first()?;
     for log in logs {
-        let Ok(bytes) = file::tail(&log, TAIL) else {
+        let Ok(bytes) = file::tail(log, TAIL) else {
             continue;
         };
         if let Some(reading) = newest_reading(&bytes) {
             return Some(reading.map(|(at, windows, plan)| Reading {
-                log,
                 at,
                 windows,
                 plan,
@@ -183,7 +179,6 @@ pub fn fetch(home: &Path, now: DateTime<Utc>) -> Result<Reading, String> {
     let body = client.get_json(USAGE_PATH).map_err(|e| e.message)?;
     let (windows, plan) = usage_body(&body, now)?;
     Ok(Reading {
-        log: home.join("auth.json"),
         at: now,
         windows,
         plan,
@@ -408,7 +403,6 @@ mod tests {
     fn a_reading_makes_the_codex_org_stamped_with_its_time_and_source() {
         let (at, windows, plan) = newest_reading(AT.as_bytes()).unwrap().unwrap();
         let org = Reading {
-            log: PathBuf::from("log"),
             at,
             windows: windows.clone(),
             plan,

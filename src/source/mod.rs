@@ -99,24 +99,22 @@ pub fn of_account(
 /// One refresh: the configured sources in order, the first that answers wins, asking for
 /// what `plan` says is due. `claude_ai` is the session the claude.ai source uses (found by
 /// the refresh's one search: `auth::sessions`); `seen_version` is the Claude Code version
-/// statusLine stdin last reported (for the OAuth User-Agent); `others` are the accounts of the
-/// other logins (refreshed on their own), whose orgs this refresh leaves alone.
+/// statusLine stdin last reported (for the OAuth User-Agent); `own` is the part of `previous`
+/// that is the first session's (the other logins' orgs are theirs to ask for): claude.ai is
+/// asked by its org list.
 pub fn fetch(
     previous: Option<&Snapshot>,
     claude_ai: Result<&crate::auth::Credentials, FetchError>,
     seen_version: Option<&str>,
     plan: &crate::schedule::Plan,
-    others: &[String],
+    own: Option<&Snapshot>,
 ) -> Result<Snapshot, FetchError> {
     let mut claude_ai = Some(claude_ai);
     let mut failed: Vec<(String, FetchError)> = Vec::new();
-    let own = of_account(previous, |a| {
-        a.is_none_or(|a| !others.iter().any(|o| o == a))
-    });
     for name in sources()? {
         let result = match name.as_str() {
             claude_ai::SOURCE => match claude_ai.take() {
-                Some(creds) => creds.and_then(|c| claude_ai::fetch(c, own.as_ref(), plan)),
+                Some(creds) => creds.and_then(|c| claude_ai::fetch(c, own, plan)),
                 None => continue, // named twice in `sources`: asked once
             },
             _ => oauth::fetch(
@@ -291,17 +289,9 @@ mod tests {
             active_org: None,
             orgs: vec![Org {
                 org_uuid: "o".into(),
-                account_uuid: None,
-                org_name: None,
-                email: None,
-                plan: None,
                 windows: [("five_hour".to_string(), Window::checked(u, None).unwrap())].into(),
-                extra_usage: None,
-                subscription: None,
                 sources: [(part::USAGE.to_string(), here)].into(),
-                raw: Default::default(),
-                pace: Default::default(),
-                unusable: Default::default(),
+                ..Org::default()
             }],
         }
     }

@@ -5,6 +5,7 @@
 //! run with a short timeout because a locked keyring can sit waiting for a password dialog.
 //! Their stderr is swallowed, never shown: it could echo what was asked for.
 
+use crate::file::find_on_path;
 use std::ffi::OsStr;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -87,8 +88,6 @@ pub(super) fn macos_lookup(path_var: Option<&OsStr>, service: &str, account: &st
     }
     lookup
 }
-
-pub use crate::file::find_on_path;
 
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum HelperOutput {

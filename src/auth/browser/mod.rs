@@ -11,9 +11,6 @@ mod chromium;
 mod firefox;
 mod keyring;
 
-/// Finding a helper program without a shell (the notifications use it too).
-pub use keyring::find_on_path;
-
 #[cfg(test)]
 #[path = "../../../tests/it/common/browsers.rs"]
 mod fixtures;
