@@ -241,11 +241,11 @@ impl CacheFile {
     /// fetch; `None` when there is no data at all.
     pub fn age(&self, wanted: Option<&str>, now: DateTime<Utc>) -> Option<i64> {
         let snapshot = self.snapshot.as_ref()?;
-        let at = snapshot
-            .org(wanted)
-            .and_then(Org::read_at)
-            .unwrap_or(snapshot.fetched_at);
-        Some((now - at).num_seconds().max(0))
+        let fetched = snapshot.fetched_at;
+        Some(match self.org(wanted) {
+            Some(org) => org.age(fetched, now),
+            None => (now - fetched).num_seconds().max(0),
+        })
     }
 }
 

@@ -316,9 +316,8 @@ fn failing_event(
     if now - last < stale_warning {
         return None;
     }
-    let kind = serde_json::to_value(error.kind).ok()?.as_str()?.to_string();
     Some(Event {
-        level: Some(kind),
+        level: Some(error.kind.name()),
         error: Some(error.clone()),
         period: Some(last),
         ..Event::about(Kind::Failing, Urgency::Normal, org, now)

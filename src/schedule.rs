@@ -13,7 +13,7 @@
 
 use crate::cache::{believable, CacheFile, Cadence, State};
 use crate::settings::{self, Scope};
-use crate::snapshot::{part, Org, Window, CODEX_ORG};
+use crate::snapshot::{part, Org, Window};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
@@ -239,7 +239,7 @@ fn scheduled(file: &CacheFile) -> impl Iterator<Item = &Org> {
         .iter()
         .flat_map(|s| &s.orgs)
         // Codex's windows come from its logs at every refresh: never asked of claude.ai.
-        .filter(|o| o.sources.contains_key(part::USAGE) && o.org_uuid != CODEX_ORG)
+        .filter(|o| o.sources.contains_key(part::USAGE) && !o.is_codex())
 }
 
 /// The org whose next reading comes first, with its due.

@@ -382,7 +382,7 @@ impl Snapshot {
                 .and_then(|a| self.orgs.iter().find(|o| o.org_uuid == a))
                 // Codex's windows (`source::codex`) are shown beside a Claude org's, never
                 // in its place.
-                .or_else(|| self.orgs.iter().find(|o| o.org_uuid != CODEX_ORG)),
+                .or_else(|| self.orgs.iter().find(|o| !o.is_codex())),
         }
     }
 }
@@ -519,20 +519,32 @@ impl Org {
             .fold(None, |m: Option<f64>, u| Some(m.map_or(u, |m| m.max(u))))
     }
 
-    /// When this org's windows were last read, from whichever source (a refresh, Claude
-    /// Code's statusLine stdin, the browser extension): the one definition of an org's age.
-    /// Whose plan the org's windows are: `codex` for OpenAI Codex's ([`CODEX_ORG`]), else
-    /// `claude`.
+    /// Whether these are OpenAI Codex's windows ([`CODEX_ORG`]) rather than a Claude org's.
+    pub fn is_codex(&self) -> bool {
+        self.org_uuid == CODEX_ORG
+    }
+
+    /// Whose plan the org's windows are: `codex` for OpenAI Codex's, else `claude`.
     pub fn provider(&self) -> &'static str {
-        if self.org_uuid == CODEX_ORG {
+        if self.is_codex() {
             "codex"
         } else {
             "claude"
         }
     }
 
+    /// When this org's windows were last read, from whichever source (a refresh, Claude
+    /// Code's statusLine stdin, the browser extension): the one definition of an org's age.
     pub fn read_at(&self) -> Option<DateTime<Utc>> {
         self.newest_reading().map(|p| p.at)
+    }
+
+    /// Seconds since [`Org::read_at`] at `now`; an org with no provenance (a cache from before
+    /// it was kept) counts from `fetched`, its snapshot's fetch.
+    pub fn age(&self, fetched: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+        (now - self.read_at().unwrap_or(fetched))
+            .num_seconds()
+            .max(0)
     }
 
     /// The provenance of this org's newest reading of its windows (see [`Org::read_at`]).
@@ -1138,6 +1150,21 @@ mod tests {
         let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         serde_json::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn an_org_is_as_old_as_its_newest_reading_else_its_snapshots_fetch_never_zero() {
+        let t = |s: i64| chrono::TimeZone::timestamp_opt(&Utc, 1_795_000_000 + s, 0).unwrap();
+        let org = five_hour_org("o", 10.0, None, t(100));
+        assert_eq!(org.age(t(0), t(160)), 60);
+        // No provenance (a cache from before it was kept): counted from the fetch, not 0.
+        let bare = Org {
+            org_uuid: "o".into(),
+            ..Org::default()
+        };
+        assert_eq!(bare.age(t(0), t(160)), 160);
+        // A reading stamped ahead of the clock is not a negative age.
+        assert_eq!(org.age(t(0), t(50)), 0);
     }
 
     #[test]

@@ -127,7 +127,7 @@ fn vocabulary() -> &'static [String] {
     static VOCABULARY: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     VOCABULARY.get_or_init(|| {
         let mut names: Vec<String> = PLACEHOLDERS.iter().map(|p| p.to_string()).collect();
-        for w in window::KNOWN_NAMES {
+        for w in window::known_names() {
             names.push(w.to_string());
             names.extend(SUFFIXES.iter().map(|s| format!("{w}{s}")));
         }
@@ -174,7 +174,7 @@ fn placeholder(name: &str) -> Result<(), Option<String>> {
         .find_map(|s| name.strip_suffix(s))
         .filter(|b| !b.is_empty())
         .unwrap_or(name);
-    let window_ok = if window::KNOWN_NAMES.contains(&base) || base.starts_with("seven_day_") {
+    let window_ok = if window::known_names().any(|w| w == base) || base.starts_with("seven_day_") {
         true
     } else if base.starts_with(|c: char| c.is_ascii_digit()) {
         false

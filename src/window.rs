@@ -56,24 +56,15 @@ const LABELLED: &[&str] = &[
 pub const MODELS: &[&str] = &["opus", "sonnet", "haiku", "fable"];
 
 /// Every window name quotaline knows without a reading, for typo suggestions and the
-/// template check: the short names, the server's general keys, the models, and the
-/// products and codenames seen so far.
-pub const KNOWN_NAMES: &[&str] = &[
-    "5h",
-    "7d",
-    FIVE_HOUR,
-    SEVEN_DAY,
-    "opus",
-    "sonnet",
-    "haiku",
-    "fable",
-    "oauth_apps",
-    "cowork",
-    "omelette",
-    "routines",
-    "design",
-    "tangelo",
-];
+/// template check: the short names, the server's general keys, the models ([`MODELS`]), and
+/// the products and codenames seen so far.
+pub fn known_names() -> impl Iterator<Item = &'static str> + Clone {
+    ["5h", "7d", FIVE_HOUR, SEVEN_DAY]
+        .into_iter()
+        .chain(MODELS.iter().copied())
+        .chain(NOT_MODELS.iter().copied())
+        .chain(["tangelo"])
+}
 
 /// Whether the server's `key` names a rolling window quotaline knows how to read.
 pub fn is_known(key: &str) -> bool {
@@ -112,12 +103,14 @@ pub fn alias(name: &str) -> &str {
 pub fn resolve<'a>(keys: impl Iterator<Item = &'a String> + Clone, name: &str) -> Option<&'a str> {
     let key = alias(name.trim());
     let weekly = format!("{WEEKLY_PREFIX}{key}");
-    // A model's name as a line shows it ("opus 4.5") is its key's slug.
-    let slug = model_key(key);
     keys.clone()
         .find(|k| k.as_str() == key)
         .or_else(|| keys.clone().find(|k| **k == weekly))
-        .or_else(|| keys.clone().find(|k| Some(k.as_str()) == slug.as_deref()))
+        .or_else(|| {
+            // A model's name as a line shows it ("opus 4.5") is its key's slug.
+            let slug = model_key(key);
+            keys.clone().find(|k| Some(k.as_str()) == slug.as_deref())
+        })
         .map(String::as_str)
 }
 

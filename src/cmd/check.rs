@@ -217,7 +217,7 @@ fn judge(o: Options) -> i32 {
     }
     // Codex's numbers are as old as its last log line: the time Codex last heard from the
     // server, not a refresh that failed.
-    if org.org_uuid != CODEX_ORG && crate::schedule::is_stale(&file, org_id.as_deref(), now) {
+    if !org.is_codex() && crate::schedule::is_stale(&file, org_id.as_deref(), now) {
         super::warn(&format!(
             "checking numbers from {} ago (refresh failed or backing off)",
             text::short_duration(age)

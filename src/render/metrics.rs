@@ -208,11 +208,8 @@ impl Families {
                     .push((l, f64::from(u8::from(out))));
             }
         }
-        let key = match &org.account_uuid {
-            Some(a) => crate::snapshot::login_key(a, &org.org_uuid),
-            None => org.org_uuid.clone(),
-        };
-        if let Some(secs) = file.age(Some(&key), now) {
+        if let Some(s) = &file.snapshot {
+            let secs = org.age(s.fetched_at, now);
             self.age.samples.push((org_labels, secs as f64));
         }
     }

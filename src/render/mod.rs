@@ -68,9 +68,14 @@ impl Line<'_> {
         let Some(org) = self.cache.org(self.org) else {
             return self.no_numbers();
         };
-        // An org is as old as its newest reading (`CacheFile::age`): an org whose own fetch
-        // failed keeps its old numbers and shows their age.
-        let age = self.cache.age(self.org, self.now).unwrap_or(0);
+        // An org is as old as its newest reading (`Org::age`): an org whose own fetch failed
+        // keeps its old numbers and shows their age.
+        let fetched = self
+            .cache
+            .snapshot
+            .as_ref()
+            .map_or(self.now, |s| s.fetched_at);
+        let age = org.age(fetched, self.now);
         let view = View {
             org,
             now: self.now,
@@ -87,15 +92,16 @@ impl Line<'_> {
                 DEFAULT_FORMAT
             }
         });
-        let codex = self.codex_view();
+        let codex = self.codex_view(fetched);
+        // The names `[account.NAME]` gives, worked out once a line, only when one is asked.
+        let named = std::cell::OnceCell::new();
         let other = |name: &str| {
             let (base, account) = name.split_once('@')?;
-            let named = crate::settings::named_accounts(self.cache).0;
-            let org = self.cache.snapshot.as_ref()?.account_org(account, &named)?;
-            let read_at = org.read_at().unwrap_or(self.now);
+            let named = named.get_or_init(|| crate::settings::named_accounts(self.cache).0);
+            let org = self.cache.snapshot.as_ref()?.account_org(account, named)?;
             View {
                 org,
-                age: (self.now - read_at).num_seconds().max(0),
+                age: org.age(fetched, self.now),
                 ..view
             }
             .value(base)
@@ -123,15 +129,12 @@ impl Line<'_> {
 impl Line<'_> {
     /// Codex's windows (`source::codex`), when the cache holds them: the `{codex…}`
     /// placeholders are answered from them whichever Claude org the line shows.
-    fn codex_view(&self) -> Option<View<'_>> {
+    fn codex_view(&self, fetched: DateTime<Utc>) -> Option<View<'_>> {
         let org = self.cache.org(Some(CODEX_ORG))?;
-        let age = org
-            .read_at()
-            .map_or(0, |t| (self.now - t).num_seconds().max(0));
         Some(View {
             org,
             now: self.now,
-            age,
+            age: org.age(fetched, self.now),
             thresholds: self.thresholds,
             status: None,
         })
@@ -146,9 +149,7 @@ impl Line<'_> {
     /// says the rest (`· stale 5m`).
     fn no_numbers(&self) -> Vec<Span> {
         let what = match (&self.cache.snapshot, &self.cache.state.error) {
-            (Some(s), _) if s.orgs.iter().any(|o| o.org_uuid != CODEX_ORG) => {
-                "unknown org".to_string()
-            }
+            (Some(s), _) if s.orgs.iter().any(|o| !o.is_codex()) => "unknown org".to_string(),
             (_, Some(e)) => e.kind.words(),
             _ => return Vec::new(),
         };

@@ -15,15 +15,6 @@ pub fn server_text(text: &str) -> String {
     markup::escape(text, Target::Plain)
 }
 
-/// What to do about a failure whose kind is named `kind` (`ErrorKind::fix`).
-fn fix(kind: &str) -> &'static str {
-    ErrorKind::ALL
-        .into_iter()
-        .find(|k| k.name() == kind)
-        .unwrap_or(ErrorKind::Network)
-        .fix()
-}
-
 /// Fills `title`, `body` and `message`; `several_orgs` names the org in the body.
 pub fn word(e: &mut Event, several_orgs: bool) {
     let at = e.at;
@@ -34,8 +25,8 @@ pub fn word(e: &mut Event, several_orgs: bool) {
     let label = label.as_deref().unwrap_or("");
     // Codex's windows (`codex 5h`) are told as Codex's limits, not Claude's.
     let (product, label) = match label.strip_prefix("codex ") {
-        Some(rest) => ("Codex", rest),
-        None => ("Claude", label),
+        Some(rest) if e.org == crate::snapshot::CODEX_ORG => ("Codex", rest),
+        _ => ("Claude", label),
     };
     let pct = e.utilization.map(percent).unwrap_or_default();
     let resets = e
@@ -163,7 +154,10 @@ pub fn word(e: &mut Event, several_orgs: bool) {
                 format!("quotaline: no fresh numbers for {age}"),
                 [
                     error.map(|r| server_text(&r.message)),
-                    Some(format!("fix: {}", fix(e.level.as_deref().unwrap_or("")))),
+                    Some(format!(
+                        "fix: {}",
+                        error.map_or(ErrorKind::Network, |r| r.kind).fix()
+                    )),
                 ]
                 .into_iter()
                 .flatten()

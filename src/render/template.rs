@@ -2,7 +2,7 @@
 //! as `–`, missing, never zero; a group with a missing placeholder disappears.
 
 use super::Span;
-pub use crate::template::{check, MAX_DEPTH, MISSING};
+use crate::template::MISSING;
 use crate::template::{parse, Node};
 
 /// Renders `format`, asking `lookup` for each placeholder's spans.

@@ -31,7 +31,7 @@ const LOGS: usize = 3;
 
 /// Whether `org` holds Codex's windows rather than a Claude org's.
 pub fn is_codex(org: &Org) -> bool {
-    org.org_uuid == ORG
+    org.is_codex()
 }
 
 /// What the session logs (or the ChatGPT backend) said: the windows of the newest
