@@ -235,6 +235,14 @@ impl CacheFile {
         snapshot.org(wanted)
     }
 
+    /// The book of the login refreshed on its own whose account is `uuid`, with where it was
+    /// found.
+    pub fn session_of(&self, uuid: &str) -> Option<(&String, &Session)> {
+        self.sessions
+            .iter()
+            .find(|(_, s)| s.account.as_deref() == Some(uuid))
+    }
+
     /// Seconds since the shown org's windows were last read, from any source: the one
     /// definition of age, used by the segment, `json`, `status`, `check`, waybar and the
     /// prompt files alike. A snapshot without provenance (an old cache) counts from its

@@ -263,6 +263,11 @@ const WINDOW_KEYS: &[&str] = &["warn", "crit"];
 /// The sources a refresh may use (`sources`).
 pub const KNOWN_SOURCES: &[&str] = &["claude.ai", "oauth"];
 
+/// The TTL's range in seconds, from the file and the environment alike (`settings`).
+pub const TTL_RANGE: (i64, i64) = (30, 86_400);
+/// The HTTP timeout's range in seconds, likewise.
+pub const TIMEOUT_RANGE: (i64, i64) = (1, 60);
+
 /// The browsers whose cookies quotaline reads, as `browser` and `QUOTALINE_BROWSER` name
 /// them (`auth::browser` keeps them in step).
 pub const KNOWN_BROWSERS: &[&str] = &[
@@ -308,7 +313,8 @@ impl<'a> LineIndex<'a> {
 
     /// The 1-based line of a byte offset.
     fn line(&self, offset: usize) -> usize {
-        self.starts.partition_point(|&s| s <= offset).max(1)
+        // `starts[0]` is 0: every offset is on line 1 or later.
+        self.starts.partition_point(|&s| s <= offset)
     }
 
     /// Byte offset to 1-based line and column (columns count characters, on that line only).
@@ -503,8 +509,10 @@ impl Reader<'_> {
                     check_browser(&at.value).map_err(|why| self.problem(value.span(), key, why))?;
                     s.browser = Some(at);
                 }
-                "ttl" => s.ttl = Some(self.seconds(value, key, 30, 86_400)?),
-                "timeout" => s.timeout = Some(self.seconds(value, key, 1, 60)?),
+                "ttl" => s.ttl = Some(self.seconds(value, key, TTL_RANGE.0, TTL_RANGE.1)?),
+                "timeout" => {
+                    s.timeout = Some(self.seconds(value, key, TIMEOUT_RANGE.0, TIMEOUT_RANGE.1)?)
+                }
                 "status_url" => s.status_url = Some(self.string(value, key)?),
                 "codex_api" => s.codex_api = Some(self.boolean(value, key)?),
                 "sources" => s.sources = Some(self.sources(value, key)?),

@@ -4,7 +4,9 @@
 //! default. Secrets (`QUOTALINE_COOKIE`, `QUOTALINE_SESSION_KEY`, `CLAUDE_CODE_OAUTH_TOKEN`)
 //! are read here too, but only handed to `auth`; nothing here prints them.
 
-use crate::config::{At, Display, FileId, Loaded};
+// `TTL_RANGE`, `TIMEOUT_RANGE`: the config file checks them; the environment is clamped into
+// them.
+use crate::config::{At, Display, FileId, Loaded, TIMEOUT_RANGE, TTL_RANGE};
 use crate::target::{MenuBar, Target};
 use crate::thresholds::Thresholds;
 use std::collections::BTreeMap;
@@ -182,11 +184,6 @@ fn seconds(value: &str) -> Option<i64> {
         .or_else(|| crate::duration::parse_duration(value).ok())
 }
 
-/// The range `ttl` may take (the config file checks it; the environment is clamped into it).
-const TTL_RANGE: (i64, i64) = (30, 86_400);
-/// The range `timeout` may take.
-const TIMEOUT_RANGE: (i64, i64) = (1, 60);
-
 /// Seconds a snapshot counts as fresh (`QUOTALINE_TTL`, `ttl`, default 60, at least 30: the
 /// server's numbers move slowly and polling faster only invites rate limits).
 pub fn ttl_setting() -> Setting<i64> {
@@ -271,6 +268,12 @@ pub fn named_accounts(file: &crate::cache::CacheFile) -> (Vec<(String, String)>,
         }
     }
     (named, missing)
+}
+
+/// The org a command shows: `flag`, else `QUOTALINE_ORG` or `org` ([`org`]), else the line's
+/// account's ([`shown_account`]). As an org uuid or a `snapshot::login_key`.
+pub fn shown_org(flag: Option<String>, file: &crate::cache::CacheFile) -> Option<String> {
+    org(flag).or_else(|| shown_account(file))
 }
 
 /// The org a line shows when no org is pinned: the account `account = NAME` (or `[account.NAME]
@@ -789,7 +792,6 @@ pub fn lock_on_stdin() -> bool {
 /// Which menu bar runs the xbar-format plugin: SwiftBar sets `SWIFTBAR` for its plugins and
 /// Argos `ARGOS_VERSION`; xbar sets neither.
 pub fn menu_bar() -> MenuBar {
-    use MenuBar;
     if std::env::var_os("SWIFTBAR").is_some() {
         MenuBar::SwiftBar
     } else if std::env::var_os("ARGOS_VERSION").is_some() {
@@ -827,9 +829,16 @@ pub fn path_var() -> Option<OsString> {
 /// Where OpenAI's Codex CLI keeps its session logs and login: `$CODEX_HOME` (as Codex reads
 /// it, when absolute), else `~/.codex`.
 pub fn codex_home() -> Option<PathBuf> {
-    var_path("CODEX_HOME")
-        .filter(|p| p.is_absolute())
-        .or_else(|| home().map(|h| h.join(".codex")))
+    codex_home_from().map(|(p, _)| p)
+}
+
+/// [`codex_home`], and where it came from (`doctor`): `CODEX_HOME` when that is an absolute
+/// path, else `default ~/.codex`.
+pub fn codex_home_from() -> Option<(PathBuf, &'static str)> {
+    match var_path("CODEX_HOME").filter(|p| p.is_absolute()) {
+        Some(p) => Some((p, "CODEX_HOME")),
+        None => home().map(|h| (h.join(".codex"), "default ~/.codex")),
+    }
 }
 
 /// Whether `codex_api = true` asks the ChatGPT backend for Codex's windows.

@@ -158,9 +158,10 @@ fn placeholder(name: &str) -> Result<(), Option<String>> {
         }
         return placeholder(base);
     }
-    let vocabulary = vocabulary();
+    // The typo vocabulary is built only for a name that is not plainly known: a prompt with
+    // a format checks every placeholder.
     let meant = || {
-        crate::suggest::closest(name, vocabulary.iter().map(String::as_str))
+        crate::suggest::closest(name, vocabulary().iter().map(String::as_str))
             .map(|s| format!("{{{s}}}"))
     };
     if !window::is_name(name) {
@@ -186,7 +187,7 @@ fn placeholder(name: &str) -> Result<(), Option<String>> {
         let suffixes = SUFFIXES.iter().map(|s| &s[1..]);
         crate::suggest::closest(version, suffixes).is_none()
     } else {
-        crate::suggest::closest(base, vocabulary.iter().map(String::as_str)).is_none()
+        crate::suggest::closest(base, vocabulary().iter().map(String::as_str)).is_none()
     };
     if window_ok {
         Ok(())

@@ -18,11 +18,7 @@ pub fn run() -> i32 {
         return 1;
     };
     let shown = file
-        .org(
-            crate::settings::org(None)
-                .or_else(|| crate::settings::shown_account(&file))
-                .as_deref(),
-        )
+        .org(crate::settings::shown_org(None, &file).as_deref())
         .and_then(|o| o.account_uuid.as_deref());
     let mut lines = Lines::new();
     for (name, uuid) in snapshot.account_names(&crate::settings::named_accounts(&file).0) {
@@ -44,11 +40,10 @@ pub fn run() -> i32 {
             found_in(&file, snapshot, uuid).join(", "),
             orgs.join(", ")
         ));
-        let book = file
-            .sessions
-            .values()
-            .find(|s| s.account.as_deref() == Some(uuid));
-        if let Some(e) = book.and_then(|b| b.state.error.as_ref()) {
+        if let Some(e) = file
+            .session_of(uuid)
+            .and_then(|(_, b)| b.state.error.as_ref())
+        {
             lines.line(format!("    last error: {}", e.message));
         }
     }
@@ -65,10 +60,7 @@ pub fn run() -> i32 {
 /// session (the session key set, or the most recently used profile), Claude Code's login.
 fn found_in(file: &CacheFile, snapshot: &Snapshot, uuid: &str) -> Vec<String> {
     let mut places = Vec::new();
-    let own = file
-        .sessions
-        .iter()
-        .find(|(_, s)| s.account.as_deref() == Some(uuid));
+    let own = file.session_of(uuid);
     let read_by = |source: &str| {
         snapshot.orgs.iter().any(|o| {
             o.account_uuid.as_deref() == Some(uuid)

@@ -26,10 +26,6 @@ pub enum Prepared {
 
 const HELP: [&str; 2] = ["-h", "--help"];
 
-fn quoted(names: &[&str]) -> String {
-    names.join(", ")
-}
-
 /// Checks `args` (without the program name) and rewrites them for argh.
 pub fn prepare(mut args: Vec<String>) -> Result<Prepared, Usage> {
     let Some(first) = args.first().map(String::as_str) else {
@@ -207,7 +203,7 @@ fn check_value(kind: Arg, name: &str, value: &str) -> Result<(), Usage> {
         fix: format!(
             "{}{noun}s: {}",
             did_you_mean(value, known.iter().copied()),
-            quoted(&known)
+            known.join(", ")
         ),
     })
 }

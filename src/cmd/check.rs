@@ -43,21 +43,63 @@ pub const OK: i32 = 0;
 pub const OVER: i32 = 1;
 pub const NO_DATA: i32 = 2;
 
-pub fn run(o: Options) -> i32 {
+/// `--provider`: Claude's windows (by account), Codex's, or both.
+pub fn run(mut o: Options) -> i32 {
+    match o.provider.take().as_deref() {
+        None | Some("claude") => claude(o),
+        Some(p @ ("codex" | "all")) if o.org.is_some() => {
+            super::warn(&format!(
+                "--org names a Claude org: it cannot go with --provider {p}"
+            ));
+            super::EX_USAGE
+        }
+        // Codex's windows are the org `codex` (`source::codex`); it has no Claude account.
+        Some("codex") => judge(Options {
+            org: Some(CODEX_ORG.to_string()),
+            account: None,
+            ..o
+        }),
+        Some("all") => {
+            let claude = claude(Options {
+                window: o.window.clone(),
+                account: o.account.clone(),
+                provider: None,
+                ..o
+            });
+            // Codex not on this machine is not missing data: only Claude is judged.
+            let cache = crate::settings::cache();
+            if load_fresh(&cache).org(Some(CODEX_ORG)).is_none() {
+                return claude;
+            }
+            let codex = judge(Options {
+                org: Some(CODEX_ORG.to_string()),
+                account: None,
+                ..o
+            });
+            worse(claude, codex)
+        }
+        Some(other) => {
+            super::warn(&format!(
+                "--provider must be claude, codex or all, not `{}`",
+                crate::source::http::printable(other)
+            ));
+            super::EX_USAGE
+        }
+    }
+}
+
+/// Claude's windows: of the account asked for (`--account NAME`, or `all`: each judged, the
+/// worst answer wins), else of the org the line shows.
+fn claude(o: Options) -> i32 {
     let Some(account) = o.account.clone() else {
-        return run_provider(o);
+        return judge(o);
     };
     let file = load_fresh(&crate::settings::cache());
     let named = settings::named_accounts(&file).0;
-    let names: Vec<String> = file
+    let names = file
         .snapshot
         .as_ref()
-        .map(|s| {
-            s.account_names(&named)
-                .into_iter()
-                .map(|(n, _)| n)
-                .collect()
-        })
+        .map(|s| s.account_names(&named))
         .unwrap_or_default();
     let key = |name: &str| {
         let org = file.snapshot.as_ref()?.account_org(name, &named)?;
@@ -66,74 +108,27 @@ pub fn run(o: Options) -> i32 {
             &org.org_uuid,
         ))
     };
-    let judged: Vec<String> = if account == "all" {
-        names.clone()
-    } else if names.contains(&account) {
-        vec![account.clone()]
-    } else {
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        super::no_account(&account, &names);
+    let Some(judged) = super::chosen_accounts(&account, &names) else {
         return if o.fail_open { OK } else { NO_DATA };
     };
     if judged.is_empty() {
-        return run_provider(Options { account: None, ..o });
+        return judge(Options { account: None, ..o });
     }
     let several = judged.len() > 1;
     let mut answers = Vec::new();
-    for name in judged {
+    for (name, _) in judged {
         if several {
             super::out(&format!("{name}:\n"));
         }
-        answers.push(run_provider(Options {
-            org: key(&name),
+        answers.push(judge(Options {
+            org: key(name),
             account: None,
             window: o.window.clone(),
-            provider: o.provider.clone(),
+            provider: None,
             ..o
         }));
     }
     answers.into_iter().fold(OK, worse)
-}
-
-/// `--provider`: Claude's windows, Codex's, or both.
-fn run_provider(mut o: Options) -> i32 {
-    match o.provider.take().as_deref() {
-        None | Some("claude") => {}
-        Some(p @ ("codex" | "all")) if o.org.is_some() => {
-            super::warn(&format!(
-                "--org names a Claude org: it cannot go with --provider {p}"
-            ));
-            return super::EX_USAGE;
-        }
-        // Codex's windows are the org `codex` (`source::codex`).
-        Some("codex") => o.org = Some(CODEX_ORG.to_string()),
-        Some("all") => {
-            let claude = run(Options {
-                provider: None,
-                account: None,
-                window: o.window.clone(),
-                ..o
-            });
-            // Codex not on this machine is not missing data: only Claude is judged.
-            let cache = crate::settings::cache();
-            if load_fresh(&cache).org(Some(CODEX_ORG)).is_none() {
-                return claude;
-            }
-            let codex = run(Options {
-                org: Some(CODEX_ORG.to_string()),
-                ..o
-            });
-            return worse(claude, codex);
-        }
-        Some(other) => {
-            super::warn(&format!(
-                "--provider must be claude, codex or all, not `{}`",
-                crate::source::http::printable(other)
-            ));
-            return super::EX_USAGE;
-        }
-    }
-    judge(o)
 }
 
 /// Of two guards' exits, the one a script must act on: over a limit, then no data.
@@ -178,7 +173,8 @@ fn judge(o: Options) -> i32 {
         super::fail(&what, Some(&fix));
         return if o.fail_open { OK } else { NO_DATA };
     }
-    let org_id = asked.value;
+    // Unless one is pinned, the org the line shows (its account's: `account = NAME`).
+    let org_id = asked.value.or_else(|| settings::shown_account(&file));
     let Some(org) = file.org(org_id.as_deref()) else {
         return match &file.state.error {
             Some(e) => no_data_fixed(&e.message, Some(e.kind.fix())),
@@ -226,11 +222,12 @@ fn judge(o: Options) -> i32 {
     let mut over = false;
     // Why a limit asked about could not be judged, and the fix when there is one.
     let mut missing: Option<(String, Option<String>)> = None;
-    let windows: Vec<(String, &crate::snapshot::Window)> = match &o.window {
+    // Each window by its key (its pace is kept under it) and the name it is shown by.
+    let windows: Vec<(&str, String, &crate::snapshot::Window)> = match &o.window {
         Some(name) => match window::resolve(org.windows.keys(), name) {
             Some(key) => {
                 let w = &org.windows[key];
-                vec![(window::label(key, w.display_name.as_deref()), w)]
+                vec![(key, window::label(key, w.display_name.as_deref()), w)]
             }
             None => {
                 let (what, fix) = org.no_window(name);
@@ -241,7 +238,7 @@ fn judge(o: Options) -> i32 {
         None => org
             .windows
             .iter()
-            .map(|(k, w)| (window::label(k, w.display_name.as_deref()), w))
+            .map(|(k, w)| (k.as_str(), window::label(k, w.display_name.as_deref()), w))
             .collect(),
     };
     let mut said = Lines::new();
@@ -250,7 +247,7 @@ fn judge(o: Options) -> i32 {
     let windows_asked = max.is_some() || o.eta.is_some();
     let (asked, mut judged) = (windows.len(), 0);
     let mut past_reset = Vec::new();
-    for (name, w) in windows {
+    for (key, name, w) in windows {
         // Its number belongs to the period that ended; the new one is not known yet.
         if let Some(reset) = w.resets_at.filter(|_| w.has_reset(now)) {
             super::warn(&format!(
@@ -262,7 +259,6 @@ fn judge(o: Options) -> i32 {
         }
         judged += 1;
         if let Some(within) = o.eta {
-            let key = window::resolve(org.windows.keys(), &name).unwrap_or(&name);
             let pace = org.pace.get(key);
             any_rate |= pace.is_some_and(|p| p.rate_per_hour.is_some());
             over |= looks_ahead(&mut said, &name, w, pace, within, now);

@@ -268,11 +268,7 @@ fn codex(out: &mut Lines, file: &CacheFile, now: DateTime<Utc>) {
     };
     out.blank();
     out.line("codex (OpenAI Codex's plan, from its session logs; read by refresh)");
-    let by = if std::env::var_os("CODEX_HOME").is_some() {
-        "CODEX_HOME"
-    } else {
-        "default ~/.codex"
-    };
+    let by = settings::codex_home_from().map_or("default ~/.codex", |(_, by)| by);
     match &home {
         Some(h) => line(
             out,

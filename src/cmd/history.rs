@@ -132,15 +132,7 @@ fn subjects(o: &Options, file: &CacheFile) -> Option<Vec<Subject>> {
         let names = snapshot
             .map(|s| s.account_names(&named))
             .unwrap_or_default();
-        let chosen: Vec<&(String, &str)> = if asked == "all" {
-            names.iter().collect()
-        } else if let Some(name) = names.iter().find(|(n, _)| n == asked) {
-            vec![name]
-        } else {
-            let names: Vec<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
-            super::no_account(asked, &names);
-            return None;
-        };
+        let chosen = super::chosen_accounts(asked, &names)?;
         let org = settings::org(o.org.clone()).and_then(|key| split(key).1);
         // `all` with no account known yet is the same as no `--account`.
         if !chosen.is_empty() {
@@ -230,7 +222,6 @@ fn table(
     // Every sparkline shares one time scale: the period asked for (`--since`), so a column
     // is a slice of time (30 min of the default 24 h), and a few minutes of readings fill
     // one column at the right, not the whole width.
-    let start = since;
     let mut out = Lines::new();
     for ((uuid, account), windows) in blocks {
         let name = snapshot
@@ -249,7 +240,7 @@ fn table(
         out.line(format!(
             "{name} [{uuid}]{} · {} to now",
             whose.unwrap_or_default(),
-            text::clock(start)
+            text::clock(since)
         ));
         out.line(format!(
             "  {:<22} {:>8} {:>5} {:>5} {:>7} {:>4}  {}",
@@ -280,7 +271,7 @@ fn table(
                 readings.len(),
                 text::percent(first.utilization),
                 text::percent(last.utilization),
-                sparkline(&readings, start, now)
+                sparkline(&readings, since, now)
             ));
         }
     }

@@ -54,10 +54,7 @@ fn accounts<'a>(file: &'a crate::cache::CacheFile, orgs: &[OrgOut<'a>]) -> Vec<A
             view.email = view.email.or(org.email.as_deref());
             continue;
         }
-        let session = file
-            .sessions
-            .iter()
-            .find(|(_, s)| s.account.as_deref() == Some(uuid));
+        let session = file.session_of(uuid);
         out.push(AccountView {
             account_uuid: uuid,
             email: org.email.as_deref(),
@@ -87,7 +84,7 @@ pub fn run(org: Option<String>) -> i32 {
         })
         .unwrap_or_default();
     // The age of the org `--org` names, else of the one a segment shows (`CacheFile::age`).
-    let shown = settings::org(org.clone()).or_else(|| settings::shown_account(&file));
+    let shown = settings::shown_org(org.clone(), &file);
     let age = file.age(shown.as_deref(), now);
     let out = Output {
         schema: SCHEMA,

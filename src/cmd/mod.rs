@@ -55,6 +55,23 @@ pub fn fail(what: &str, fix: Option<&str>) {
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
+/// The accounts `--account NAME|all` picks of `names` (`Snapshot::account_names`: each
+/// account's name and uuid); `None` once it has said that no account goes by that name.
+pub fn chosen_accounts<'a>(
+    asked: &str,
+    names: &'a [(String, &'a str)],
+) -> Option<Vec<&'a (String, &'a str)>> {
+    if asked == "all" {
+        return Some(names.iter().collect());
+    }
+    if let Some(name) = names.iter().find(|(n, _)| n == asked) {
+        return Some(vec![name]);
+    }
+    let names: Vec<&str> = names.iter().map(|(n, _)| n.as_str()).collect();
+    no_account(asked, &names);
+    None
+}
+
 /// `--account NAME` names none of `names` (`Snapshot::account_names`): says so, with the
 /// closest name and the list, in the words every command uses for it.
 pub fn no_account(asked: &str, names: &[&str]) {

@@ -34,7 +34,7 @@ pub fn run(opts: Options) -> i32 {
     let now = crate::clock::now();
     // Read before any setting: the cache carries the parsed config file.
     let file = cache.read_for_display();
-    let org = settings::org(opts.org).or_else(|| settings::shown_account(&file));
+    let org = settings::shown_org(opts.org, &file);
     let format = settings::format(Some(target), opts.format, Scope::Process);
     let line = Line {
         cache: &file,

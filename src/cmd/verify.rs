@@ -39,7 +39,7 @@ pub fn run(file: &str, org: Option<String>) -> i32 {
         }
     };
     let cached = crate::settings::cache().read();
-    let held = cached.org(settings::org(org).as_deref());
+    let held = cached.org(settings::shown_org(org, &cached).as_deref());
     let (table, differ) = table(&capture, held);
     let mut out = table;
     if differ == 0 {
@@ -105,7 +105,6 @@ fn read(file: &str) -> Result<(Usage, DateTime<Utc>), String> {
     // The name as typed, its control characters escaped (`\u{1b}`): it is echoed in errors,
     // and a name is no way to steer the terminal.
     let shown = escaped(file);
-    let file_name = &shown;
     let (name, bytes, at) = if file == "-" {
         let mut bytes = Vec::new();
         std::io::stdin()
@@ -114,16 +113,16 @@ fn read(file: &str) -> Result<(Usage, DateTime<Utc>), String> {
             .map_err(|e| format!("stdin: {e}"))?;
         ("stdin".to_string(), bytes, crate::clock::now())
     } else {
-        let meta = std::fs::metadata(file).map_err(|e| format!("{file_name}: {e}"))?;
+        let meta = std::fs::metadata(file).map_err(|e| format!("{shown}: {e}"))?;
         if !meta.is_file() {
-            return Err(format!("{file_name}: not a regular file"));
+            return Err(format!("{shown}: not a regular file"));
         }
         let bytes = std::fs::File::open(file)
             .and_then(|f| {
                 let mut bytes = Vec::new();
                 f.take(MAX_BYTES + 1).read_to_end(&mut bytes).map(|_| bytes)
             })
-            .map_err(|e| format!("{file_name}: {e}"))?;
+            .map_err(|e| format!("{shown}: {e}"))?;
         let at = meta
             .modified()
             .map_or_else(|_| crate::clock::now(), DateTime::from);

@@ -289,7 +289,10 @@ pub fn report(file: &CacheFile, now: DateTime<Utc>) -> Lines {
     match &file.snapshot {
         Some(s) => {
             // The shown org's age (`CacheFile::age`), as the segment and `json` tell it.
-            let org = asked.value.clone();
+            let org = asked
+                .value
+                .clone()
+                .or_else(|| settings::shown_account(file));
             let age = file.age(org.as_deref(), now).unwrap_or(0);
             out.line(format!(
                 "source {} · fetched {} · updated {} ago{}",

@@ -386,6 +386,16 @@ fn config_names_accounts_picks_the_shown_one_and_doctor_names_one_not_found() {
     assert!(line.starts_with("5h 12% · 7d 64%"), "{line:?}");
     let (_, line, _) = ql(&env, &["segment", "--format", "{5h@dev} {5h@work}"]);
     assert_eq!(line, "37% 12%\n");
+    // `check` judges the account the line shows (work at 12%), as its help says.
+    assert_eq!(ql(&env, &["check", "--max", "30", "--window", "5h"]).0, 0);
+    assert_eq!(
+        ql(
+            &env,
+            &["check", "--max", "30", "--window", "5h", "--account", "dev"]
+        )
+        .0,
+        1
+    );
     let (_, doctor, _) = ql(&env, &["doctor"]);
     let said: Vec<&str> = doctor
         .lines()

@@ -543,6 +543,40 @@ fn check_judges_claude_codex_or_both_with_provider() {
         )
     );
     assert_eq!(run(&["--provider", "codex", "--org", "x"]).0, 64);
+    // Codex has no Claude account: `--account` speaks for Claude's windows only.
+    let (code, out, err) = run(&["--provider", "all", "--account", "dev"]);
+    assert_eq!((code, over(&out), err.as_str()), (1, true, ""), "{out}");
+    assert_eq!(run(&["--provider", "codex", "--account", "dev"]).0, 1);
+}
+
+#[test]
+fn check_eta_judges_codexs_windows_by_their_own_burn_rate() {
+    let (_server, env, home) = with_codex();
+    let now = Utc::now();
+    let first = token_count(now - Duration::minutes(40), 10.0, 50.0);
+    let log = rollout(&home, std::slice::from_ref(&first));
+    refresh(&env);
+    // The same period (its resets_at as it was), read 39 minutes later.
+    let mut later: Value = serde_json::from_str(&first).unwrap();
+    later["timestamp"] = Value::from((now - Duration::minutes(1)).to_rfc3339());
+    later["payload"]["rate_limits"]["primary"]["used_percent"] = Value::from(70.0);
+    append(&log, &later.to_string());
+    refresh(&env);
+    // 10% -> 70% in 39 minutes: 100% within the hour.
+    let (code, out, err) = ql(
+        &env,
+        &[
+            "check",
+            "--provider",
+            "codex",
+            "--window",
+            "codex_5h",
+            "--eta",
+            "1h",
+        ],
+    );
+    assert_eq!((code, err.as_str()), (1, ""), "{out}");
+    assert!(out.starts_with("codex 5h "), "{out}");
 }
 
 #[test]
